@@ -1,0 +1,221 @@
+//! Command line and environment: every flag has an environment twin.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "podium",
+    version,
+    about = "Self-hosted webinars: live video, chat and Q&A with votes"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// HTTP address to listen on; port 0 picks a free port.
+    #[arg(
+        long,
+        env = "PODIUM_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// PostgreSQL URL. Without it Podium uses PostgreSQL on 127.0.0.1:5432
+    /// if one answers, else a private cluster under the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// UDP address of the media endpoint [default: the --bind IP, port 7100].
+    #[arg(long, env = "PODIUM_MEDIA_BIND", global = true)]
+    pub media_bind: Option<SocketAddr>,
+
+    /// IP announced to WebRTC peers [default: the media bind IP].
+    #[arg(long, env = "PODIUM_MEDIA_PUBLIC_IP", global = true)]
+    pub media_public_ip: Option<IpAddr>,
+
+    /// Base URL of the links handed out [default: http://{bind}].
+    #[arg(long, env = "PODIUM_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Where the private PostgreSQL cluster and other state live.
+    #[arg(long, env = "PODIUM_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Proxy addresses whose X-Forwarded-For is believed (comma separated).
+    #[arg(
+        long,
+        env = "PODIUM_TRUSTED_PROXY",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxy: Vec<IpAddr>,
+
+    /// Log format.
+    #[arg(long, env = "PODIUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Database connections kept in the pool.
+    #[arg(long, env = "PODIUM_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: u32,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Attendee limit of a room created without max_participants.
+    #[arg(
+        long,
+        env = "PODIUM_DEFAULT_MAX_PARTICIPANTS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub default_max_participants: u32,
+
+    /// Password hashes computed at once [default: the number of cores].
+    #[arg(long, env = "PODIUM_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Rooms one client IP may create per minute.
+    #[arg(
+        long,
+        env = "PODIUM_RATE_CREATE_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub create_per_minute: u32,
+
+    /// Join attempts one client IP may make per minute (offices share an IP).
+    #[arg(
+        long,
+        env = "PODIUM_RATE_JOIN_PER_MINUTE",
+        default_value_t = 300,
+        global = true
+    )]
+    pub join_per_minute: u32,
+
+    /// Password attempts one client IP may make per minute.
+    #[arg(
+        long,
+        env = "PODIUM_RATE_PASSWORD_PER_MINUTE",
+        default_value_t = 10,
+        global = true
+    )]
+    pub password_per_minute: u32,
+
+    /// Password attempts one room accepts per minute from all IPs together.
+    #[arg(
+        long,
+        env = "PODIUM_RATE_ROOM_PASSWORD_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub room_password_per_minute: u32,
+
+    /// Requests one participant token may make per second.
+    #[arg(
+        long,
+        env = "PODIUM_RATE_TOKEN_PER_SECOND",
+        default_value_t = 20,
+        global = true
+    )]
+    pub token_per_second: u32,
+}
+
+#[derive(Parser)]
+struct ConfigOnly {
+    #[command(flatten)]
+    config: Config,
+}
+
+impl Config {
+    /// Defaults, overridden by the environment and then by `args`.
+    pub fn from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = std::iter::once("podium".into()).chain(args.into_iter().map(Into::into));
+        ConfigOnly::try_parse_from(args).map(|c| c.config)
+    }
+
+    pub fn media_bind(&self) -> SocketAddr {
+        self.media_bind
+            .unwrap_or_else(|| SocketAddr::new(self.bind.ip(), 7100))
+    }
+
+    pub fn hash_concurrency(&self) -> usize {
+        self.limits.hash_concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let c = Config::from_args(Vec::<String>::new()).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.media_bind(), "127.0.0.1:7100".parse().unwrap());
+        assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn flags_parse() {
+        let c = Config::from_args([
+            "--bind",
+            "0.0.0.0:0",
+            "--trusted-proxy",
+            "10.0.0.1,::1",
+            "--log-format",
+            "json",
+            "--join-per-minute",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.bind.port(), 0);
+        assert_eq!(c.trusted_proxy.len(), 2);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.limits.join_per_minute, 5);
+        assert_eq!(c.media_bind(), "0.0.0.0:7100".parse().unwrap());
+    }
+
+    #[test]
+    fn subcommands_take_flags_after_them() {
+        let cli =
+            Cli::try_parse_from(["podium", "migrate", "--database-url", "postgres://x/y"]).unwrap();
+        assert_eq!(cli.command, Some(Command::Migrate));
+        assert_eq!(cli.config.database_url.as_deref(), Some("postgres://x/y"));
+        assert_eq!(Cli::try_parse_from(["podium"]).unwrap().command, None);
+    }
+}

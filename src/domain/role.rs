@@ -1,0 +1,122 @@
+//! Who may do what in a room.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Presenter,
+    Moderator,
+    Attendee,
+}
+
+/// Everything a participant can ask the server to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Chat,
+    AskQuestion,
+    Vote,
+    /// Delete messages, pin/hide/answer/approve questions, promote messages.
+    Moderate,
+    SeeHiddenQuestions,
+    SeeParticipants,
+    Kick,
+    ChangeSettings,
+    ViewStats,
+    Publish,
+    EndRoom,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Presenter => "presenter",
+            Role::Moderator => "moderator",
+            Role::Attendee => "attendee",
+        }
+    }
+
+    pub fn is_moderator_or_above(self) -> bool {
+        matches!(self, Role::Presenter | Role::Moderator)
+    }
+
+    pub fn can(self, action: Action) -> bool {
+        use Action::*;
+        match action {
+            Chat | AskQuestion | Vote => true,
+            Moderate | SeeHiddenQuestions | SeeParticipants | Kick | ChangeSettings | ViewStats => {
+                self.is_moderator_or_above()
+            }
+            Publish | EndRoom => self == Role::Presenter,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "presenter" => Ok(Role::Presenter),
+            "moderator" => Ok(Role::Moderator),
+            "attendee" => Ok(Role::Attendee),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Action; 11] = [
+        Action::Chat,
+        Action::AskQuestion,
+        Action::Vote,
+        Action::Moderate,
+        Action::SeeHiddenQuestions,
+        Action::SeeParticipants,
+        Action::Kick,
+        Action::ChangeSettings,
+        Action::ViewStats,
+        Action::Publish,
+        Action::EndRoom,
+    ];
+
+    #[test]
+    fn presenter_can_do_everything() {
+        assert!(ALL.iter().all(|a| Role::Presenter.can(*a)));
+    }
+
+    #[test]
+    fn moderator_moderates_but_neither_publishes_nor_ends() {
+        for a in ALL {
+            let expected = !matches!(a, Action::Publish | Action::EndRoom);
+            assert_eq!(Role::Moderator.can(a), expected, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn attendee_only_takes_part() {
+        for a in ALL {
+            let expected = matches!(a, Action::Chat | Action::AskQuestion | Action::Vote);
+            assert_eq!(Role::Attendee.can(a), expected, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_text() {
+        for r in [Role::Presenter, Role::Moderator, Role::Attendee] {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("admin".parse::<Role>().is_err());
+    }
+}

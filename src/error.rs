@@ -1,0 +1,174 @@
+//! One error type for the HTTP surface, rendered in the contract's shape:
+//! `{"error": {"code": "...", "message": "..."}}`. Internal causes go to the
+//! log; the client sees only the outer sentence.
+
+use std::time::Duration;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde_json::json;
+
+use crate::domain::slug::InvalidSlug;
+use crate::domain::TextError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("wrong password for this room")]
+    BadPassword,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("this room is full")]
+    RoomFull,
+    #[error("this session has ended")]
+    RoomEnded,
+    #[error("request body is too large (at most {0} bytes)")]
+    TooLarge(usize),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests; try again in {} s", retry_after_secs(*.retry_after))]
+    RateLimited { retry_after: Duration },
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+fn retry_after_secs(d: Duration) -> u64 {
+    // Round up: a client that waits the advertised time must succeed.
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidInput(_) => "invalid_input",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::BadPassword => "bad_password",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::RoomFull => "room_full",
+            ApiError::RoomEnded => "room_ended",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    pub fn db_unavailable() -> Self {
+        ApiError::Unavailable("the database is unavailable; try again shortly".into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) | ApiError::BadPassword => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RoomFull => StatusCode::CONFLICT,
+            ApiError::RoomEnded => StatusCode::GONE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            ApiError::Unavailable(_) => tracing::warn!(error = %self, "unavailable"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        if let ApiError::RateLimited { retry_after } = self {
+            res.insert_header((
+                header::RETRY_AFTER,
+                retry_after_secs(*retry_after).to_string(),
+            ));
+        }
+        res.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+    }
+}
+
+impl From<TextError> for ApiError {
+    fn from(e: TextError) -> Self {
+        ApiError::InvalidInput(e.to_string())
+    }
+}
+
+impl From<InvalidSlug> for ApiError {
+    fn from(e: InvalidSlug) -> Self {
+        ApiError::InvalidInput(e.to_string())
+    }
+}
+
+impl From<DieselError> for ApiError {
+    fn from(e: DieselError) -> Self {
+        match &e {
+            DieselError::NotFound => ApiError::NotFound("not found".into()),
+            // A dropped connection means the database went away: the write did
+            // not happen, and the client may retry.
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+                tracing::warn!(error = %e, "database connection lost");
+                ApiError::db_unavailable()
+            }
+            _ => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection");
+        ApiError::db_unavailable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    #[actix_web::test]
+    async fn errors_have_the_contract_shape() {
+        let res = ApiError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .error_response();
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers().get("retry-after").unwrap(), "2");
+        let body = to_bytes(res.into_body()).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "rate_limited");
+        assert!(v["error"]["message"].as_str().unwrap().contains("2 s"));
+    }
+
+    #[actix_web::test]
+    async fn internal_errors_hide_their_cause() {
+        let res = ApiError::internal(anyhow::anyhow!("secret detail")).error_response();
+        assert_eq!(res.status(), 500);
+        let body = to_bytes(res.into_body()).await.unwrap();
+        assert!(!String::from_utf8_lossy(&body).contains("secret detail"));
+    }
+}

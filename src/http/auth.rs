@@ -1,0 +1,93 @@
+//! `Authorization: Bearer <token>` becomes the participant it was issued to,
+//! for the room named in the path.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use super::context::AppContext;
+use crate::domain::{Action, Role, Slug};
+use crate::error::ApiError;
+use crate::secrets;
+use crate::store::models::{Participant, Room};
+use crate::store::participants;
+
+/// Tokens we issue are 43 characters; anything far longer is not ours.
+const MAX_TOKEN_LEN: usize = 128;
+
+pub struct Authed {
+    pub participant: Participant,
+    pub room: Room,
+}
+
+impl Authed {
+    pub fn role(&self) -> Role {
+        self.participant.role()
+    }
+
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if self.role().can(action) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "a {} may not do this",
+                self.role().as_str()
+            )))
+        }
+    }
+}
+
+pub fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let missing = || ApiError::Unauthorized("send Authorization: Bearer <token>".into());
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= MAX_TOKEN_LEN)
+        .ok_or_else(missing)?;
+    Ok(token.to_owned())
+}
+
+impl FromRequest for Authed {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<AppContext>>().cloned();
+        let slug = req.match_info().get("slug").map(Slug::parse);
+        let token = bearer(req);
+        Box::pin(async move {
+            let ctx = ctx.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app context")))?;
+            let slug = slug.ok_or_else(|| ApiError::NotFound("no room in this path".into()))??;
+            let token = token?;
+            let hash = secrets::hash(&token);
+            ctx.limits.check(&ctx.limits.token, &hash)?;
+            let found = ctx
+                .db(move |conn| Ok(participants::find_by_token(conn, &hash)?))
+                .await?;
+            let unknown = || ApiError::Unauthorized("unknown or revoked token".into());
+            let (participant, room) = found.ok_or_else(unknown)?;
+            // The lookup was by hash; confirm in constant time all the same.
+            if !secrets::matches(&token, &participant.token_hash) {
+                return Err(unknown());
+            }
+            if room.slug != slug.as_str() {
+                return Err(ApiError::Unauthorized(
+                    "this token belongs to another room".into(),
+                ));
+            }
+            if participant.kicked_at.is_some() {
+                return Err(ApiError::Unauthorized(
+                    "you were removed from this room".into(),
+                ));
+            }
+            Ok(Authed { participant, room })
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP surface: routes, extractors, limits. Handlers parse, check
+//! permissions and call the store; rules live in `domain`.
+
+pub mod auth;
+pub mod client_ip;
+pub mod context;
+pub mod health;
+pub mod join;
+pub mod json;
+pub mod rate_limit;
+pub mod rooms;
+pub mod views;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::ApiError;
+
+pub use context::AppContext;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json::config())
+        .app_data(json::path_config())
+        .service(
+            web::scope("/api")
+                .service(resource("/health").route(web::get().to(health::health)))
+                .service(resource("/rooms").route(web::post().to(rooms::create)))
+                .service(
+                    resource("/rooms/{slug}")
+                        .route(web::get().to(rooms::card))
+                        .route(web::delete().to(rooms::end)),
+                )
+                .service(resource("/rooms/{slug}/join").route(web::post().to(join::join)))
+                .service(resource("/rooms/{slug}/me").route(web::get().to(join::me))),
+        )
+        .default_service(web::to(not_found));
+}
+
+/// A resource whose unknown methods get 405 in the contract's error shape.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!(
+        "no such endpoint: {}",
+        req.path()
+    )))
+}
+
+async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(format!(
+        "{} is not allowed on {}",
+        req.method(),
+        req.path()
+    )))
+}

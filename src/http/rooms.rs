@@ -1,0 +1,131 @@
+//! Creating, showing and ending rooms.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Authed;
+use super::client_ip::client_ip;
+use super::context::AppContext;
+use super::views::{RoomView, StatsView};
+use crate::domain::{
+    stats, Action, MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug,
+};
+use crate::error::ApiError;
+use crate::secrets;
+use crate::store::{models::NewRoom, rooms};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRoom {
+    title: String,
+    presenter_name: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    max_participants: Option<i64>,
+}
+
+/// Slug collisions need ~2^30 rooms to become likely; a few retries make
+/// them irrelevant.
+const SLUG_ATTEMPTS: usize = 4;
+
+pub async fn create(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    body: web::Json<CreateRoom>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(ip) = client_ip(&req, &ctx.trusted_proxies) {
+        ctx.limits.check(&ctx.limits.create_ip, &ip)?;
+    }
+    let body = body.into_inner();
+    let title = RoomTitle::parse(&body.title)?;
+    let presenter_name = ParticipantName::parse(&body.presenter_name)?;
+    let password = body
+        .password
+        .as_deref()
+        .map(RoomPassword::parse)
+        .transpose()?;
+    let max = match body.max_participants {
+        Some(n) => MaxParticipants::parse(n).map_err(ApiError::InvalidInput)?,
+        None => MaxParticipants::parse(i64::from(ctx.default_max_participants))
+            .map_err(ApiError::InvalidInput)?,
+    };
+    let password_hash = match password {
+        Some(p) => Some(ctx.passwords.hash(p).await.map_err(ApiError::internal)?),
+        None => None,
+    };
+    let host_key = secrets::new_key();
+    let moderator_key = secrets::new_key();
+    let mut new = NewRoom {
+        slug: String::new(),
+        title: title.into_inner(),
+        presenter_name: presenter_name.into_inner(),
+        password_hash,
+        host_key_hash: secrets::hash(&host_key).to_vec(),
+        moderator_key_hash: secrets::hash(&moderator_key).to_vec(),
+        max_participants: i32::try_from(max.get()).unwrap_or(i32::MAX),
+    };
+    let mut created = None;
+    for _ in 0..SLUG_ATTEMPTS {
+        new.slug = Slug::generate(&new.title, &secrets::slug_random_part()).to_string();
+        let (room, back) = ctx
+            .db(move |conn| Ok((rooms::insert(conn, &new)?, new)))
+            .await?;
+        new = back;
+        if room.is_some() {
+            created = room;
+            break;
+        }
+    }
+    let room = created.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no free slug")))?;
+    tracing::info!(slug = %room.slug, "room created");
+    let base = format!("{}/r/{}", ctx.public_url, room.slug);
+    // Keys travel in the URL fragment, which browsers never send to servers,
+    // so they stay out of access logs and Referer headers.
+    Ok(HttpResponse::Created().json(json!({
+        "slug": room.slug,
+        "title": room.title,
+        "host_key": host_key,
+        "moderator_key": moderator_key,
+        "urls": {
+            "attend": base,
+            "present": format!("{base}/present#key={host_key}"),
+            "moderate": format!("{base}/moderate#key={moderator_key}"),
+        },
+        "room": RoomView::new(&room, 0),
+    })))
+}
+
+pub async fn card(
+    ctx: web::Data<AppContext>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = Slug::parse(&slug)?;
+    let (room, count) = ctx
+        .db(move |conn| {
+            let room = rooms::find_by_slug(conn, slug.as_str())?
+                .ok_or_else(|| ApiError::NotFound("no such room".into()))?;
+            let count = rooms::active_participants(conn, room.id)?;
+            Ok((room, count))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(RoomView::new(&room, count)))
+}
+
+pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse, ApiError> {
+    who.require(Action::EndRoom)?;
+    if who.room.is_ended() {
+        return Err(ApiError::RoomEnded);
+    }
+    let room_id = who.room.id;
+    let raw = ctx
+        .db(move |conn| {
+            let room = rooms::end(conn, room_id, chrono::Utc::now())?.ok_or(ApiError::RoomEnded)?;
+            Ok(crate::store::stats::load(conn, &room)?)
+        })
+        .await?;
+    tracing::info!(slug = %who.room.slug, "room ended");
+    let stats: StatsView = stats::summarise(raw, chrono::Utc::now()).into();
+    Ok(HttpResponse::Ok().json(json!({ "stats": stats })))
+}

@@ -1,0 +1,9 @@
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod passwords;
+pub mod secrets;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,118 @@
+//! Wiring: from a `Config` to a running server. Tests build the same
+//! `Application` on port 0.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::http::{self, AppContext};
+use crate::store::{self, embedded::PrivateCluster};
+
+pub struct Application {
+    http_addr: SocketAddr,
+    media_addr: SocketAddr,
+    server: Server,
+    // Held so the UDP port stays ours; the media engine takes it over.
+    _media_socket: UdpSocket,
+    cluster: Option<PrivateCluster>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (url, cluster) = prepare_database(&config).await?;
+        let pool = store::build_pool(&url, config.db_pool_size);
+
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let http_addr = listener.local_addr()?;
+        let media_socket = UdpSocket::bind(config.media_bind())
+            .with_context(|| format!("cannot bind media UDP {}", config.media_bind()))?;
+        let media_addr = media_socket.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"));
+
+        let ctx = web::Data::from(AppContext::new(&config, pool, public_url));
+        spawn_limiter_cleanup(ctx.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(ctx.clone())
+                .configure(http::routes)
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!("listening http={http_addr} media={media_addr}");
+        Ok(Self {
+            http_addr,
+            media_addr,
+            server,
+            _media_socket: media_socket,
+            cluster,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http_addr.port()
+    }
+
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    pub fn media_addr(&self) -> SocketAddr {
+        self.media_addr
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops a private database if any.
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
+        let result = self.server.await;
+        if let Some(mut cluster) = self.cluster.take() {
+            tokio::task::spawn_blocking(move || cluster.stop())
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(std::io::Error::other)?;
+        }
+        result
+    }
+}
+
+/// Finds or starts PostgreSQL, creates the database if needed and migrates.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<(String, Option<PrivateCluster>)> {
+    let url = config.database_url.clone();
+    let data_dir = config.data_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let resolved = store::embedded::resolve(url.as_deref(), &data_dir)?;
+        let mut conn = store::connect_creating(&resolved.url)?;
+        let applied = store::run_migrations(&mut conn)?;
+        tracing::info!(applied, "database migrated");
+        Ok((resolved.url, resolved.cluster))
+    })
+    .await?
+}
+
+/// `podium migrate`: migrate and exit.
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let (_, cluster) = prepare_database(&config).await?;
+    if let Some(mut cluster) = cluster {
+        tokio::task::spawn_blocking(move || cluster.stop()).await??;
+    }
+    Ok(())
+}
+
+fn spawn_limiter_cleanup(ctx: web::Data<AppContext>) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            ctx.limits.forget_idle();
+        }
+    });
+}

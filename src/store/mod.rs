@@ -1,0 +1,98 @@
+//! PostgreSQL through Diesel: one function per query, each taking
+//! `&mut PgConnection`; callers run them on the blocking pool.
+
+pub mod embedded;
+pub mod models;
+pub mod participants;
+pub mod rooms;
+pub mod schema;
+pub mod stats;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Applies pending migrations; returns how many ran.
+pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    let applied = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    Ok(applied.len())
+}
+
+/// Connects to `url`, creating its database first if the server lacks it.
+pub fn connect_creating(url: &str) -> anyhow::Result<PgConnection> {
+    match PgConnection::establish(url) {
+        Ok(conn) => Ok(conn),
+        Err(first) if first.to_string().contains("does not exist") => {
+            let (admin_url, name) = maintenance_url(url)?;
+            let mut admin = PgConnection::establish(&admin_url)
+                .with_context(|| format!("cannot reach PostgreSQL to create database {name:?}"))?;
+            admin
+                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
+                .with_context(|| format!("creating database {name:?}"))?;
+            tracing::info!(database = %name, "created database");
+            PgConnection::establish(url).context("connecting to the new database")
+        }
+        Err(e) => Err(e).context("cannot connect to PostgreSQL"),
+    }
+}
+
+/// The same server's `postgres` database, and the database name of `url`.
+fn maintenance_url(url: &str) -> anyhow::Result<(String, String)> {
+    let mut parsed = url::Url::parse(url).context("DATABASE_URL is not a URL")?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    anyhow::ensure!(!name.is_empty(), "DATABASE_URL names no database");
+    parsed.set_path("/postgres");
+    Ok((parsed.to_string(), name))
+}
+
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+pub fn build_pool(url: &str, size: u32) -> PgPool {
+    Pool::builder()
+        .max_size(size.max(1))
+        // Fail fast when PostgreSQL is away: the client gets 503, not a hang;
+        // a checked-out connection is tested so one dead after a database
+        // restart is replaced instead of failing a request.
+        .connection_timeout(Duration::from_secs(3))
+        .test_on_check_out(true)
+        .build_unchecked(ConnectionManager::new(url))
+}
+
+/// `SELECT 1`, for health checks.
+pub fn ping(conn: &mut PgConnection) -> diesel::QueryResult<()> {
+    diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maintenance_url_keeps_host_and_query() {
+        let (admin, name) =
+            maintenance_url("postgres://postgres@localhost:5432/podium?host=/run/pg").unwrap();
+        assert_eq!(
+            admin,
+            "postgres://postgres@localhost:5432/postgres?host=/run/pg"
+        );
+        assert_eq!(name, "podium");
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+}

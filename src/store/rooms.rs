@@ -1,0 +1,63 @@
+//! Room queries.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+
+use super::models::{NewRoom, Room};
+use super::schema::{participants, room_stats, rooms};
+
+/// Inserts a room and its statistics row. `Ok(None)` when the slug is taken.
+pub fn insert(conn: &mut PgConnection, new: &NewRoom) -> QueryResult<Option<Room>> {
+    let result = conn.transaction(|conn| {
+        let room: Room = diesel::insert_into(rooms::table)
+            .values(new)
+            .returning(Room::as_returning())
+            .get_result(conn)?;
+        diesel::insert_into(room_stats::table)
+            .values(room_stats::room_id.eq(room.id))
+            .execute(conn)?;
+        Ok(room)
+    });
+    match result {
+        Ok(room) => Ok(Some(room)),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find_by_slug(conn: &mut PgConnection, slug: &str) -> QueryResult<Option<Room>> {
+    rooms::table
+        .filter(rooms::slug.eq(slug))
+        .select(Room::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Locks the room row until the transaction ends: joins into one room are
+/// decided one at a time, so the attendee limit holds under a storm.
+pub fn lock(conn: &mut PgConnection, room_id: i64) -> QueryResult<Room> {
+    rooms::table
+        .find(room_id)
+        .select(Room::as_select())
+        .for_update()
+        .first(conn)
+}
+
+/// Participants holding a live token (not kicked).
+pub fn active_participants(conn: &mut PgConnection, room_id: i64) -> QueryResult<i64> {
+    participants::table
+        .filter(participants::room_id.eq(room_id))
+        .filter(participants::kicked_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Marks the room ended; `None` if it already was.
+pub fn end(conn: &mut PgConnection, room_id: i64, now: DateTime<Utc>) -> QueryResult<Option<Room>> {
+    diesel::update(rooms::table.find(room_id).filter(rooms::status.ne("ended")))
+        .set((rooms::status.eq("ended"), rooms::ended_at.eq(now)))
+        .returning(Room::as_returning())
+        .get_result(conn)
+        .optional()
+}

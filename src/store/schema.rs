@@ -1,0 +1,128 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    attendance_samples (id) {
+        id -> Int8,
+        room_id -> Int8,
+        at -> Timestamptz,
+        concurrent -> Int4,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        room_id -> Int8,
+        participant_id -> Int8,
+        body -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    participant_sessions (id) {
+        id -> Int8,
+        room_id -> Int8,
+        participant_id -> Int8,
+        connected_at -> Timestamptz,
+        disconnected_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    participants (id) {
+        id -> Int8,
+        room_id -> Int8,
+        name -> Text,
+        role -> Text,
+        token_hash -> Bytea,
+        joined_at -> Timestamptz,
+        kicked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    question_votes (question_id, participant_id) {
+        question_id -> Int8,
+        participant_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    questions (id) {
+        id -> Int8,
+        room_id -> Int8,
+        participant_id -> Int8,
+        body -> Text,
+        anonymous -> Bool,
+        client_id -> Nullable<Text>,
+        votes -> Int4,
+        pinned -> Bool,
+        hidden -> Bool,
+        approved -> Bool,
+        answered -> Bool,
+        answer -> Nullable<Text>,
+        source_message_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        answered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    room_stats (room_id) {
+        room_id -> Int8,
+        peak_concurrent -> Int4,
+        votes_cast -> Int8,
+        media_live_seconds -> Int8,
+        peak_viewers -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rooms (id) {
+        id -> Int8,
+        slug -> Text,
+        title -> Text,
+        presenter_name -> Text,
+        password_hash -> Nullable<Text>,
+        host_key_hash -> Bytea,
+        moderator_key_hash -> Bytea,
+        max_participants -> Int4,
+        status -> Text,
+        chat_enabled -> Bool,
+        questions_enabled -> Bool,
+        anonymous_questions -> Bool,
+        questions_need_approval -> Bool,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(attendance_samples -> rooms (room_id));
+diesel::joinable!(messages -> participants (participant_id));
+diesel::joinable!(messages -> rooms (room_id));
+diesel::joinable!(participant_sessions -> participants (participant_id));
+diesel::joinable!(participant_sessions -> rooms (room_id));
+diesel::joinable!(participants -> rooms (room_id));
+diesel::joinable!(question_votes -> participants (participant_id));
+diesel::joinable!(question_votes -> questions (question_id));
+diesel::joinable!(questions -> messages (source_message_id));
+diesel::joinable!(questions -> participants (participant_id));
+diesel::joinable!(questions -> rooms (room_id));
+diesel::joinable!(room_stats -> rooms (room_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    attendance_samples,
+    messages,
+    participant_sessions,
+    participants,
+    question_votes,
+    questions,
+    room_stats,
+    rooms,
+);
