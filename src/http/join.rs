@@ -7,6 +7,7 @@ use serde_json::json;
 use super::auth::Authed;
 use super::client_ip::client_ip;
 use super::context::AppContext;
+use super::json::Body;
 use super::views::{ParticipantView, RoomView};
 use crate::domain::{ParticipantName, Role, RoomPassword, Slug};
 use crate::error::ApiError;
@@ -31,7 +32,7 @@ pub async fn join(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     slug: web::Path<String>,
-    body: web::Json<JoinRequest>,
+    body: Body<JoinRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &ctx.trusted_proxies);
     if let Some(ip) = ip {

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::auth::Authed;
 use super::client_ip::client_ip;
 use super::context::AppContext;
+use super::json::Body;
 use super::views::{RoomView, StatsView};
 use crate::domain::{
     stats, Action, MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug,
@@ -33,7 +34,7 @@ const SLUG_ATTEMPTS: usize = 4;
 pub async fn create(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
-    body: web::Json<CreateRoom>,
+    body: Body<CreateRoom>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(ip) = client_ip(&req, &ctx.trusted_proxies) {
         ctx.limits.check(&ctx.limits.create_ip, &ip)?;

@@ -1,0 +1,157 @@
+//! The embedded default and the command line: migrations, creating the
+//! database, a private PostgreSQL cluster, the `podium` binary itself.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::db::{count, TestDb};
+use diesel::Connection;
+use podium::store::embedded::{find_bindir, PrivateCluster};
+
+#[test]
+fn migrate_command_migrates_an_empty_database() {
+    let db = TestDb::empty();
+    let out = Command::new(env!("CARGO_BIN_EXE_podium"))
+        .args(["migrate", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut conn = db.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM rooms"), 0);
+    assert!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM __diesel_schema_migrations"
+        ) >= 1
+    );
+}
+
+#[test]
+fn migrations_reverse_cleanly() {
+    use diesel_migrations::MigrationHarness;
+    let db = TestDb::empty();
+    let mut conn = db.conn();
+    podium::store::run_migrations(&mut conn).unwrap();
+    conn.revert_all_migrations(podium::store::MIGRATIONS)
+        .unwrap();
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public' AND tablename <> '__diesel_schema_migrations'"),
+        0
+    );
+    podium::store::run_migrations(&mut conn).unwrap();
+}
+
+#[test]
+fn server_creates_its_database_serves_and_stops_on_sigterm() {
+    let db = TestDb::unborn();
+    let data = tempdir("serve");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_podium"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--media-bind",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .env("DATABASE_URL", &db.url)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut addr = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening http=").nth(1) {
+            let (http, media) = rest.split_once(" media=").expect("media address logged");
+            assert!(
+                media.trim().parse::<std::net::SocketAddr>().is_ok(),
+                "{line}"
+            );
+            addr = Some(http.trim().to_owned());
+            break;
+        }
+    }
+    let addr = addr.expect("server logs its addresses");
+    let body = http_get(&addr, "/api/health");
+    assert!(
+        body.contains(r#"{"database":"ok","status":"ok"}"#) || body.contains(r#""status":"ok""#),
+        "{body}"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = wait_timeout(&mut child, Duration::from_secs(15));
+    assert!(status.success(), "exit 0 after SIGTERM, got {status:?}");
+}
+
+#[test]
+fn private_cluster_starts_serves_and_stops() {
+    let bindir = find_bindir().expect("PostgreSQL server binaries are installed");
+    let root = tempdir("cluster");
+    let mut cluster = PrivateCluster::start(&bindir, &root.join("postgres")).unwrap();
+    let url = cluster.url("podium");
+    let mut conn = podium::store::connect_creating(&url).unwrap();
+    podium::store::run_migrations(&mut conn).unwrap();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM rooms"), 0);
+    drop(conn);
+    cluster.stop().unwrap();
+    assert!(
+        diesel::PgConnection::establish(&url).is_err(),
+        "stopped means stopped"
+    );
+    // A second start reuses the initialised cluster.
+    let mut again = PrivateCluster::start(&bindir, &root.join("postgres")).unwrap();
+    let mut conn = diesel::PgConnection::establish(&url).unwrap();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM rooms"), 0);
+    drop(conn);
+    again.stop().unwrap();
+}
+
+fn tempdir(tag: &str) -> std::path::PathBuf {
+    // Under target/: the postgres user must be able to reach it.
+    let mut b = [0u8; 6];
+    getrandom::fill(&mut b).unwrap();
+    let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{tag}-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("server did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,50 @@
+//! GET /api/health, and what the API does when the database goes away.
+
+mod common;
+
+use serde_json::json;
+
+#[actix_rt::test]
+async fn health_reports_the_database() {
+    let app = common::spawn_app().await;
+    let r = app.get("/api/health", None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
+}
+
+#[actix_rt::test]
+async fn database_outage_gives_503_unavailable() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    app.db.drop_now();
+
+    let r = app.get("/api/health", None).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.body["database"], "unavailable");
+    assert_eq!(r.code(), "unavailable");
+
+    let r = app
+        .post(
+            "/api/rooms",
+            None,
+            &json!({"title": "T", "presenter_name": "P"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.code(), "unavailable");
+
+    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.code(), "unavailable");
+}
+
+#[actix_rt::test]
+async fn unknown_paths_and_methods_answer_in_the_error_shape() {
+    let app = common::spawn_app().await;
+    let r = app.get("/api/nothing-here", None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.code(), "not_found");
+    let r = app.get("/api/rooms", None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.code(), "method_not_allowed");
+}

@@ -1,0 +1,248 @@
+//! Joining by name, password and keys; resuming with the token.
+
+mod common;
+
+use common::db::count;
+use serde_json::json;
+
+#[actix_rt::test]
+async fn keys_give_roles_and_no_key_makes_an_attendee() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    for (body, role) in [
+        (json!({"name": "Ada", "key": room.host_key}), "presenter"),
+        (
+            json!({"name": "Mo", "key": room.moderator_key}),
+            "moderator",
+        ),
+        (json!({"name": "Bob"}), "attendee"),
+    ] {
+        let r = app.join(&room.slug, body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["participant"]["role"], role);
+        assert!(r.body["participant"]["id"].is_i64());
+        assert_eq!(r.body["room"]["slug"], room.slug.as_str());
+        // 256 bits in base64 need at least 43 characters.
+        assert!(r.body["token"].as_str().unwrap().len() >= 43);
+    }
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Eve", "key": "not-the-key-at-all"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
+    let other = app.open_room().await;
+    let r = app
+        .join(&room.slug, json!({"name": "Eve", "key": other.host_key}))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unauthorized"),
+        "a key opens only its own room"
+    );
+}
+
+#[actix_rt::test]
+async fn password_room_admits_the_right_password_only() {
+    let app = common::spawn_app().await;
+    let room = app
+        .create_room(json!({"title": "Board", "presenter_name": "Ada", "password": "s3cret pass"}))
+        .await;
+    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "bad_password"));
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Bob", "password": "S3cret pass"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "bad_password"));
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Bob", "password": "s3cret pass"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // Surrounding whitespace is trimmed, as when the password was set.
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Bob", "password": " s3cret pass "}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // Keys bypass the password.
+    let r = app
+        .join(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    assert_eq!(r.body["participant"]["role"], "presenter");
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Mo", "key": room.moderator_key, "password": "wrong"}),
+        )
+        .await;
+    assert_eq!(r.body["participant"]["role"], "moderator");
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants"),
+        4,
+        "refused joins leave no participant behind"
+    );
+}
+
+#[actix_rt::test]
+async fn a_password_sent_to_an_open_room_is_harmless() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let r = app
+        .join(&room.slug, json!({"name": "Bob", "password": "anything"}))
+        .await;
+    assert_eq!(r.status, 200);
+}
+
+#[actix_rt::test]
+async fn full_room_refuses_attendees_but_not_staff() {
+    let app = common::spawn_app().await;
+    let room = app
+        .create_room(json!({"title": "Small", "presenter_name": "Ada", "max_participants": 2}))
+        .await;
+    app.join_ok(&room.slug, json!({"name": "A1"})).await;
+    app.join_ok(&room.slug, json!({"name": "A2"})).await;
+    let r = app.join(&room.slug, json!({"name": "A3"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "room_full"));
+    app.join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    app.join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+}
+
+#[actix_rt::test]
+async fn concurrent_joins_never_overfill_a_room() {
+    let app = common::spawn_app().await;
+    let room = app
+        .create_room(json!({"title": "Tight", "presenter_name": "Ada", "max_participants": 5}))
+        .await;
+    let joins = (0..30).map(|i| app.join(&room.slug, json!({"name": format!("P{i}")})));
+    let results = futures_util::future::join_all(joins).await;
+    let ok = results.iter().filter(|r| r.status == 200).count();
+    let full = results.iter().filter(|r| r.status == 409).count();
+    assert_eq!((ok, full), (5, 25));
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants"),
+        5
+    );
+}
+
+#[actix_rt::test]
+async fn me_resumes_the_same_participant() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let token = r.body["token"].as_str().unwrap();
+    let me = app
+        .get(&format!("/api/rooms/{}/me", room.slug), Some(token))
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["participant"], r.body["participant"]);
+    assert_eq!(me.body["room"]["slug"], room.slug.as_str());
+    assert!(
+        me.body.get("token").is_none(),
+        "the token is never sent back"
+    );
+}
+
+#[actix_rt::test]
+async fn tokens_are_checked() {
+    let app = common::spawn_app().await;
+    let a = app.open_room().await;
+    let b = app.open_room().await;
+    let token = app.join_ok(&a.slug, json!({"name": "Bob"})).await;
+    let me_b = format!("/api/rooms/{}/me", b.slug);
+
+    let r = app.get(&me_b, Some(&token)).await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unauthorized"),
+        "room A's token on room B"
+    );
+    let truncated = &token[..token.len() - 1];
+    let forged = format!("{}A", &token[..token.len() - 1]);
+    let me_a = format!("/api/rooms/{}/me", a.slug);
+    for bad in [truncated, forged.as_str(), "x", &"y".repeat(500)] {
+        let r = app.get(&me_a, Some(bad)).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (401, "unauthorized"),
+            "{bad}"
+        );
+    }
+    let r = app.get(&me_a, None).await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
+    let req = app
+        .request(awc::http::Method::GET, &me_a, None)
+        .insert_header(("Authorization", format!("Basic {token}")));
+    let r = app.send(req, None).await;
+    assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
+    let r = app
+        .get("/api/rooms/missing-room-ABCDEFGHIJ/me", Some(&token))
+        .await;
+    assert_eq!(r.status, 401, "an unknown room is no room of this token");
+}
+
+#[actix_rt::test]
+async fn bad_join_bodies_are_refused_and_create_nothing() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let cases = [
+        json!({"name": ""}),
+        json!({"name": "  "}),
+        json!({"name": "n".repeat(61)}),
+        json!({"name": "Bo\u{0}b"}),
+        json!({"name": 42}),
+        json!({"name": null}),
+        json!({}),
+        json!({"name": "Bob", "role": "presenter"}),
+        json!({"name": "Bob", "key": ""}),
+        json!({"name": "Bob", "key": 12}),
+        json!({"name": "Bob", "password": ""}),
+        json!({"name": "Bob", "password": false}),
+        json!("Bob"),
+    ];
+    for body in cases {
+        let r = app.join(&room.slug, body.clone()).await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (400, "invalid_input"),
+            "{body} -> {}",
+            r.body
+        );
+    }
+    let r = app.join("bad!slug", json!({"name": "Bob"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_input"));
+    let r = app
+        .join("unknown-room-ABCDEFGHIJ", json!({"name": "Bob"}))
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
+    let path = format!("/api/rooms/{}/join", room.slug);
+    let r = app
+        .post_raw(&path, "application/x-www-form-urlencoded", "name=Bob")
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (415, "unsupported_media_type")
+    );
+    let r = app
+        .post_raw(
+            &path,
+            "application/json",
+            format!(r#"{{"name":"{}"}}"#, "n".repeat(70_000)),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (413, "too_large"));
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants"),
+        0
+    );
+}

@@ -1,0 +1,133 @@
+//! governor limits: per client IP, per room, per token; 429 with Retry-After.
+
+mod common;
+
+use serde_json::json;
+
+fn retry_after(r: &common::Resp) -> u64 {
+    r.headers
+        .get("retry-after")
+        .expect("429 carries Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[actix_rt::test]
+async fn room_creation_is_limited_per_ip() {
+    let app = common::spawn_app_with(|c| c.limits.create_per_minute = 2).await;
+    app.open_room().await;
+    app.open_room().await;
+    let r = app
+        .post(
+            "/api/rooms",
+            None,
+            &json!({"title": "T", "presenter_name": "P"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
+    let wait = retry_after(&r);
+    assert!((1..=30).contains(&wait), "{wait}");
+}
+
+#[actix_rt::test]
+async fn joins_are_limited_per_ip() {
+    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 3).await;
+    let room = app.open_room().await;
+    for _ in 0..3 {
+        app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    }
+    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
+    assert!(retry_after(&r) >= 1);
+}
+
+async fn join_from(app: &common::TestApp, slug: &str, ip: &str, password: &str) -> common::Resp {
+    let req = app
+        .request(
+            awc::http::Method::POST,
+            &format!("/api/rooms/{slug}/join"),
+            None,
+        )
+        .insert_header(("X-Forwarded-For", ip));
+    app.send(req, Some(&json!({"name": "Guess", "password": password})))
+        .await
+}
+
+#[actix_rt::test]
+async fn password_guessing_is_throttled_per_ip_and_others_still_get_in() {
+    let app = common::spawn_app_with(|c| {
+        c.limits.password_per_minute = 3;
+        c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let room = app
+        .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
+        .await;
+    for _ in 0..3 {
+        let r = join_from(&app, &room.slug, "203.0.113.5", "wrong").await;
+        assert_eq!(r.code(), "bad_password");
+    }
+    let r = join_from(&app, &room.slug, "203.0.113.5", "wrong").await;
+    assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
+    // Throttled even when the guess is finally right.
+    let r = join_from(&app, &room.slug, "203.0.113.5", "right").await;
+    assert_eq!(r.status, 429);
+    let r = join_from(&app, &room.slug, "198.51.100.7", "right").await;
+    assert_eq!(r.status, 200, "another address is not punished: {}", r.body);
+}
+
+#[actix_rt::test]
+async fn password_guessing_is_capped_per_room_across_ips() {
+    let app = common::spawn_app_with(|c| {
+        c.limits.room_password_per_minute = 4;
+        c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let room = app
+        .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
+        .await;
+    for i in 0..4 {
+        let r = join_from(&app, &room.slug, &format!("203.0.113.{i}"), "wrong").await;
+        assert_eq!(r.code(), "bad_password");
+    }
+    let r = join_from(&app, &room.slug, "203.0.113.99", "wrong").await;
+    assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
+    let other = app
+        .create_room(json!({"title": "T2", "presenter_name": "P", "password": "right"}))
+        .await;
+    let r = join_from(&app, &other.slug, "203.0.113.99", "right").await;
+    assert_eq!(r.status, 200, "another room has its own budget");
+}
+
+#[actix_rt::test]
+async fn forwarded_for_is_ignored_from_untrusted_peers() {
+    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 2).await;
+    let room = app.open_room().await;
+    for i in 0..2 {
+        let r = join_from(&app, &room.slug, &format!("203.0.113.{i}"), "x").await;
+        assert_eq!(r.status, 200);
+    }
+    let r = join_from(&app, &room.slug, "203.0.113.77", "x").await;
+    assert_eq!(r.status, 429, "a client cannot pick its own address");
+}
+
+#[actix_rt::test]
+async fn requests_are_limited_per_token() {
+    let app = common::spawn_app_with(|c| c.limits.token_per_second = 1).await;
+    let room = app.open_room().await;
+    let token = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let other = app.join_ok(&room.slug, json!({"name": "Eve"})).await;
+    let me = format!("/api/rooms/{}/me", room.slug);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.get(&me, Some(&token)).await.status.as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(
+        app.get(&me, Some(&other)).await.status,
+        200,
+        "each token has its own budget"
+    );
+}
