@@ -1,6 +1,7 @@
 //! Pure types and rules of a webinar room. No I/O, no framework types:
 //! every value here was parsed, so an invalid one cannot exist.
 
+pub mod qa;
 pub mod role;
 pub mod room;
 pub mod slug;

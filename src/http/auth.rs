@@ -26,6 +26,14 @@ impl Authed {
         self.participant.role()
     }
 
+    pub fn member(&self) -> crate::live::Member {
+        crate::live::Member {
+            participant_id: self.participant.id,
+            name: self.participant.name.clone(),
+            role: self.role(),
+        }
+    }
+
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
         if self.role().can(action) {
             Ok(())
@@ -65,29 +73,36 @@ impl FromRequest for Authed {
         Box::pin(async move {
             let ctx = ctx.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app context")))?;
             let slug = slug.ok_or_else(|| ApiError::NotFound("no room in this path".into()))??;
-            let token = token?;
-            let hash = secrets::hash(&token);
-            ctx.limits.check(&ctx.limits.token, &hash)?;
-            let found = ctx
-                .db(move |conn| Ok(participants::find_by_token(conn, &hash)?))
-                .await?;
-            let unknown = || ApiError::Unauthorized("unknown or revoked token".into());
-            let (participant, room) = found.ok_or_else(unknown)?;
-            // The lookup was by hash; confirm in constant time all the same.
-            if !secrets::matches(&token, &participant.token_hash) {
-                return Err(unknown());
-            }
-            if room.slug != slug.as_str() {
-                return Err(ApiError::Unauthorized(
-                    "this token belongs to another room".into(),
-                ));
-            }
-            if participant.kicked_at.is_some() {
-                return Err(ApiError::Unauthorized(
-                    "you were removed from this room".into(),
-                ));
-            }
-            Ok(Authed { participant, room })
+            authenticate(&ctx, &slug, &token?).await
         })
     }
+}
+
+/// The participant `token` was issued to, if it is live and of room `slug`.
+pub async fn authenticate(ctx: &AppContext, slug: &Slug, token: &str) -> Result<Authed, ApiError> {
+    let unknown = || ApiError::Unauthorized("unknown or revoked token".into());
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Err(unknown());
+    }
+    let hash = secrets::hash(token);
+    ctx.limits.check(&ctx.limits.token, &hash)?;
+    let found = ctx
+        .db(move |conn| Ok(participants::find_by_token(conn, &hash)?))
+        .await?;
+    let (participant, room) = found.ok_or_else(unknown)?;
+    // The lookup was by hash; confirm in constant time all the same.
+    if !secrets::matches(token, &participant.token_hash) {
+        return Err(unknown());
+    }
+    if room.slug != slug.as_str() {
+        return Err(ApiError::Unauthorized(
+            "this token belongs to another room".into(),
+        ));
+    }
+    if participant.kicked_at.is_some() {
+        return Err(ApiError::Unauthorized(
+            "you were removed from this room".into(),
+        ));
+    }
+    Ok(Authed { participant, room })
 }

@@ -10,11 +10,13 @@ use diesel::PgConnection;
 use super::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::live::Hub;
 use crate::passwords::Passwords;
 use crate::store::PgPool;
 
 pub struct AppContext {
     pub pool: PgPool,
+    pub hub: Hub,
     pub passwords: Passwords,
     pub limits: RateLimits,
     pub public_url: String,
@@ -25,6 +27,7 @@ pub struct AppContext {
 impl AppContext {
     pub fn new(config: &Config, pool: PgPool, public_url: String) -> Arc<Self> {
         Arc::new(Self {
+            hub: Hub::new(pool.clone()),
             pool,
             passwords: Passwords::new(config.hash_concurrency()),
             limits: RateLimits::new(&config.limits),

@@ -8,13 +8,13 @@ use super::auth::Authed;
 use super::client_ip::client_ip;
 use super::context::AppContext;
 use super::json::Body;
-use super::views::{ParticipantView, RoomView};
 use crate::domain::{ParticipantName, Role, RoomPassword, Slug};
 use crate::error::ApiError;
 use crate::secrets;
 use crate::store::models::NewParticipant;
 use crate::store::participants::{self, JoinOutcome};
 use crate::store::rooms;
+use crate::views::{ParticipantView, RoomView};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

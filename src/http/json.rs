@@ -19,6 +19,11 @@ pub fn path_config() -> web::PathConfig {
         .error_handler(|err: PathError, _| ApiError::InvalidInput(err.to_string()).into())
 }
 
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _| ApiError::InvalidInput(format!("bad query: {err}")).into())
+}
+
 fn json_error(err: JsonPayloadError) -> ApiError {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {

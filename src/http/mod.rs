@@ -2,14 +2,17 @@
 //! permissions and call the store; rules live in `domain`.
 
 pub mod auth;
+pub mod chat;
 pub mod client_ip;
 pub mod context;
 pub mod health;
 pub mod join;
 pub mod json;
+pub mod moderation;
+pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
-pub mod views;
+pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -20,6 +23,7 @@ pub use context::AppContext;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json::config())
         .app_data(json::path_config())
+        .app_data(json::query_config())
         .service(
             web::scope("/api")
                 .service(resource("/health").route(web::get().to(health::health)))
@@ -27,10 +31,43 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/rooms/{slug}")
                         .route(web::get().to(rooms::card))
-                        .route(web::delete().to(rooms::end)),
+                        .route(web::patch().to(moderation::settings))
+                        .route(web::delete().to(moderation::end)),
                 )
                 .service(resource("/rooms/{slug}/join").route(web::post().to(join::join)))
-                .service(resource("/rooms/{slug}/me").route(web::get().to(join::me))),
+                .service(resource("/rooms/{slug}/me").route(web::get().to(join::me)))
+                .service(resource("/rooms/{slug}/ws").route(web::get().to(ws::ws)))
+                .service(
+                    resource("/rooms/{slug}/messages")
+                        .route(web::get().to(chat::list))
+                        .route(web::post().to(chat::send)),
+                )
+                .service(
+                    resource("/rooms/{slug}/messages/{id}").route(web::delete().to(chat::delete)),
+                )
+                .service(
+                    resource("/rooms/{slug}/messages/{id}/promote")
+                        .route(web::post().to(chat::promote)),
+                )
+                .service(
+                    resource("/rooms/{slug}/questions")
+                        .route(web::get().to(questions::list))
+                        .route(web::post().to(questions::ask)),
+                )
+                .service(
+                    resource("/rooms/{slug}/questions/{id}")
+                        .route(web::patch().to(questions::update)),
+                )
+                .service(
+                    resource("/rooms/{slug}/questions/{id}/vote")
+                        .route(web::put().to(questions::vote_on))
+                        .route(web::delete().to(questions::vote_off)),
+                )
+                .service(
+                    resource("/rooms/{slug}/participants/{id}/kick")
+                        .route(web::post().to(moderation::kick)),
+                )
+                .service(resource("/rooms/{slug}/stats").route(web::get().to(moderation::stats))),
         )
         .default_service(web::to(not_found));
 }

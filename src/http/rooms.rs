@@ -4,17 +4,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::Authed;
 use super::client_ip::client_ip;
 use super::context::AppContext;
 use super::json::Body;
-use super::views::{RoomView, StatsView};
-use crate::domain::{
-    stats, Action, MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug,
-};
+use crate::domain::{MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug};
 use crate::error::ApiError;
 use crate::secrets;
 use crate::store::{models::NewRoom, rooms};
+use crate::views::RoomView;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,21 +109,4 @@ pub async fn card(
         })
         .await?;
     Ok(HttpResponse::Ok().json(RoomView::new(&room, count)))
-}
-
-pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse, ApiError> {
-    who.require(Action::EndRoom)?;
-    if who.room.is_ended() {
-        return Err(ApiError::RoomEnded);
-    }
-    let room_id = who.room.id;
-    let raw = ctx
-        .db(move |conn| {
-            let room = rooms::end(conn, room_id, chrono::Utc::now())?.ok_or(ApiError::RoomEnded)?;
-            Ok(crate::store::stats::load(conn, &room)?)
-        })
-        .await?;
-    tracing::info!(slug = %who.room.slug, "room ended");
-    let stats: StatsView = stats::summarise(raw, chrono::Utc::now()).into();
-    Ok(HttpResponse::Ok().json(json!({ "stats": stats })))
 }

@@ -2,8 +2,11 @@
 //! `&mut PgConnection`; callers run them on the blocking pool.
 
 pub mod embedded;
+pub mod messages;
 pub mod models;
 pub mod participants;
+pub mod presence;
+pub mod questions;
 pub mod rooms;
 pub mod schema;
 pub mod stats;

@@ -52,3 +52,34 @@ pub fn find_by_token(
         .first(conn)
         .optional()
 }
+
+/// Revokes a participant's token; `None` if no such live participant.
+pub fn kick(
+    conn: &mut PgConnection,
+    room_id: i64,
+    participant_id: i64,
+) -> QueryResult<Option<Participant>> {
+    diesel::update(
+        participants::table
+            .filter(participants::room_id.eq(room_id))
+            .filter(participants::id.eq(participant_id))
+            .filter(participants::kicked_at.is_null()),
+    )
+    .set(participants::kicked_at.eq(chrono::Utc::now()))
+    .returning(Participant::as_returning())
+    .get_result(conn)
+    .optional()
+}
+
+pub fn find_by_id(
+    conn: &mut PgConnection,
+    room_id: i64,
+    id: i64,
+) -> QueryResult<Option<Participant>> {
+    participants::table
+        .filter(participants::room_id.eq(room_id))
+        .filter(participants::id.eq(id))
+        .select(Participant::as_select())
+        .first(conn)
+        .optional()
+}

@@ -61,3 +61,40 @@ pub fn end(conn: &mut PgConnection, room_id: i64, now: DateTime<Utc>) -> QueryRe
         .get_result(conn)
         .optional()
 }
+
+#[derive(Debug, Default, Clone, AsChangeset)]
+#[diesel(table_name = rooms)]
+pub struct SettingsChange {
+    pub chat_enabled: Option<bool>,
+    pub questions_enabled: Option<bool>,
+    pub anonymous_questions: Option<bool>,
+    pub questions_need_approval: Option<bool>,
+}
+
+pub fn update_settings(
+    conn: &mut PgConnection,
+    room_id: i64,
+    change: &SettingsChange,
+) -> QueryResult<Room> {
+    let empty = change.chat_enabled.is_none()
+        && change.questions_enabled.is_none()
+        && change.anonymous_questions.is_none()
+        && change.questions_need_approval.is_none();
+    if !empty {
+        diesel::update(rooms::table.find(room_id))
+            .set(change)
+            .execute(conn)?;
+    }
+    rooms::table
+        .find(room_id)
+        .select(Room::as_select())
+        .first(conn)
+}
+
+pub fn find_by_id(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Room>> {
+    rooms::table
+        .find(id)
+        .select(Room::as_select())
+        .first(conn)
+        .optional()
+}

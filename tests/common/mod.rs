@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -117,6 +118,17 @@ impl TestApp {
             Some(body),
         )
         .await
+    }
+
+    /// `post` with owned arguments, for many requests in flight at once.
+    pub async fn post_owned(&self, path: String, token: String, body: Value) -> Resp {
+        self.post(&path, Some(&token), &body).await
+    }
+
+    /// A bodyless request with owned arguments.
+    pub async fn call_owned(&self, method: awc::http::Method, path: String, token: String) -> Resp {
+        self.send(self.request(method, &path, Some(&token)), None)
+            .await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {

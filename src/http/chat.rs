@@ -1,0 +1,87 @@
+//! Chat over REST: the twin of the WebSocket's chat frames.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::Authed;
+use super::context::AppContext;
+use super::json::Body;
+use crate::error::ApiError;
+use crate::live::{views, Act};
+use crate::store::messages;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    limit: Option<i64>,
+    before: Option<i64>,
+}
+
+pub async fn list(
+    ctx: web::Data<AppContext>,
+    who: Authed,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::InvalidInput(
+            "limit must be between 1 and 200".into(),
+        ));
+    }
+    let before = q.before;
+    let room_id = who.room.id;
+    let (rows, has_more) = ctx
+        .db(move |c| Ok(messages::page(c, room_id, limit, before)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "messages": rows.iter().map(views::message).collect::<Vec<_>>(),
+        "has_more": has_more,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Send {
+    body: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+pub async fn send(
+    ctx: web::Data<AppContext>,
+    who: Authed,
+    body: Body<Send>,
+) -> Result<HttpResponse, ApiError> {
+    let Send { body, client_id } = body.into_inner();
+    let v = ctx
+        .hub
+        .act(who.room.id, who.member(), Act::Chat { body, client_id })
+        .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+pub async fn delete(
+    ctx: web::Data<AppContext>,
+    who: Authed,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().1;
+    ctx.hub
+        .act(who.room.id, who.member(), Act::DeleteMessage { id })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn promote(
+    ctx: web::Data<AppContext>,
+    who: Authed,
+    path: web::Path<(String, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let message_id = path.into_inner().1;
+    let v = ctx
+        .hub
+        .act(who.room.id, who.member(), Act::Promote { message_id })
+        .await?;
+    Ok(HttpResponse::Created().json(v))
+}

@@ -1,0 +1,248 @@
+//! GET /api/rooms/{slug}/ws: one task per socket. It authenticates the
+//! `hello`, then pumps frames between the socket and the room's task.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
+use governor::{Quota, RateLimiter};
+use serde_json::{json, Value};
+
+use super::auth::authenticate;
+use super::context::AppContext;
+use crate::domain::Slug;
+use crate::error::ApiError;
+use crate::live::protocol::{self, ClientFrame};
+use crate::live::{Act, Member};
+
+const HELLO_WITHIN: Duration = Duration::from_secs(5);
+const PING_EVERY: Duration = Duration::from_secs(10);
+/// A socket silent this long (no pong, no frame) is dead.
+const DEAD_AFTER: Duration = Duration::from_secs(30);
+/// Largest text frame we read; the contract's longest text fits with room.
+pub const MAX_FRAME: usize = 32 * 1024;
+
+pub const CLOSE_NO_HELLO: u16 = 4001;
+
+pub async fn ws(
+    req: HttpRequest,
+    body: web::Payload,
+    ctx: web::Data<AppContext>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let slug = Slug::parse(&slug)?;
+    let (res, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::InvalidInput(format!("expected a WebSocket upgrade: {e}")))?;
+    // Frames up to 1 MiB are read so an oversize one can be answered with
+    // an error instead of a broken connection; MAX_FRAME is enforced below.
+    let stream = stream
+        .max_frame_size(1 << 20)
+        .aggregate_continuations()
+        .max_continuation_size(1 << 20);
+    actix_web::rt::spawn(run(ctx.into_inner(), slug, session, stream));
+    Ok(res)
+}
+
+async fn close(session: Session, code: u16, why: &str) {
+    let _ = session
+        .close(Some(CloseReason {
+            code: CloseCode::Other(code),
+            description: Some(why.to_owned()),
+        }))
+        .await;
+}
+
+fn error_frame(code: &str, message: &str, reference: Option<Value>) -> String {
+    let mut v = json!({"type": "error", "code": code, "message": message});
+    if let Some(r) = reference {
+        v["ref"] = r;
+    }
+    v.to_string()
+}
+
+async fn run(
+    ctx: Arc<AppContext>,
+    slug: Slug,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+) {
+    // 1. The first frame must be a hello with a live token.
+    let deadline = tokio::time::sleep(HELLO_WITHIN);
+    tokio::pin!(deadline);
+    let authed = loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                close(session, CLOSE_NO_HELLO, "expected hello within 5 s").await;
+                return;
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
+                    Ok(p) => match p.frame {
+                        ClientFrame::Hello { token } => match authenticate(&ctx, &slug, &token).await {
+                            Ok(a) => break a,
+                            Err(e) => {
+                                let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
+                                close(session, CLOSE_NO_HELLO, "unauthorized").await;
+                                return;
+                            }
+                        },
+                        _ => {
+                            let m = error_frame("unauthorized", "say hello with your token first", p.reference);
+                            if session.text(m).await.is_err() { return; }
+                        }
+                    },
+                    Err((why, reference)) => {
+                        if session.text(error_frame("invalid_input", &why, reference)).await.is_err() { return; }
+                    }
+                },
+                Some(Ok(AggregatedMessage::Ping(b))) => { let _ = session.pong(&b).await; }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            }
+        }
+    };
+
+    // 2. Join the room's fan-out and get the snapshot.
+    let member = Member {
+        participant_id: authed.participant.id,
+        name: authed.participant.name.clone(),
+        role: authed.participant.role(),
+    };
+    let room_id = authed.room.id;
+    let connected = match ctx.hub.connect(room_id, member.clone()).await {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = session
+                .text(error_frame(e.code(), &e.to_string(), None))
+                .await;
+            close(session, 1000, "room unavailable").await;
+            return;
+        }
+    };
+    let conn_id = connected.conn_id;
+    let mut outlet = connected.outlet;
+    if session.text(&*connected.welcome).await.is_err() {
+        ctx.hub.disconnect(room_id, conn_id);
+        return;
+    }
+    let _span =
+        tracing::info_span!("ws", room = %slug, participant = member.participant_id).entered();
+
+    // 3. Pump until either side ends.
+    let sends = RateLimiter::direct(
+        Quota::per_second(NonZeroU32::new(10).unwrap()).allow_burst(NonZeroU32::new(30).unwrap()),
+    );
+    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    heartbeat.tick().await;
+    let mut last_heard = Instant::now();
+    let mut session_open = true;
+    loop {
+        tokio::select! {
+            out = outlet.rx.recv() => match out {
+                Some(t) => if session.text(&*t).await.is_err() { break },
+                None => {
+                    let code = outlet.close_code();
+                    close(session.clone(), code, reason(code)).await;
+                    session_open = false;
+                    break;
+                }
+            },
+            msg = stream.next() => match msg {
+                Some(Ok(AggregatedMessage::Text(t))) => {
+                    last_heard = Instant::now();
+                    let reply = on_frame(&ctx, room_id, &member, &sends, &t).await;
+                    for r in reply {
+                        if session.text(r).await.is_err() { break; }
+                    }
+                }
+                Some(Ok(AggregatedMessage::Binary(_))) => {
+                    let _ = session.text(error_frame("invalid_input", "send JSON text frames", None)).await;
+                }
+                Some(Ok(AggregatedMessage::Ping(b))) => {
+                    last_heard = Instant::now();
+                    let _ = session.pong(&b).await;
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
+                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => break,
+            },
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() > DEAD_AFTER {
+                    break;
+                }
+                if session.ping(b"").await.is_err() { break; }
+            }
+        }
+    }
+    ctx.hub.disconnect(room_id, conn_id);
+    if session_open {
+        close(session, 1000, "bye").await;
+    }
+}
+
+fn reason(code: u16) -> &'static str {
+    match code {
+        crate::live::close::KICKED => "kicked",
+        crate::live::close::TOO_SLOW => "too slow: reconnect for a fresh snapshot",
+        _ => "room closed",
+    }
+}
+
+/// Handles one text frame; returns what to send back to this socket only.
+async fn on_frame(
+    ctx: &AppContext,
+    room_id: i64,
+    member: &Member,
+    sends: &governor::DefaultDirectRateLimiter,
+    text: &str,
+) -> Vec<String> {
+    if text.len() > MAX_FRAME {
+        return vec![error_frame(
+            "too_large",
+            &format!("frames are at most {MAX_FRAME} bytes"),
+            None,
+        )];
+    }
+    let parsed = match protocol::parse(text) {
+        Ok(p) => p,
+        Err((why, reference)) => return vec![error_frame("invalid_input", &why, reference)],
+    };
+    let reference = parsed.reference;
+    let act = match parsed.frame {
+        ClientFrame::Ping {} => return vec![json!({"type": "pong"}).to_string()],
+        ClientFrame::Hello { .. } => {
+            return vec![error_frame(
+                "invalid_input",
+                "already said hello",
+                reference,
+            )];
+        }
+        frame => match frame.into_act() {
+            Some(act) => act,
+            None => return vec![],
+        },
+    };
+    if sends.check().is_err() {
+        return vec![error_frame("rate_limited", "slow down", reference)];
+    }
+    let vote = matches!(act, Act::Vote { .. });
+    match ctx.hub.act(room_id, member.clone(), act).await {
+        Ok(result) => {
+            let mut out = Vec::new();
+            if vote {
+                // The voter learns the exact count at once; the room's
+                // broadcast of it is coalesced.
+                let mut v = result.clone();
+                v["type"] = Value::from("question.voted");
+                out.push(v.to_string());
+            }
+            if let Some(r) = reference {
+                out.push(json!({"type": "ack", "ref": r, "result": result}).to_string());
+            }
+            out
+        }
+        Err(e) => vec![error_frame(e.code(), &e.to_string(), reference)],
+    }
+}

@@ -1,0 +1,741 @@
+//! One room's task. Every command is decided here in arrival order, written
+//! to PostgreSQL, and only then broadcast or acknowledged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use diesel::PgConnection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::{close, views, Command, Connected, Hub, Member, Outlet, SESSION_QUEUE};
+use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
+use crate::domain::{stats, Action, Role};
+use crate::error::ApiError;
+use crate::store::models::Room;
+use crate::store::questions::{NewQuestion, QuestionChange, QuestionRow};
+use crate::store::{self, PgPool};
+use crate::views::{RoomView, StatsView};
+
+/// Vote counts are broadcast at most this often (coalesced per question).
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// Presence counts at most this often.
+const PRESENCE_EVERY: Duration = Duration::from_millis(500);
+/// An attendance sample at least this often while anyone is here.
+const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// A room with nobody connected stops its task after this long.
+const IDLE_FOR: Duration = Duration::from_secs(60);
+/// Chat history in a snapshot.
+const SNAPSHOT_MESSAGES: i64 = 50;
+
+/// What a participant asks the room to do (from WebSocket or REST alike).
+#[derive(Debug, Clone)]
+pub enum Act {
+    Chat {
+        body: String,
+        client_id: Option<String>,
+    },
+    DeleteMessage {
+        id: i64,
+    },
+    Ask {
+        body: String,
+        anonymous: bool,
+        client_id: Option<String>,
+    },
+    Vote {
+        id: i64,
+        on: bool,
+    },
+    UpdateQuestion {
+        id: i64,
+        patch: QuestionPatch,
+    },
+    Promote {
+        message_id: i64,
+    },
+    Settings(SettingsPatch),
+    Kick {
+        participant_id: i64,
+    },
+    End,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionPatch {
+    pub pinned: Option<bool>,
+    pub hidden: Option<bool>,
+    pub answered: Option<bool>,
+    pub answer: Option<String>,
+    pub approved: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub chat_enabled: Option<bool>,
+    pub questions_enabled: Option<bool>,
+    pub anonymous_questions: Option<bool>,
+    pub questions_need_approval: Option<bool>,
+}
+
+struct Conn {
+    member: Member,
+    tx: mpsc::Sender<Arc<str>>,
+    close: Arc<AtomicU16>,
+    session_row: Option<i64>,
+}
+
+struct RoomTask {
+    room: Room,
+    pool: PgPool,
+    conns: HashMap<u64, Conn>,
+    /// Connected participants and how many sockets each has open.
+    online: BTreeMap<i64, (usize, Member)>,
+    questions: BTreeMap<i64, QuestionRow>,
+    dirty_questions: BTreeSet<i64>,
+    presence_dirty: bool,
+    last_presence: Instant,
+    last_sample: Option<(Instant, i32)>,
+    idle_since: Option<Instant>,
+    next_conn: u64,
+}
+
+pub(super) fn spawn(room_id: i64, pool: PgPool, mut rx: mpsc::Receiver<Command>, hub: Hub) {
+    tokio::spawn(async move {
+        match RoomTask::load(room_id, pool).await {
+            Ok(task) => task.run(&mut rx).await,
+            Err(e) => {
+                tracing::warn!(room_id, error = %e, "room could not start");
+                rx.close();
+                while let Ok(cmd) = rx.try_recv() {
+                    refuse(cmd, ApiError::db_unavailable);
+                }
+            }
+        }
+        hub.forget_closed(room_id);
+    });
+}
+
+fn refuse(cmd: Command, err: impl Fn() -> ApiError) {
+    match cmd {
+        Command::Connect { reply, .. } => drop(reply.send(Err(err()))),
+        Command::Act { reply, .. } => drop(reply.send(Err(err()))),
+        Command::Disconnect { .. } => {}
+    }
+}
+
+async fn db<T, F>(pool: &PgPool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+fn text(v: &Value) -> Arc<str> {
+    Arc::from(v.to_string())
+}
+
+fn forbidden(what: &str) -> ApiError {
+    ApiError::Forbidden(what.to_owned())
+}
+
+impl RoomTask {
+    async fn load(room_id: i64, pool: PgPool) -> Result<Self, ApiError> {
+        let (room, questions) = db(&pool, move |c| {
+            let room = store::rooms::find_by_id(c, room_id)?
+                .ok_or_else(|| ApiError::NotFound("no such room".into()))?;
+            // Connections a crash left open end now, not never.
+            store::presence::close_stale_sessions(c, room_id)?;
+            let questions = store::questions::all_in_room(c, room_id)?;
+            Ok((room, questions))
+        })
+        .await?;
+        Ok(Self {
+            room,
+            pool,
+            conns: HashMap::new(),
+            online: BTreeMap::new(),
+            questions: questions.into_iter().map(|q| (q.id, q)).collect(),
+            dirty_questions: BTreeSet::new(),
+            presence_dirty: false,
+            last_presence: Instant::now(),
+            last_sample: None,
+            idle_since: Some(Instant::now()),
+            next_conn: 1,
+        })
+    }
+
+    async fn run(mut self, rx: &mut mpsc::Receiver<Command>) {
+        let mut tick = tokio::time::interval(FLUSH_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    self.flush();
+                    let idle = self.idle_since.is_some_and(|t| t.elapsed() > IDLE_FOR);
+                    if idle || (self.room.is_ended() && self.conns.is_empty()) {
+                        break;
+                    }
+                }
+            }
+        }
+        // Whatever arrived while stopping is still answered.
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            self.handle(cmd).await;
+        }
+        self.flush();
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Connect { member, reply } => {
+                let result = self.connect(member).await;
+                if let Err(Ok(connected)) = reply.send(result) {
+                    // The session gave up waiting: undo.
+                    self.disconnect(connected.conn_id);
+                }
+            }
+            Command::Disconnect { conn_id } => self.disconnect(conn_id),
+            Command::Act { member, act, reply } => {
+                let result = self.act(&member, act).await;
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    fn count(&self) -> i32 {
+        i32::try_from(self.online.len()).unwrap_or(i32::MAX)
+    }
+
+    fn room_view(&self) -> Value {
+        serde_json::to_value(RoomView::new(&self.room, i64::from(self.count())))
+            .unwrap_or(Value::Null)
+    }
+
+    // ---- connections -------------------------------------------------
+
+    async fn connect(&mut self, member: Member) -> Result<Connected, ApiError> {
+        if self.room.is_ended() {
+            return Err(ApiError::RoomEnded);
+        }
+        let (room_id, pid) = (self.room.id, member.participant_id);
+        let (messages, voted, session_row) = db(&self.pool, move |c| {
+            let (messages, _) = store::messages::page(c, room_id, SNAPSHOT_MESSAGES, None)?;
+            let voted = store::questions::voted_by(c, room_id, pid)?;
+            let row = store::presence::open_session(c, room_id, pid)?;
+            Ok((messages, voted, row))
+        })
+        .await?;
+
+        let conn_id = self.next_conn;
+        self.next_conn += 1;
+        let (tx, rx) = mpsc::channel(SESSION_QUEUE);
+        let close_code = Arc::new(AtomicU16::new(close::NORMAL));
+        let first = {
+            let entry = self.online.entry(pid).or_insert((0, member.clone()));
+            entry.0 += 1;
+            entry.0 == 1
+        };
+        if first {
+            self.presence_dirty = true;
+            let joined =
+                json!({"type": "participant.joined", "participant": participant_json(&member)});
+            self.send_where(
+                |m| m.role.is_moderator_or_above() && m.participant_id != pid,
+                &text(&joined),
+            );
+        }
+        self.idle_since = None;
+
+        let mut questions: Vec<&QuestionRow> = self
+            .questions
+            .values()
+            .filter(|q| views::facts(q).visible_to(pid, member.role))
+            .collect();
+        questions.sort_by_key(|q| views::facts(q).top_key());
+        let mut welcome = json!({
+            "type": "welcome",
+            "participant": participant_json(&member),
+            "room": self.room_view(),
+            "messages": messages.iter().map(views::message).collect::<Vec<_>>(),
+            "questions": questions.iter().map(|q| views::question(q, Some(voted.contains(&q.id)))).collect::<Vec<_>>(),
+            "presence": {"count": self.count()},
+            "media": {"live": false, "screen": false},
+        });
+        if member.role.can(Action::SeeParticipants) {
+            welcome["participants"] = self
+                .online
+                .values()
+                .map(|(_, m)| participant_json(m))
+                .collect();
+        }
+        self.conns.insert(
+            conn_id,
+            Conn {
+                member,
+                tx,
+                close: close_code.clone(),
+                session_row: Some(session_row),
+            },
+        );
+        Ok(Connected {
+            conn_id,
+            welcome: text(&welcome),
+            outlet: Outlet {
+                rx,
+                close: close_code,
+            },
+        })
+    }
+
+    fn disconnect(&mut self, conn_id: u64) {
+        let Some(conn) = self.conns.remove(&conn_id) else {
+            return;
+        };
+        if let Some(row) = conn.session_row {
+            let pool = self.pool.clone();
+            // Bookkeeping off the room's path: the room never waits for it.
+            tokio::task::spawn_blocking(move || {
+                if let Ok(mut c) = pool.get() {
+                    let _ = store::presence::close_session(&mut c, row);
+                }
+            });
+        }
+        let pid = conn.member.participant_id;
+        let last = match self.online.get_mut(&pid) {
+            Some(entry) => {
+                entry.0 -= 1;
+                entry.0 == 0
+            }
+            None => false,
+        };
+        if last {
+            self.online.remove(&pid);
+            self.presence_dirty = true;
+            let left = json!({"type": "participant.left", "id": pid});
+            self.send_where(|m| m.role.is_moderator_or_above(), &text(&left));
+        }
+        if self.conns.is_empty() {
+            self.idle_since = Some(Instant::now());
+        }
+    }
+
+    /// Queues `msg` for every session whose member passes `to`. A session
+    /// whose queue is full is stuck: it is cut off (4008) and will come back
+    /// to a fresh snapshot, so it never slows the others.
+    fn send_where(&mut self, to: impl Fn(&Member) -> bool, msg: &Arc<str>) {
+        let mut dropped = Vec::new();
+        for (id, conn) in &self.conns {
+            if !to(&conn.member) {
+                continue;
+            }
+            match conn.tx.try_send(msg.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    conn.close.store(close::TOO_SLOW, Ordering::Relaxed);
+                    dropped.push(*id);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => dropped.push(*id),
+            }
+        }
+        for id in dropped {
+            self.disconnect(id);
+        }
+    }
+
+    fn broadcast(&mut self, msg: &Value) {
+        self.send_where(|_| true, &text(msg));
+    }
+
+    // ---- periodic work ---------------------------------------------
+
+    fn flush(&mut self) {
+        let closed: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.tx.is_closed())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in closed {
+            self.disconnect(id);
+        }
+        for id in std::mem::take(&mut self.dirty_questions) {
+            if let Some(q) = self.questions.get(&id) {
+                let facts = views::facts(q);
+                let msg = text(
+                    &json!({"type": "question.updated", "question": views::question(q, None)}),
+                );
+                self.send_where(|m| facts.visible_to(m.participant_id, m.role), &msg);
+            }
+        }
+        let now = Instant::now();
+        if self.presence_dirty && now.duration_since(self.last_presence) >= PRESENCE_EVERY {
+            self.presence_dirty = false;
+            self.last_presence = now;
+            let count = self.count();
+            self.broadcast(&json!({"type": "presence", "count": count}));
+        }
+        let count = self.count();
+        let due = match self.last_sample {
+            None => count > 0,
+            Some((at, last)) => {
+                last != count || (count > 0 && now.duration_since(at) >= SAMPLE_EVERY)
+            }
+        };
+        if due && !self.presence_dirty {
+            self.last_sample = Some((now, count));
+            let (pool, room_id) = (self.pool.clone(), self.room.id);
+            tokio::task::spawn_blocking(move || {
+                if let Ok(mut c) = pool.get() {
+                    if let Err(e) = store::presence::sample(&mut c, room_id, Utc::now(), count) {
+                        tracing::warn!(error = %e, "attendance sample not stored");
+                    }
+                }
+            });
+        }
+    }
+
+    // ---- actions ------------------------------------------------------
+
+    async fn act(&mut self, member: &Member, act: Act) -> Result<Value, ApiError> {
+        if self.room.is_ended() {
+            return Err(ApiError::RoomEnded);
+        }
+        let staff = member.role.is_moderator_or_above();
+        let require = |action: Action| {
+            if member.role.can(action) {
+                Ok(())
+            } else {
+                Err(forbidden(&format!("a {} may not do this", member.role)))
+            }
+        };
+        match act {
+            Act::Chat { body, client_id } => {
+                if !self.room.chat_enabled && !staff {
+                    return Err(forbidden("chat is turned off in this room"));
+                }
+                let body = ChatBody::parse(&body)?.into_inner();
+                let client_id = client_id
+                    .as_deref()
+                    .map(ClientId::parse)
+                    .transpose()?
+                    .map(ClientId::into_inner);
+                let (room_id, pid) = (self.room.id, member.participant_id);
+                let (row, created) = db(&self.pool, move |c| {
+                    Ok(store::messages::insert(
+                        c,
+                        room_id,
+                        pid,
+                        &body,
+                        client_id.as_deref(),
+                    )?)
+                })
+                .await?;
+                let view = views::message(&row);
+                if created {
+                    self.broadcast(&json!({"type": "chat.message", "message": view}));
+                }
+                Ok(view)
+            }
+            Act::DeleteMessage { id } => {
+                require(Action::Moderate)?;
+                let room_id = self.room.id;
+                let deleted = db(&self.pool, move |c| {
+                    Ok(store::messages::delete(c, room_id, id)?)
+                })
+                .await?;
+                if !deleted {
+                    return Err(ApiError::NotFound("no such message".into()));
+                }
+                self.broadcast(&json!({"type": "chat.deleted", "id": id}));
+                Ok(Value::Null)
+            }
+            Act::Ask {
+                body,
+                anonymous,
+                client_id,
+            } => {
+                if !self.room.questions_enabled && !staff {
+                    return Err(forbidden("questions are turned off in this room"));
+                }
+                if anonymous && !self.room.anonymous_questions {
+                    return Err(forbidden("anonymous questions are turned off in this room"));
+                }
+                let body = QuestionBody::parse(&body)?.into_inner();
+                let client_id = client_id
+                    .as_deref()
+                    .map(ClientId::parse)
+                    .transpose()?
+                    .map(ClientId::into_inner);
+                let approved = !self.room.questions_need_approval || staff;
+                let (room_id, pid) = (self.room.id, member.participant_id);
+                let (row, created) = db(&self.pool, move |c| {
+                    Ok(store::questions::insert(
+                        c,
+                        &NewQuestion {
+                            room_id,
+                            participant_id: pid,
+                            body: &body,
+                            anonymous,
+                            approved,
+                            client_id: client_id.as_deref(),
+                            source_message_id: None,
+                        },
+                    )?)
+                })
+                .await?;
+                Ok(self.question_created(row, created, member).await)
+            }
+            Act::Promote { message_id } => {
+                require(Action::Moderate)?;
+                let room_id = self.room.id;
+                let (row, created) = db(&self.pool, move |c| {
+                    let m = store::messages::find(c, room_id, message_id)?
+                        .ok_or_else(|| ApiError::NotFound("no such message".into()))?;
+                    let body = QuestionBody::parse(&m.body)?.into_inner();
+                    // One question per message, however often it is promoted.
+                    let client_id = format!("promoted:{message_id}");
+                    Ok(store::questions::insert(
+                        c,
+                        &NewQuestion {
+                            room_id,
+                            participant_id: m.participant_id,
+                            body: &body,
+                            anonymous: false,
+                            approved: true,
+                            client_id: Some(&client_id),
+                            source_message_id: Some(message_id),
+                        },
+                    )?)
+                })
+                .await?;
+                Ok(self.question_created(row, created, member).await)
+            }
+            Act::Vote { id, on } => {
+                let pid = member.participant_id;
+                let visible = self
+                    .questions
+                    .get(&id)
+                    .is_some_and(|q| views::facts(q).visible_to(pid, member.role));
+                if !visible {
+                    return Err(ApiError::NotFound("no such question".into()));
+                }
+                let room_id = self.room.id;
+                let votes = db(&self.pool, move |c| {
+                    Ok(store::questions::set_vote(c, room_id, id, pid, on)?)
+                })
+                .await?;
+                if let Some(q) = self.questions.get_mut(&id) {
+                    if q.votes != votes {
+                        q.votes = votes;
+                        self.dirty_questions.insert(id);
+                    }
+                }
+                Ok(json!({"id": id, "votes": votes, "voted_by_me": on}))
+            }
+            Act::UpdateQuestion { id, patch } => {
+                require(Action::Moderate)?;
+                let before = self
+                    .questions
+                    .get(&id)
+                    .map(views::facts)
+                    .ok_or_else(|| ApiError::NotFound("no such question".into()))?;
+                let change = question_change(patch, before.answered)?;
+                let pid = member.participant_id;
+                let room_id = self.room.id;
+                let (row, mine) = db(&self.pool, move |c| {
+                    let row = store::questions::update(c, id, &change)?;
+                    let mine = store::questions::voted_by(c, room_id, pid)?.contains(&id);
+                    Ok((row, mine))
+                })
+                .await?;
+                let after = views::facts(&row);
+                let shown = views::question(&row, None);
+                let updated = text(&json!({"type": "question.updated", "question": shown}));
+                let created = text(&json!({"type": "question.created", "question": shown}));
+                let removed = text(&json!({"type": "question.removed", "id": id}));
+                let mut dropped = Vec::new();
+                for (cid, conn) in &self.conns {
+                    let (m, now) = (
+                        &conn.member,
+                        after.visible_to(conn.member.participant_id, conn.member.role),
+                    );
+                    let was = before.visible_to(m.participant_id, m.role);
+                    let msg = match (was, now) {
+                        (true, true) => &updated,
+                        (false, true) => &created,
+                        (true, false) => &removed,
+                        (false, false) => continue,
+                    };
+                    if conn.tx.try_send(msg.clone()).is_err() {
+                        conn.close.store(close::TOO_SLOW, Ordering::Relaxed);
+                        dropped.push(*cid);
+                    }
+                }
+                for cid in dropped {
+                    self.disconnect(cid);
+                }
+                self.dirty_questions.remove(&id);
+                let view = views::question(&row, Some(mine));
+                self.questions.insert(id, row);
+                Ok(view)
+            }
+            Act::Settings(patch) => {
+                require(Action::ChangeSettings)?;
+                let change = store::rooms::SettingsChange {
+                    chat_enabled: patch.chat_enabled,
+                    questions_enabled: patch.questions_enabled,
+                    anonymous_questions: patch.anonymous_questions,
+                    questions_need_approval: patch.questions_need_approval,
+                };
+                let room_id = self.room.id;
+                self.room = db(&self.pool, move |c| {
+                    Ok(store::rooms::update_settings(c, room_id, &change)?)
+                })
+                .await?;
+                let view = self.room_view();
+                self.broadcast(&json!({"type": "room.updated", "room": view}));
+                Ok(view)
+            }
+            Act::Kick { participant_id } => {
+                require(Action::Kick)?;
+                if participant_id == member.participant_id {
+                    return Err(ApiError::InvalidInput("you cannot kick yourself".into()));
+                }
+                let room_id = self.room.id;
+                let target = db(&self.pool, move |c| {
+                    let target = store::participants::find_by_id(c, room_id, participant_id)?
+                        .ok_or_else(|| ApiError::NotFound("no such participant".into()))?;
+                    Ok(target)
+                })
+                .await?;
+                let may = match target.role() {
+                    Role::Presenter => false,
+                    Role::Moderator => member.role == Role::Presenter,
+                    Role::Attendee => true,
+                };
+                if !may {
+                    return Err(forbidden(&format!(
+                        "a {} may not kick a {}",
+                        member.role,
+                        target.role()
+                    )));
+                }
+                db(&self.pool, move |c| {
+                    Ok(store::participants::kick(c, room_id, participant_id)?)
+                })
+                .await?;
+                let kicked = text(&json!({"type": "kicked"}));
+                let ids: Vec<u64> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, c)| c.member.participant_id == participant_id)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in ids {
+                    if let Some(conn) = self.conns.get(&id) {
+                        let _ = conn.tx.try_send(kicked.clone());
+                        conn.close.store(close::KICKED, Ordering::Relaxed);
+                    }
+                    self.disconnect(id);
+                }
+                Ok(Value::Null)
+            }
+            Act::End => {
+                require(Action::EndRoom)?;
+                let room_id = self.room.id;
+                let (room, raw) = db(&self.pool, move |c| {
+                    let room =
+                        store::rooms::end(c, room_id, Utc::now())?.ok_or(ApiError::RoomEnded)?;
+                    let raw = store::stats::load(c, &room)?;
+                    Ok((room, raw))
+                })
+                .await?;
+                self.room = room;
+                let stats: StatsView = stats::summarise(raw, Utc::now()).into();
+                let stats = serde_json::to_value(stats).unwrap_or(Value::Null);
+                self.broadcast(&json!({"type": "room.ended", "stats": stats}));
+                // Closing the channels ends every session with a normal close.
+                let ids: Vec<u64> = self.conns.keys().copied().collect();
+                for id in ids {
+                    self.disconnect(id);
+                }
+                Ok(json!({"stats": stats}))
+            }
+        }
+    }
+
+    async fn question_created(
+        &mut self,
+        row: QuestionRow,
+        created: bool,
+        member: &Member,
+    ) -> Value {
+        let view = views::question(&row, Some(false));
+        if created {
+            let facts = views::facts(&row);
+            let msg =
+                text(&json!({"type": "question.created", "question": views::question(&row, None)}));
+            self.send_where(|m| facts.visible_to(m.participant_id, m.role), &msg);
+            self.questions.insert(row.id, row);
+            view
+        } else {
+            // A retried send: answer as the first time, with today's votes.
+            let (room_id, pid, id) = (self.room.id, member.participant_id, row.id);
+            let mine = db(&self.pool, move |c| {
+                Ok(store::questions::voted_by(c, room_id, pid)?.contains(&id))
+            })
+            .await
+            .unwrap_or(false);
+            views::question(&row, Some(mine))
+        }
+    }
+}
+
+fn participant_json(m: &Member) -> Value {
+    json!({"id": m.participant_id, "name": m.name, "role": m.role.as_str()})
+}
+
+fn question_change(patch: QuestionPatch, was_answered: bool) -> Result<QuestionChange, ApiError> {
+    let mut change = QuestionChange {
+        pinned: patch.pinned,
+        hidden: patch.hidden,
+        approved: patch.approved,
+        answered: patch.answered,
+        ..Default::default()
+    };
+    if let Some(answer) = patch.answer {
+        let answer = AnswerText::parse(&answer)?.into_inner();
+        if answer.is_empty() {
+            change.answer = Some(None);
+        } else {
+            change.answer = Some(Some(answer));
+            // Writing an answer answers the question, unless told otherwise.
+            change.answered = change.answered.or(Some(true));
+        }
+    }
+    match change.answered {
+        Some(true) if !was_answered => change.answered_at = Some(Some(Utc::now())),
+        Some(false) => change.answered_at = Some(None),
+        _ => {}
+    }
+    Ok(change)
+}

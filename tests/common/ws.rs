@@ -1,0 +1,124 @@
+//! A WebSocket client for tests, on awc.
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use awc::ws::{Codec, Frame, Message};
+use awc::BoxedSocket;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+
+use super::TestApp;
+
+pub struct Ws {
+    framed: actix_codec::Framed<BoxedSocket, Codec>,
+}
+
+const WAIT: Duration = Duration::from_secs(10);
+
+impl Ws {
+    pub async fn open(app: &TestApp, slug: &str) -> Ws {
+        let url = format!(
+            "{}/api/rooms/{slug}/ws",
+            app.base.replace("http://", "ws://")
+        );
+        let (_, framed) = awc::Client::new()
+            .ws(url)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .expect("websocket connects");
+        Ws { framed }
+    }
+
+    /// Opens, says hello and returns the welcome.
+    pub async fn join(app: &TestApp, slug: &str, token: &str) -> (Ws, Value) {
+        let mut ws = Ws::open(app, slug).await;
+        ws.send(json!({"type": "hello", "token": token})).await;
+        let welcome = ws.recv_type("welcome").await;
+        (ws, welcome)
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, t: String) {
+        self.framed
+            .send(Message::Text(t.into()))
+            .await
+            .expect("send frame");
+    }
+
+    /// The next JSON frame, or `None` when the server closed (code in `Err`).
+    pub async fn next(&mut self) -> Result<Value, Option<u16>> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.framed.next())
+                .await
+                .expect("a frame within 10 s");
+            match frame {
+                Some(Ok(Frame::Text(b))) => {
+                    return Ok(serde_json::from_slice(&b).expect("JSON frame"))
+                }
+                Some(Ok(Frame::Ping(p))) => {
+                    let _ = self.framed.send(Message::Pong(p)).await;
+                }
+                Some(Ok(Frame::Close(reason))) => return Err(reason.map(|r| u16::from(r.code))),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Err(None),
+            }
+        }
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        match self.next().await {
+            Ok(v) => v,
+            Err(code) => panic!("socket closed ({code:?}) while a frame was expected"),
+        }
+    }
+
+    /// Skips frames until one of type `ty` arrives.
+    pub async fn recv_type(&mut self, ty: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] == ty {
+                return v;
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Err(code) = self.next().await {
+                return code;
+            }
+        }
+    }
+
+    /// Whether a frame of type `ty` arrives within `within` (others skipped).
+    pub async fn gets_within(&mut self, ty: &str, within: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match tokio::time::timeout(left, self.framed.next()).await {
+                Err(_) => return None,
+                Ok(Some(Ok(Frame::Text(b)))) => {
+                    let v: Value = serde_json::from_slice(&b).unwrap();
+                    if v["type"] == ty {
+                        return Some(v);
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(_) => return None,
+            }
+        }
+    }
+
+    pub async fn send_binary(&mut self, b: &'static [u8]) {
+        self.framed
+            .send(Message::Binary(Bytes::from_static(b)))
+            .await
+            .unwrap();
+    }
+}

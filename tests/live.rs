@@ -1,0 +1,817 @@
+//! The live room over WebSocket and REST: real server, real PostgreSQL,
+//! real WebSocket clients.
+
+mod common;
+
+use std::time::Duration;
+
+use common::db::count;
+use common::ws::Ws;
+use common::{Room, TestApp};
+use serde_json::{json, Value};
+
+async fn staff(app: &TestApp, room: &Room) -> (String, String) {
+    let p = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let m = app
+        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    (p, m)
+}
+
+fn path(room: &Room, rest: &str) -> String {
+    format!("/api/rooms/{}{rest}", room.slug)
+}
+
+async fn patch(app: &TestApp, p: &str, token: &str, body: Value) -> common::Resp {
+    app.send(
+        app.request(awc::http::Method::PATCH, p, Some(token)),
+        Some(&body),
+    )
+    .await
+}
+
+async fn put(app: &TestApp, p: &str, token: &str) -> common::Resp {
+    app.send(app.request(awc::http::Method::PUT, p, Some(token)), None)
+        .await
+}
+
+#[actix_rt::test]
+async fn welcome_is_a_full_snapshot() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    app.post(
+        &path(&room, "/messages"),
+        Some(&bob),
+        &json!({"body": "first"}),
+    )
+    .await;
+    let (_ws, w) = Ws::join(&app, &room.slug, &bob).await;
+    assert_eq!(w["participant"]["name"], "Bob");
+    assert_eq!(w["participant"]["role"], "attendee");
+    assert_eq!(w["room"]["slug"], room.slug.as_str());
+    assert_eq!(w["messages"][0]["body"], "first");
+    assert_eq!(w["questions"], json!([]));
+    assert_eq!(w["presence"]["count"], 1);
+    assert_eq!(w["media"], json!({"live": false, "screen": false}));
+    assert!(
+        w.get("participants").is_none(),
+        "attendees never see each other"
+    );
+}
+
+#[actix_rt::test]
+async fn hello_is_required_within_five_seconds() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let mut ws = Ws::open(&app, &room.slug).await;
+    ws.send(json!({"type": "chat.send", "body": "too early"}))
+        .await;
+    assert_eq!(ws.recv().await["code"], "unauthorized");
+    assert_eq!(ws.closed().await, Some(4001));
+
+    let mut ws = Ws::open(&app, &room.slug).await;
+    ws.send(json!({"type": "hello", "token": "forged"})).await;
+    assert_eq!(ws.recv().await["type"], "error");
+    assert_eq!(ws.closed().await, Some(4001));
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM messages"),
+        0
+    );
+}
+
+#[actix_rt::test]
+async fn everyone_gets_the_same_events_in_the_same_order() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let mut clients = Vec::new();
+    let mut tokens = Vec::new();
+    for i in 0..12 {
+        let t = app
+            .join_ok(&room.slug, json!({"name": format!("P{i}")}))
+            .await;
+        clients.push(Ws::join(&app, &room.slug, &t).await.0);
+        tokens.push(t);
+    }
+    // Half over WebSocket, half over REST, interleaved and concurrent.
+    let mut rest = Vec::new();
+    for i in 0..10 {
+        if i % 2 == 0 {
+            clients[i]
+                .send(json!({"type": "chat.send", "body": format!("ws {i}")}))
+                .await;
+        } else {
+            rest.push(app.post_owned(
+                path(&room, "/messages"),
+                tokens[i].clone(),
+                json!({"body": format!("rest {i}")}),
+            ));
+        }
+    }
+    for r in futures_util::future::join_all(rest).await {
+        assert_eq!(r.status, 201);
+    }
+    let mut orders = Vec::new();
+    for c in clients.iter_mut() {
+        let mut seen = Vec::new();
+        while seen.len() < 10 {
+            let m = c.recv_type("chat.message").await;
+            seen.push(m["message"]["id"].as_i64().unwrap());
+        }
+        orders.push(seen);
+    }
+    assert!(orders.windows(2).all(|w| w[0] == w[1]), "{orders:?}");
+    let mut sorted = orders[0].clone();
+    sorted.sort();
+    assert_eq!(orders[0], sorted, "broadcast order is the stored order");
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM messages"),
+        10
+    );
+}
+
+#[actix_rt::test]
+async fn client_id_makes_sends_idempotent() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let body = json!({"body": "only once", "client_id": "c-1"});
+    let a = app.post(&path(&room, "/messages"), Some(&bob), &body).await;
+    let b = app.post(&path(&room, "/messages"), Some(&bob), &body).await;
+    assert_eq!(a.body["id"], b.body["id"]);
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    ws.send(json!({"type": "chat.send", "body": "only once", "client_id": "c-1", "ref": 1}))
+        .await;
+    let ack = ws.recv_type("ack").await;
+    assert_eq!(ack["result"]["id"], a.body["id"]);
+    let q = json!({"body": "a question?", "client_id": "q-1"});
+    let q1 = app.post(&path(&room, "/questions"), Some(&bob), &q).await;
+    let q2 = app.post(&path(&room, "/questions"), Some(&bob), &q).await;
+    assert_eq!(q1.body["id"], q2.body["id"]);
+    let mut conn = app.db.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM messages"), 1);
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM questions"), 1);
+}
+
+#[actix_rt::test]
+async fn concurrent_votes_are_exact() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&moderator),
+            &json!({"body": "Why Rust?"}),
+        )
+        .await;
+    let qid = q.body["id"].as_i64().unwrap();
+    let mut voters = Vec::new();
+    for i in 0..50 {
+        voters.push(
+            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
+                .await,
+        );
+    }
+    let vote = format!("/questions/{qid}/vote");
+    let votes = voters
+        .iter()
+        .map(|t| app.call_owned(awc::http::Method::PUT, path(&room, &vote), t.clone()));
+    for r in futures_util::future::join_all(votes).await {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["voted_by_me"], true);
+    }
+    // Voting twice changes nothing.
+    let again = put(&app, &path(&room, &vote), &voters[0]).await;
+    assert_eq!(again.body["votes"], 50);
+    let unvotes = voters[..20]
+        .iter()
+        .map(|t| app.call_owned(awc::http::Method::DELETE, path(&room, &vote), t.clone()));
+    for r in futures_util::future::join_all(unvotes).await {
+        assert_eq!(r.body["voted_by_me"], false);
+    }
+    let mut conn = app.db.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT votes::bigint AS n FROM questions WHERE id = {qid}")
+        ),
+        30
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT count(*) AS n FROM question_votes WHERE question_id = {qid}")
+        ),
+        30
+    );
+    let list = app.get(&path(&room, "/questions"), Some(&voters[30])).await;
+    assert_eq!(list.body["questions"][0]["votes"], 30);
+    assert_eq!(list.body["questions"][0]["voted_by_me"], true);
+    // The coalesced broadcasts settle on the exact count.
+    let mut last = Value::Null;
+    while let Some(v) = watcher
+        .gets_within("question.updated", Duration::from_millis(800))
+        .await
+    {
+        last = v;
+    }
+    assert_eq!(last["question"]["votes"], 30);
+}
+
+#[actix_rt::test]
+async fn approval_queue_hides_pending_questions_from_other_attendees() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let r = patch(
+        &app,
+        &path(&room, ""),
+        &moderator,
+        json!({"settings": {"questions_need_approval": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["settings"]["questions_need_approval"], true);
+    let author = app.join_ok(&room.slug, json!({"name": "Asker"})).await;
+    let other = app.join_ok(&room.slug, json!({"name": "Other"})).await;
+    let (mut other_ws, _) = Ws::join(&app, &room.slug, &other).await;
+    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&author),
+            &json!({"body": "Pending?"}),
+        )
+        .await;
+    assert_eq!(q.body["status"], "pending");
+    let qid = q.body["id"].as_i64().unwrap();
+    assert_eq!(
+        mod_ws.recv_type("question.created").await["question"]["status"],
+        "pending"
+    );
+    assert!(other_ws
+        .gets_within("question.created", Duration::from_millis(500))
+        .await
+        .is_none());
+    let seen = |r: &common::Resp| {
+        r.body["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["id"] == qid)
+    };
+    assert!(!seen(
+        &app.get(&path(&room, "/questions"), Some(&other)).await
+    ));
+    assert!(seen(
+        &app.get(&path(&room, "/questions"), Some(&author)).await
+    ));
+    assert!(seen(
+        &app.get(&path(&room, "/questions"), Some(&moderator)).await
+    ));
+    let (_, w) = Ws::join(&app, &room.slug, &other).await;
+    assert_eq!(w["questions"], json!([]), "not in the snapshot either");
+    let r = put(
+        &app,
+        &path(&room, &format!("/questions/{qid}/vote")),
+        &other,
+    )
+    .await;
+    assert_eq!(r.status, 404, "an invisible question cannot be voted on");
+
+    let r = patch(
+        &app,
+        &path(&room, &format!("/questions/{qid}")),
+        &moderator,
+        json!({"approved": true}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "open");
+    assert_eq!(
+        other_ws.recv_type("question.created").await["question"]["id"],
+        qid
+    );
+    assert!(seen(
+        &app.get(&path(&room, "/questions"), Some(&other)).await
+    ));
+}
+
+#[actix_rt::test]
+async fn anonymous_authors_are_hidden_from_everyone() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, moderator) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&bob),
+            &json!({"body": "Shy?", "anonymous": true}),
+        )
+        .await;
+    assert_eq!(q.body["author_name"], Value::Null);
+    assert_eq!(
+        mod_ws.recv_type("question.created").await["question"]["author_name"],
+        Value::Null
+    );
+    for t in [&presenter, &moderator, &bob] {
+        let list = app.get(&path(&room, "/questions"), Some(t)).await;
+        assert!(!list.body.to_string().contains("Bob"));
+    }
+    patch(
+        &app,
+        &path(&room, ""),
+        &moderator,
+        json!({"settings": {"anonymous_questions": false}}),
+    )
+    .await;
+    let r = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&bob),
+            &json!({"body": "Shy again?", "anonymous": true}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+}
+
+#[actix_rt::test]
+async fn hidden_questions_and_deleted_messages_vanish() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let m = app
+        .post(
+            &path(&room, "/messages"),
+            Some(&bob),
+            &json!({"body": "spam"}),
+        )
+        .await;
+    let mid = m.body["id"].as_i64().unwrap();
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&bob),
+            &json!({"body": "rude?"}),
+        )
+        .await;
+    let qid = q.body["id"].as_i64().unwrap();
+
+    let r = app
+        .delete(&path(&room, &format!("/messages/{mid}")), Some(&bob))
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+    let r = app
+        .delete(&path(&room, &format!("/messages/{mid}")), Some(&moderator))
+        .await;
+    assert_eq!(r.status, 204);
+    assert_eq!(bob_ws.recv_type("chat.deleted").await["id"], mid);
+    let r = patch(
+        &app,
+        &path(&room, &format!("/questions/{qid}")),
+        &moderator,
+        json!({"hidden": true}),
+    )
+    .await;
+    assert_eq!(r.body["hidden"], true);
+    assert_eq!(bob_ws.recv_type("question.removed").await["id"], qid);
+
+    let history = app.get(&path(&room, "/messages"), Some(&bob)).await;
+    assert_eq!(history.body["messages"], json!([]));
+    assert_eq!(
+        app.get(&path(&room, "/questions"), Some(&bob)).await.body["questions"],
+        json!([])
+    );
+    let (_, w) = Ws::join(&app, &room.slug, &bob).await;
+    assert_eq!(
+        (w["messages"].clone(), w["questions"].clone()),
+        (json!([]), json!([]))
+    );
+    let mod_list = app.get(&path(&room, "/questions"), Some(&moderator)).await;
+    assert_eq!(
+        mod_list.body["questions"][0]["hidden"], true,
+        "moderators still see it"
+    );
+}
+
+#[actix_rt::test]
+async fn top_sort_pins_first_and_answered_last() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, _) = staff(&app, &room).await;
+    let mut ids = Vec::new();
+    for b in ["q0", "q1", "q2", "q3"] {
+        let r = app
+            .post(
+                &path(&room, "/questions"),
+                Some(&presenter),
+                &json!({"body": b}),
+            )
+            .await;
+        ids.push(r.body["id"].as_i64().unwrap());
+    }
+    for i in 0..3 {
+        let t = app
+            .join_ok(&room.slug, json!({"name": format!("V{i}")}))
+            .await;
+        put(
+            &app,
+            &path(&room, &format!("/questions/{}/vote", ids[1])),
+            &t,
+        )
+        .await;
+        if i < 2 {
+            put(
+                &app,
+                &path(&room, &format!("/questions/{}/vote", ids[2])),
+                &t,
+            )
+            .await;
+        }
+        put(
+            &app,
+            &path(&room, &format!("/questions/{}/vote", ids[0])),
+            &t,
+        )
+        .await;
+    }
+    patch(
+        &app,
+        &path(&room, &format!("/questions/{}", ids[3])),
+        &presenter,
+        json!({"pinned": true}),
+    )
+    .await;
+    let r = patch(
+        &app,
+        &path(&room, &format!("/questions/{}", ids[0])),
+        &presenter,
+        json!({"answer": "Because."}),
+    )
+    .await;
+    assert_eq!(r.body["answered"], true);
+    assert_eq!(r.body["status"], "answered");
+    assert!(r.body["answered_at"].is_string());
+    let top: Vec<i64> = app
+        .get(&path(&room, "/questions?sort=top"), Some(&presenter))
+        .await
+        .body["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(top, [ids[3], ids[1], ids[2], ids[0]]);
+    let new: Vec<i64> = app
+        .get(&path(&room, "/questions?sort=new"), Some(&presenter))
+        .await
+        .body["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(new, [ids[3], ids[2], ids[1], ids[0]]);
+    let r = app
+        .get(&path(&room, "/questions?sort=best"), Some(&presenter))
+        .await;
+    assert_eq!(r.status, 400);
+}
+
+#[actix_rt::test]
+async fn kick_closes_the_socket_and_kills_the_token() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, moderator) = staff(&app, &room).await;
+    let r = app.join(&room.slug, json!({"name": "Troll"})).await;
+    let (troll, troll_id) = (
+        r.body["token"].as_str().unwrap().to_owned(),
+        r.body["participant"]["id"].as_i64().unwrap(),
+    );
+    let (mut ws, _) = Ws::join(&app, &room.slug, &troll).await;
+    let kick = path(&room, &format!("/participants/{troll_id}/kick"));
+    let r = app.post(&kick, Some(&troll), &json!({})).await;
+    assert_eq!(r.status, 403, "attendees cannot kick");
+    let r = app.post(&kick, Some(&moderator), &json!({})).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(ws.recv_type("kicked").await["type"], "kicked");
+    assert_eq!(ws.closed().await, Some(4003));
+    let me = app.get(&path(&room, "/me"), Some(&troll)).await;
+    assert_eq!((me.status.as_u16(), me.code()), (401, "unauthorized"));
+    let mut again = Ws::open(&app, &room.slug).await;
+    again.send(json!({"type": "hello", "token": troll})).await;
+    assert_eq!(again.closed().await, Some(4001));
+    // The presenter cannot be kicked, not even by a moderator.
+    let pid = app.get(&path(&room, "/me"), Some(&presenter)).await.body["participant"]["id"]
+        .as_i64()
+        .unwrap();
+    let r = app
+        .post(
+            &path(&room, &format!("/participants/{pid}/kick")),
+            Some(&moderator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+
+#[actix_rt::test]
+async fn ending_the_room_tells_every_socket() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, _) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    app.post(
+        &path(&room, "/messages"),
+        Some(&bob),
+        &json!({"body": "bye"}),
+    )
+    .await;
+    let r = app.delete(&path(&room, ""), Some(&presenter)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["stats"]["total_messages"], 1);
+    let ended = ws.recv_type("room.ended").await;
+    assert_eq!(ended["stats"]["total_messages"], 1);
+    assert_eq!(ws.closed().await, Some(1000));
+    let r = app
+        .post(
+            &path(&room, "/messages"),
+            Some(&bob),
+            &json!({"body": "late"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (410, "room_ended"));
+}
+
+#[actix_rt::test]
+async fn reconnect_snapshot_matches_the_database() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, _) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    for i in 0..60 {
+        app.post(
+            &path(&room, "/messages"),
+            Some(&bob),
+            &json!({"body": format!("m{i}")}),
+        )
+        .await;
+    }
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&presenter),
+            &json!({"body": "Q"}),
+        )
+        .await;
+    put(
+        &app,
+        &path(&room, &format!("/questions/{}/vote", q.body["id"])),
+        &bob,
+    )
+    .await;
+    let (ws, w1) = Ws::join(&app, &room.slug, &bob).await;
+    drop(ws);
+    let (_, w2) = Ws::join(&app, &room.slug, &bob).await;
+    let history = app
+        .get(&path(&room, "/messages?limit=50"), Some(&bob))
+        .await;
+    assert_eq!(w2["messages"], history.body["messages"]);
+    assert_eq!(w2["messages"].as_array().unwrap().len(), 50);
+    assert_eq!(w2["messages"][49]["body"], "m59", "newest last");
+    assert_eq!(history.body["has_more"], true);
+    let older = app
+        .get(
+            &path(
+                &room,
+                &format!("/messages?limit=50&before={}", w2["messages"][0]["id"]),
+            ),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(older.body["messages"].as_array().unwrap().len(), 10);
+    assert_eq!(older.body["has_more"], false);
+    assert_eq!(
+        w2["questions"],
+        app.get(&path(&room, "/questions"), Some(&bob)).await.body["questions"]
+    );
+    assert_eq!(w2["questions"][0]["voted_by_me"], true);
+    assert_eq!(w1["messages"], w2["messages"]);
+}
+
+#[actix_rt::test]
+async fn bad_frames_get_errors_and_the_socket_stays() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let frames = [
+        ("not json".to_owned(), "invalid_input"),
+        (r#"{"type":"nope"}"#.to_owned(), "invalid_input"),
+        (
+            r#"{"type":"chat.send","body":42}"#.to_owned(),
+            "invalid_input",
+        ),
+        (
+            r#"{"type":"chat.send","body":""}"#.to_owned(),
+            "invalid_input",
+        ),
+        (
+            json!({"type": "chat.send", "body": "x".repeat(2001)}).to_string(),
+            "invalid_input",
+        ),
+        (
+            json!({"type": "chat.send", "body": "x".repeat(40_000)}).to_string(),
+            "too_large",
+        ),
+        (r#"{"type":"chat.delete","id":1}"#.to_owned(), "forbidden"),
+        (
+            r#"{"type":"room.update","settings":{"chat_enabled":false}}"#.to_owned(),
+            "forbidden",
+        ),
+        (
+            r#"{"type":"question.update","id":1,"pinned":true}"#.to_owned(),
+            "forbidden",
+        ),
+        (
+            r#"{"type":"hello","token":"again"}"#.to_owned(),
+            "invalid_input",
+        ),
+    ];
+    for (f, code) in frames {
+        ws.send_text(f.clone()).await;
+        let e = ws.recv_type("error").await;
+        assert_eq!(e["code"], code, "{}", &f[..f.len().min(60)]);
+    }
+    ws.send_binary(b"\x00\x01").await;
+    assert_eq!(ws.recv_type("error").await["code"], "invalid_input");
+    ws.send(json!({"type": "ping"})).await;
+    assert_eq!(ws.recv_type("pong").await["type"], "pong");
+    let mut conn = app.db.conn();
+    assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM messages"), 0);
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM rooms WHERE chat_enabled"
+        ),
+        1
+    );
+}
+
+#[actix_rt::test]
+async fn disabled_features_refuse_sends() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    patch(
+        &app,
+        &path(&room, ""),
+        &moderator,
+        json!({"settings": {"chat_enabled": false, "questions_enabled": false}}),
+    )
+    .await;
+    let updated = ws.recv_type("room.updated").await;
+    assert_eq!(updated["room"]["settings"]["chat_enabled"], false);
+    let r = app
+        .post(
+            &path(&room, "/messages"),
+            Some(&bob),
+            &json!({"body": "hi"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+    ws.send(json!({"type": "question.ask", "body": "q?"})).await;
+    assert_eq!(ws.recv_type("error").await["code"], "forbidden");
+    let r = patch(
+        &app,
+        &path(&room, ""),
+        &bob,
+        json!({"settings": {"chat_enabled": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = patch(
+        &app,
+        &path(&room, ""),
+        &moderator,
+        json!({"settings": {"chat": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "unknown setting");
+}
+
+#[actix_rt::test]
+async fn promote_credits_the_message_author() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let m = app
+        .post(
+            &path(&room, "/messages"),
+            Some(&bob),
+            &json!({"body": "How fast is it?"}),
+        )
+        .await;
+    let p = path(&room, &format!("/messages/{}/promote", m.body["id"]));
+    assert_eq!(app.post(&p, Some(&bob), &json!({})).await.status, 403);
+    let q = app.post(&p, Some(&moderator), &json!({})).await;
+    assert_eq!(q.status, 201, "{}", q.body);
+    assert_eq!(q.body["body"], "How fast is it?");
+    assert_eq!(q.body["author_name"], "Bob");
+    let again = app.post(&p, Some(&moderator), &json!({})).await;
+    assert_eq!(
+        again.body["id"], q.body["id"],
+        "promoting twice makes one question"
+    );
+}
+
+/// Presence is coalesced: intermediate counts may be skipped, never the last.
+async fn presence_reaches(ws: &mut Ws, n: i64) {
+    while ws.recv_type("presence").await["count"] != n {}
+}
+
+#[actix_rt::test]
+async fn presence_counts_for_all_and_names_for_staff() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let (mut mod_ws, w) = Ws::join(&app, &room.slug, &moderator).await;
+    assert_eq!(w["participants"][0]["name"], "Mo");
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    assert_eq!(
+        mod_ws.recv_type("participant.joined").await["participant"]["name"],
+        "Bob"
+    );
+    presence_reaches(&mut mod_ws, 2).await;
+    let eve = app.join_ok(&room.slug, json!({"name": "Eve"})).await;
+    let (eve_ws, _) = Ws::join(&app, &room.slug, &eve).await;
+    presence_reaches(&mut bob_ws, 3).await;
+    assert!(bob_ws
+        .gets_within("participant.joined", Duration::from_millis(300))
+        .await
+        .is_none());
+    drop(eve_ws);
+    assert_eq!(
+        mod_ws.recv_type("participant.left").await["type"],
+        "participant.left"
+    );
+    presence_reaches(&mut bob_ws, 2).await;
+}
+
+#[actix_rt::test]
+async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, _) = staff(&app, &room).await;
+    let slow = app.join_ok(&room.slug, json!({"name": "Slow"})).await;
+    let (mut slow_ws, _) = Ws::join(&app, &room.slug, &slow).await;
+    let (mut fast, _) = Ws::join(&app, &room.slug, &presenter).await;
+    let big = "x".repeat(1900);
+    let mut sent = 0;
+    let mut cut = false;
+    // Fill the slow socket's kernel buffers and then its queue.
+    for _batch in 0..40 {
+        let sends = (0..100).map(|i| {
+            app.post_owned(
+                path(&room, "/messages"),
+                presenter.clone(),
+                json!({"body": format!("{i} {big}")}),
+            )
+        });
+        for r in futures_util::future::join_all(sends).await {
+            assert_eq!(r.status, 201);
+        }
+        sent += 100;
+        let mut got = 0;
+        while got < 100 {
+            let v = fast.recv().await;
+            if v["type"] == "chat.message" {
+                got += 1;
+            }
+            if v["type"] == "presence" && v["count"] == 1 {
+                cut = true;
+            }
+        }
+        if cut {
+            break;
+        }
+    }
+    assert!(
+        cut,
+        "the stuck client was not cut off after {sent} messages"
+    );
+    assert_eq!(slow_ws.closed().await, Some(4008));
+}
