@@ -144,6 +144,19 @@ pub struct Limits {
         global = true
     )]
     pub token_per_second: u32,
+
+    /// Chat, question and vote frames one WebSocket may send per second.
+    #[arg(
+        long,
+        env = "PODIUM_WS_SENDS_PER_SECOND",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ws_sends_per_second: u32,
+
+    /// Seconds between server pings; a socket silent for three is dropped.
+    #[arg(long, env = "PODIUM_WS_PING_SECS", default_value_t = 10, global = true)]
+    pub ws_ping_secs: u64,
 }
 
 #[derive(Parser)]

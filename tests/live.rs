@@ -815,3 +815,112 @@ async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
     );
     assert_eq!(slow_ws.closed().await, Some(4008));
 }
+
+#[actix_rt::test]
+async fn dead_sockets_are_found_by_ping() {
+    let app = common::spawn_app_with(|c| c.limits.ws_ping_secs = 1).await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Silent"})).await;
+    // Says hello, then never reads again, so never answers a ping.
+    let (_silent, _) = Ws::join(&app, &room.slug, &bob).await;
+    presence_reaches(&mut watcher, 2).await;
+    let left = watcher
+        .gets_within("participant.left", Duration::from_secs(8))
+        .await;
+    assert!(
+        left.is_some(),
+        "a socket that stopped answering pings is dropped"
+    );
+    presence_reaches(&mut watcher, 1).await;
+}
+
+#[actix_rt::test]
+async fn websocket_sends_are_rate_limited_per_connection() {
+    let app = common::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
+    let room = app.open_room().await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Flood"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    for i in 0..20 {
+        ws.send(json!({"type": "chat.send", "body": format!("flood {i}"), "ref": i}))
+            .await;
+    }
+    let mut acks = 0;
+    let mut limited = 0;
+    while acks + limited < 20 {
+        let v = ws.recv().await;
+        match v["type"].as_str() {
+            Some("ack") => acks += 1,
+            Some("error") if v["code"] == "rate_limited" => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(limited > 0 && acks >= 6, "acks {acks}, limited {limited}");
+    let stored = count(&mut app.db.conn(), "SELECT count(*) AS n FROM messages");
+    assert_eq!(stored, acks, "only acknowledged sends are stored");
+}
+
+#[actix_rt::test]
+async fn attendance_is_recorded_as_the_room_runs() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, moderator) = staff(&app, &room).await;
+    let (mut watcher, _) = Ws::join(&app, &room.slug, &presenter).await;
+    let mut sockets = Vec::new();
+    for i in 0..3 {
+        let t = app
+            .join_ok(&room.slug, json!({"name": format!("A{i}")}))
+            .await;
+        sockets.push(Ws::join(&app, &room.slug, &t).await.0);
+    }
+    presence_reaches(&mut watcher, 4).await;
+    sockets.truncate(1);
+    presence_reaches(&mut watcher, 2).await;
+    // Samples are written beside the room's loop; give them a moment.
+    let mut conn = app.db.conn();
+    let mut peak = 0;
+    for _ in 0..50 {
+        peak = count(
+            &mut conn,
+            "SELECT peak_concurrent::bigint AS n FROM room_stats",
+        );
+        let closed = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM participant_sessions WHERE disconnected_at IS NOT NULL",
+        );
+        let sampled = count(
+            &mut conn,
+            "SELECT count(*) AS n FROM attendance_samples WHERE concurrent = 2",
+        );
+        if peak == 4 && closed == 2 && sampled > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(peak, 4);
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM participant_sessions"),
+        4
+    );
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM participant_sessions WHERE disconnected_at IS NOT NULL"
+        ),
+        2
+    );
+    let stats = app.get(&path(&room, "/stats"), Some(&moderator)).await;
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.body["peak_concurrent"], 4);
+    let timeline = stats.body["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|s| s["concurrent"] == 2),
+        "{timeline:?}"
+    );
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    assert_eq!(
+        app.get(&path(&room, "/stats"), Some(&bob)).await.status,
+        403
+    );
+}

@@ -22,6 +22,8 @@ pub struct AppContext {
     pub public_url: String,
     pub trusted_proxies: Vec<IpAddr>,
     pub default_max_participants: u32,
+    pub ws_sends_per_second: u32,
+    pub ws_ping: std::time::Duration,
 }
 
 impl AppContext {
@@ -34,6 +36,8 @@ impl AppContext {
             public_url: public_url.trim_end_matches('/').to_owned(),
             trusted_proxies: config.trusted_proxy.clone(),
             default_max_participants: config.limits.default_max_participants,
+            ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
+            ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
         })
     }
 

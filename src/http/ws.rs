@@ -19,9 +19,8 @@ use crate::live::protocol::{self, ClientFrame};
 use crate::live::{Act, Member};
 
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
-const PING_EVERY: Duration = Duration::from_secs(10);
-/// A socket silent this long (no pong, no frame) is dead.
-const DEAD_AFTER: Duration = Duration::from_secs(30);
+/// A socket silent for this many ping intervals (no pong, no frame) is dead.
+const DEAD_AFTER_PINGS: u32 = 3;
 /// Largest text frame we read; the contract's longest text fits with room.
 pub const MAX_FRAME: usize = 32 * 1024;
 
@@ -132,10 +131,12 @@ async fn run(
         tracing::info_span!("ws", room = %slug, participant = member.participant_id).entered();
 
     // 3. Pump until either side ends.
+    let per_second = NonZeroU32::new(ctx.ws_sends_per_second).unwrap_or(NonZeroU32::MIN);
     let sends = RateLimiter::direct(
-        Quota::per_second(NonZeroU32::new(10).unwrap()).allow_burst(NonZeroU32::new(30).unwrap()),
+        Quota::per_second(per_second)
+            .allow_burst(per_second.saturating_mul(NonZeroU32::new(3).unwrap())),
     );
-    let mut heartbeat = tokio::time::interval(PING_EVERY);
+    let mut heartbeat = tokio::time::interval(ctx.ws_ping);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
     let mut session_open = true;
@@ -169,7 +170,7 @@ async fn run(
                 Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => break,
             },
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > DEAD_AFTER {
+                if last_heard.elapsed() > ctx.ws_ping * DEAD_AFTER_PINGS {
                     break;
                 }
                 if session.ping(b"").await.is_err() { break; }

@@ -57,6 +57,8 @@ pub fn test_config() -> Config {
         "100000",
         "--hash-concurrency",
         "2",
+        "--ws-sends-per-second",
+        "100000",
     ])
     .expect("test config parses");
     config.data_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("data");

@@ -109,6 +109,9 @@ impl Ws {
                         return Some(v);
                     }
                 }
+                Ok(Some(Ok(Frame::Ping(p)))) => {
+                    let _ = self.framed.send(Message::Pong(p)).await;
+                }
                 Ok(Some(Ok(_))) => {}
                 Ok(_) => return None,
             }
