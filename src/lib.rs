@@ -3,6 +3,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod live;
+pub mod media;
 pub mod passwords;
 pub mod secrets;
 pub mod startup;

@@ -11,14 +11,15 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Config;
 use crate::http::{self, AppContext};
+use crate::live::Hub;
+use crate::media::driver::MediaHandle;
+use crate::media::MediaState;
 use crate::store::{self, embedded::PrivateCluster};
 
 pub struct Application {
     http_addr: SocketAddr,
     media_addr: SocketAddr,
     server: Server,
-    // Held so the UDP port stays ours; the media engine takes it over.
-    _media_socket: UdpSocket,
     cluster: Option<PrivateCluster>,
 }
 
@@ -33,12 +34,24 @@ impl Application {
         let media_socket = UdpSocket::bind(config.media_bind())
             .with_context(|| format!("cannot bind media UDP {}", config.media_bind()))?;
         let media_addr = media_socket.local_addr()?;
+        let announce_ip = config.media_public_ip.unwrap_or(media_addr.ip());
+        anyhow::ensure!(
+            !announce_ip.is_unspecified(),
+            "media listens on every address ({media_addr}): set --media-public-ip to the address viewers reach"
+        );
+        let announce = SocketAddr::new(announce_ip, media_addr.port());
+        let hub = Hub::new(pool.clone());
+        let on_state = hub.clone();
+        let media = MediaHandle::spawn(media_socket, announce, move |s: MediaState| {
+            let hub = on_state.clone();
+            tokio::spawn(async move { hub.media_state(s.room_id, s.live, s.screen).await });
+        })?;
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
 
-        let ctx = web::Data::from(AppContext::new(&config, pool, public_url));
+        let ctx = web::Data::from(AppContext::new(&config, pool, hub, media, public_url));
         spawn_limiter_cleanup(ctx.clone());
         let server = HttpServer::new(move || {
             App::new()
@@ -54,7 +67,6 @@ impl Application {
             http_addr,
             media_addr,
             server,
-            _media_socket: media_socket,
             cluster,
         })
     }

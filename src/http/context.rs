@@ -1,8 +1,9 @@
 //! What every handler shares: the pool, password hashing, rate limits and
 //! the settings that shape responses.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web;
 use diesel::PgConnection;
@@ -11,12 +12,17 @@ use super::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::live::Hub;
+use crate::media::driver::MediaHandle;
+use crate::media::PeerId;
 use crate::passwords::Passwords;
 use crate::store::PgPool;
 
 pub struct AppContext {
     pub pool: PgPool,
     pub hub: Hub,
+    pub media: MediaHandle,
+    /// Media session -> (room, participant) that opened it (0: the host key).
+    media_owners: Mutex<HashMap<PeerId, (i64, i64)>>,
     pub passwords: Passwords,
     pub limits: RateLimits,
     pub public_url: String,
@@ -27,9 +33,17 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    pub fn new(config: &Config, pool: PgPool, public_url: String) -> Arc<Self> {
+    pub fn new(
+        config: &Config,
+        pool: PgPool,
+        hub: Hub,
+        media: MediaHandle,
+        public_url: String,
+    ) -> Arc<Self> {
         Arc::new(Self {
-            hub: Hub::new(pool.clone()),
+            hub,
+            media,
+            media_owners: Mutex::default(),
             pool,
             passwords: Passwords::new(config.hash_concurrency()),
             limits: RateLimits::new(&config.limits),
@@ -39,6 +53,38 @@ impl AppContext {
             ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
         })
+    }
+
+    pub fn own(&self, peer: PeerId, room: i64, participant: i64) {
+        self.media_owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(peer, (room, participant));
+    }
+
+    pub fn disown(&self, peer: PeerId) {
+        self.media_owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&peer);
+    }
+
+    pub fn owner(&self, peer: PeerId) -> Option<(i64, i64)> {
+        self.media_owners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&peer)
+            .copied()
+    }
+
+    /// Media sessions a participant opened (to end them on kick).
+    pub fn sessions_of(&self, room: i64, participant: i64) -> Vec<PeerId> {
+        let owners = self.media_owners.lock().unwrap_or_else(|p| p.into_inner());
+        owners
+            .iter()
+            .filter(|(_, o)| **o == (room, participant))
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Runs blocking database work on actix's blocking pool.

@@ -8,6 +8,7 @@ pub mod context;
 pub mod health;
 pub mod join;
 pub mod json;
+pub mod media;
 pub mod moderation;
 pub mod questions;
 pub mod rate_limit;
@@ -67,7 +68,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/rooms/{slug}/participants/{id}/kick")
                         .route(web::post().to(moderation::kick)),
                 )
-                .service(resource("/rooms/{slug}/stats").route(web::get().to(moderation::stats))),
+                .service(resource("/rooms/{slug}/stats").route(web::get().to(moderation::stats)))
+                .service(resource("/rooms/{slug}/whip").route(web::post().to(media::whip)))
+                .service(resource("/rooms/{slug}/whep").route(web::post().to(media::whep)))
+                .service(
+                    resource("/rooms/{slug}/media/{id}")
+                        .route(web::patch().to(media::trickle))
+                        .route(web::delete().to(media::stop)),
+                ),
         )
         .default_service(web::to(not_found));
 }

@@ -52,6 +52,7 @@ pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse
         return Err(ApiError::RoomEnded);
     }
     let v = ctx.hub.act(who.room.id, who.member(), Act::End).await?;
+    ctx.media.end_room(who.room.id).await;
     tracing::info!(slug = %who.room.slug, "room ended");
     Ok(HttpResponse::Ok().json(v))
 }

@@ -69,6 +69,10 @@ enum Command {
         act: Act,
         reply: oneshot::Sender<Result<Value, ApiError>>,
     },
+    Media {
+        live: bool,
+        screen: bool,
+    },
 }
 
 /// Where rooms are found: one task per room id, started on first use and
@@ -77,14 +81,39 @@ enum Command {
 pub struct Hub {
     pool: PgPool,
     rooms: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
+    /// The last media state of each room, for rooms (re)starting.
+    media: Arc<Mutex<HashMap<i64, (bool, bool)>>>,
+    /// Room tasks run here, whoever first asks for them.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Hub {
+    /// Must be called inside the tokio runtime that will run the rooms.
     pub fn new(pool: PgPool) -> Self {
         Self {
             pool,
             rooms: Arc::default(),
+            media: Arc::default(),
+            runtime: tokio::runtime::Handle::current(),
         }
+    }
+
+    /// The media engine says a room went live, stopped, or shared a screen.
+    pub async fn media_state(&self, room_id: i64, live: bool, screen: bool) {
+        self.media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(room_id, (live, screen));
+        let _ = self.send(room_id, Command::Media { live, screen }).await;
+    }
+
+    fn media_of(&self, room_id: i64) -> (bool, bool) {
+        self.media
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&room_id)
+            .copied()
+            .unwrap_or_default()
     }
 
     fn sender(&self, room_id: i64) -> mpsc::Sender<Command> {
@@ -94,7 +123,14 @@ impl Hub {
         }
         let (tx, rx) = mpsc::channel(1024);
         rooms.insert(room_id, tx.clone());
-        room::spawn(room_id, self.pool.clone(), rx, self.clone());
+        room::spawn(
+            &self.runtime,
+            room_id,
+            self.pool.clone(),
+            rx,
+            self.clone(),
+            self.media_of(room_id),
+        );
         tx
     }
 

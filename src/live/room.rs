@@ -104,12 +104,24 @@ struct RoomTask {
     last_sample: Option<(Instant, i32)>,
     idle_since: Option<Instant>,
     next_conn: u64,
+    /// (presenter publishing, screen shared)
+    media: (bool, bool),
 }
 
-pub(super) fn spawn(room_id: i64, pool: PgPool, mut rx: mpsc::Receiver<Command>, hub: Hub) {
-    tokio::spawn(async move {
+pub(super) fn spawn(
+    runtime: &tokio::runtime::Handle,
+    room_id: i64,
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Command>,
+    hub: Hub,
+    media: (bool, bool),
+) {
+    runtime.spawn(async move {
         match RoomTask::load(room_id, pool).await {
-            Ok(task) => task.run(&mut rx).await,
+            Ok(mut task) => {
+                task.media = media;
+                task.run(&mut rx).await
+            }
             Err(e) => {
                 tracing::warn!(room_id, error = %e, "room could not start");
                 rx.close();
@@ -126,7 +138,7 @@ fn refuse(cmd: Command, err: impl Fn() -> ApiError) {
     match cmd {
         Command::Connect { reply, .. } => drop(reply.send(Err(err()))),
         Command::Act { reply, .. } => drop(reply.send(Err(err()))),
-        Command::Disconnect { .. } => {}
+        Command::Disconnect { .. } | Command::Media { .. } => {}
     }
 }
 
@@ -175,6 +187,7 @@ impl RoomTask {
             last_sample: None,
             idle_since: Some(Instant::now()),
             next_conn: 1,
+            media: (false, false),
         })
     }
 
@@ -218,6 +231,7 @@ impl RoomTask {
                 let result = self.act(&member, act).await;
                 let _ = reply.send(result);
             }
+            Command::Media { live, screen } => self.media_changed(live, screen).await,
         }
     }
 
@@ -278,7 +292,7 @@ impl RoomTask {
             "messages": messages.iter().map(views::message).collect::<Vec<_>>(),
             "questions": questions.iter().map(|q| views::question(q, Some(voted.contains(&q.id)))).collect::<Vec<_>>(),
             "presence": {"count": self.count()},
-            "media": {"live": false, "screen": false},
+            "media": {"live": self.media.0, "screen": self.media.1},
         });
         if member.role.can(Action::SeeParticipants) {
             welcome["participants"] = self
@@ -363,6 +377,26 @@ impl RoomTask {
 
     fn broadcast(&mut self, msg: &Value) {
         self.send_where(|_| true, &text(msg));
+    }
+
+    async fn media_changed(&mut self, live: bool, screen: bool) {
+        if self.media == (live, screen) || self.room.is_ended() {
+            return;
+        }
+        self.media = (live, screen);
+        let room_id = self.room.id;
+        match db(&self.pool, move |c| {
+            Ok(store::rooms::set_live(c, room_id, live)?)
+        })
+        .await
+        {
+            Ok(Some(room)) => self.room = room,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "room status not stored"),
+        }
+        self.broadcast(&json!({"type": "media.state", "live": live, "screen": screen}));
+        let view = self.room_view();
+        self.broadcast(&json!({"type": "room.updated", "room": view}));
     }
 
     // ---- periodic work ---------------------------------------------

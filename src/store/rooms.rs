@@ -98,3 +98,28 @@ pub fn find_by_id(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Room>>
         .first(conn)
         .optional()
 }
+
+/// Follows the media: `live` while the presenter publishes, else `open`.
+/// The first time a room goes live is when its session started.
+pub fn set_live(conn: &mut PgConnection, room_id: i64, live: bool) -> QueryResult<Option<Room>> {
+    let status = if live { "live" } else { "open" };
+    let target = rooms::table.find(room_id).filter(rooms::status.ne("ended"));
+    if live {
+        diesel::update(target)
+            .set((
+                rooms::status.eq(status),
+                rooms::started_at.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                >("coalesce(started_at, now())")),
+            ))
+            .returning(Room::as_returning())
+            .get_result(conn)
+            .optional()
+    } else {
+        diesel::update(target)
+            .set(rooms::status.eq(status))
+            .returning(Room::as_returning())
+            .get_result(conn)
+            .optional()
+    }
+}

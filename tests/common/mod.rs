@@ -31,7 +31,13 @@ impl Resp {
     /// The contract's error code, asserting the error shape on the way.
     pub fn code(&self) -> &str {
         let message = self.body["error"]["message"].as_str().unwrap_or("");
-        assert!(!message.is_empty(), "error without message: {}", self.body);
+        assert!(
+            !message.is_empty(),
+            "{} error without message: {} (headers {:?})",
+            self.status,
+            self.body,
+            self.headers
+        );
         self.body["error"]["code"].as_str().unwrap_or("")
     }
 }

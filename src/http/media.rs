@@ -1,0 +1,201 @@
+//! WHIP (publish) and WHEP (watch): SDP offer in, answer out, a Location
+//! for trickle ICE and teardown.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::auth::{authenticate, bearer, Authed};
+use super::context::AppContext;
+use crate::domain::{Action, Role, Slug};
+use crate::error::ApiError;
+use crate::media::{MediaError, PeerId, Source};
+use crate::secrets;
+use crate::store::rooms;
+
+/// SDP offers are a few KiB; anything this big is not one.
+const MAX_SDP: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhipQuery {
+    kind: Option<String>,
+}
+
+fn content_type_is(req: &HttpRequest, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
+}
+
+fn sdp_body(req: &HttpRequest, body: &web::Bytes) -> Result<String, ApiError> {
+    if !content_type_is(req, "application/sdp") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the offer as application/sdp".into(),
+        ));
+    }
+    if body.len() > MAX_SDP {
+        return Err(ApiError::TooLarge(MAX_SDP));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::InvalidInput("the offer is not UTF-8".into()))?;
+    if !text.trim_start().starts_with("v=0") {
+        return Err(ApiError::InvalidInput(
+            "the body is not an SDP offer".into(),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+fn media_error(e: MediaError) -> ApiError {
+    match e {
+        MediaError::NoSuchPeer => ApiError::NotFound(e.to_string()),
+        MediaError::BadOffer(_) | MediaError::Unsupported(_) => {
+            ApiError::InvalidInput(e.to_string())
+        }
+    }
+}
+
+fn created(slug: &str, peer: PeerId, answer: String) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/rooms/{slug}/media/{peer}")))
+        .insert_header((header::CONTENT_TYPE, "application/sdp"))
+        .body(answer)
+}
+
+/// The presenter, by participant token or by the room's host key (so a
+/// WHIP tool such as OBS needs only the key as its bearer token).
+async fn presenter(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    slug: &Slug,
+) -> Result<(i64, i64), ApiError> {
+    let token = bearer(req)?;
+    match authenticate(ctx, slug, &token).await {
+        Ok(who) => {
+            who.require(Action::Publish)?;
+            if who.room.is_ended() {
+                return Err(ApiError::RoomEnded);
+            }
+            Ok((who.room.id, who.participant.id))
+        }
+        Err(ApiError::Unauthorized(m)) => {
+            let s = slug.as_str().to_owned();
+            let room = ctx
+                .db(move |c| Ok(rooms::find_by_slug(c, &s)?))
+                .await?
+                .ok_or(ApiError::Unauthorized(m))?;
+            if !secrets::matches(&token, &room.host_key_hash) {
+                return Err(ApiError::Unauthorized("unknown or revoked token".into()));
+            }
+            if room.is_ended() {
+                return Err(ApiError::RoomEnded);
+            }
+            Ok((room.id, 0))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn whip(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    slug: web::Path<String>,
+    q: web::Query<WhipQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let slug = Slug::parse(&slug)?;
+    let source = match q.kind.as_deref() {
+        None => Source::Camera,
+        Some(k) => Source::parse(k)
+            .ok_or_else(|| ApiError::InvalidInput("kind must be camera or screen".into()))?,
+    };
+    let (room_id, participant) = presenter(&ctx, &req, &slug).await?;
+    let offer = sdp_body(&req, &body)?;
+    let (peer, answer) = ctx
+        .media
+        .publish(room_id, source, offer)
+        .await
+        .map_err(media_error)?;
+    ctx.own(peer, room_id, participant);
+    tracing::info!(room = %slug, %peer, ?source, "publishing");
+    Ok(created(slug.as_str(), peer, answer))
+}
+
+pub async fn whep(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    who: Authed,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    if who.room.is_ended() {
+        return Err(ApiError::RoomEnded);
+    }
+    let offer = sdp_body(&req, &body)?;
+    let (peer, answer) = ctx
+        .media
+        .view(who.room.id, offer)
+        .await
+        .map_err(media_error)?;
+    ctx.own(peer, who.room.id, who.participant.id);
+    Ok(created(&who.room.slug, peer, answer))
+}
+
+/// The session in the path, if the caller may touch it.
+async fn session(
+    ctx: &AppContext,
+    req: &HttpRequest,
+    slug: &Slug,
+    id: u64,
+) -> Result<(PeerId, i64), ApiError> {
+    let token = bearer(req)?;
+    let peer = PeerId(id);
+    let (room_id, participant, staff) = match authenticate(ctx, slug, &token).await {
+        Ok(who) => (
+            who.room.id,
+            who.participant.id,
+            who.role() == Role::Presenter,
+        ),
+        Err(_) => {
+            let (room_id, _) = presenter(ctx, req, slug).await?;
+            (room_id, 0, true)
+        }
+    };
+    match ctx.owner(peer) {
+        Some((r, p)) if r == room_id && (p == participant || staff) => Ok((peer, room_id)),
+        _ => Err(ApiError::NotFound("no such media session".into())),
+    }
+}
+
+pub async fn trickle(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    path: web::Path<(String, u64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    let slug = Slug::parse(&slug)?;
+    session(&ctx, &req, &slug, id).await?;
+    if !content_type_is(&req, "application/trickle-ice-sdpfrag") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send application/trickle-ice-sdpfrag".into(),
+        ));
+    }
+    // The server is ICE-lite: it learns the peer's address from the peer's
+    // own connectivity checks, so trickled candidates need no action.
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn stop(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+    path: web::Path<(String, u64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, id) = path.into_inner();
+    let slug = Slug::parse(&slug)?;
+    let (peer, room_id) = session(&ctx, &req, &slug, id).await?;
+    ctx.media.remove(peer, room_id).await;
+    ctx.disown(peer);
+    Ok(HttpResponse::Ok().finish())
+}

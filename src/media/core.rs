@@ -1,0 +1,653 @@
+//! The SFU core: synchronous, no locks, no sockets, no clock of its own.
+//! Inputs are datagrams, timeouts and commands; outputs are datagrams (to a
+//! sink the caller gives) and media-state events. Tests drive it with a
+//! fake clock, the driver with the real one.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpOffer;
+use str0m::format::{Codec, CodecSpec};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt};
+use str0m::net::{Protocol, Receive};
+use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
+
+use super::rewrite::Rewriter;
+use super::{MediaError, MediaState, PeerId, Source};
+
+/// A peer we have not heard from for this long is gone (ICE-lite has no
+/// checks of its own; browsers send STUN consent checks every few seconds).
+const SILENCE_LIMIT: Duration = Duration::from_secs(8);
+/// Keyframe requests to one publisher are coalesced to one per this period,
+/// so 500 viewers joining at once cost one PLI, not 500.
+const PLI_EVERY: Duration = Duration::from_millis(300);
+
+/// Where datagrams go: the driver sends them, tests route them.
+pub type Sink<'a> = dyn FnMut(SocketAddr, &[u8]) + 'a;
+
+struct Publisher {
+    video_mid: Option<Mid>,
+    last_pli: Option<Instant>,
+}
+
+struct Slot {
+    mid: Mid,
+    kind: MediaKind,
+    rewriter: Rewriter,
+    /// Publisher and its payload type -> our payload type for the same codec.
+    pts: Vec<((PeerId, Pt), Option<Pt>)>,
+    current: Option<PeerId>,
+}
+
+struct Viewer {
+    slots: Vec<Slot>,
+}
+
+enum Kind {
+    Publisher(Publisher),
+    Viewer(Viewer),
+}
+
+struct Peer {
+    room: i64,
+    kind: Kind,
+    rtc: Rtc,
+    deadline: Instant,
+    last_heard: Instant,
+    connected: bool,
+    dead: bool,
+    addr: Option<SocketAddr>,
+}
+
+#[derive(Default)]
+struct RoomMedia {
+    camera: Option<PeerId>,
+    screen: Option<PeerId>,
+    viewers: Vec<PeerId>,
+    state: (bool, bool),
+}
+
+/// A packet from a publisher, ready to fan out.
+struct Incoming {
+    from: PeerId,
+    room: i64,
+    kind: MediaKind,
+    pt: Pt,
+    spec: CodecSpec,
+    ssrc: u32,
+    seq: u64,
+    ts: u32,
+    marker: bool,
+    arrival: Instant,
+    payload: Arc<[u8]>,
+}
+
+pub struct SfuCore {
+    local: SocketAddr,
+    peers: HashMap<PeerId, Peer>,
+    by_addr: HashMap<SocketAddr, PeerId>,
+    rooms: HashMap<i64, RoomMedia>,
+    timers: BTreeSet<(Instant, PeerId)>,
+    events: Vec<MediaState>,
+    next_id: u64,
+    forwarded: u64,
+}
+
+fn new_rtc(now: Instant) -> Rtc {
+    Rtc::builder()
+        .set_ice_lite(true)
+        .set_rtp_mode(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        .build(now)
+}
+
+impl SfuCore {
+    /// `local` is the address announced as our host candidate: the media
+    /// socket's port at the public (or bind) IP.
+    pub fn new(local: SocketAddr) -> Self {
+        Self {
+            local,
+            peers: HashMap::new(),
+            by_addr: HashMap::new(),
+            rooms: HashMap::new(),
+            timers: BTreeSet::new(),
+            events: Vec::new(),
+            next_id: 1,
+            forwarded: 0,
+        }
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Packets written to viewers so far.
+    pub fn forwarded(&self) -> u64 {
+        self.forwarded
+    }
+
+    pub fn take_events(&mut self) -> Vec<MediaState> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    pub fn media_state(&self, room: i64) -> MediaState {
+        let (live, screen) = self.rooms.get(&room).map_or((false, false), |r| r.state);
+        MediaState {
+            room_id: room,
+            live,
+            screen,
+        }
+    }
+
+    pub fn add_publisher(
+        &mut self,
+        now: Instant,
+        room: i64,
+        source: Source,
+        offer: &str,
+        sink: &mut Sink,
+    ) -> Result<(PeerId, String), MediaError> {
+        let kind = Kind::Publisher(Publisher {
+            video_mid: None,
+            last_pli: None,
+        });
+        let (id, answer) = self.add_peer(now, room, kind, offer, sink)?;
+        // A new publish of the same source replaces the old one: the
+        // presenter reconnected, and viewers carry on from the new one.
+        let media = self.rooms.entry(room).or_default();
+        let slot = match source {
+            Source::Camera => &mut media.camera,
+            Source::Screen => &mut media.screen,
+        };
+        if let Some(old) = slot.replace(id) {
+            self.remove(old, now);
+        }
+        Ok((id, answer))
+    }
+
+    pub fn add_viewer(
+        &mut self,
+        now: Instant,
+        room: i64,
+        offer: &str,
+        sink: &mut Sink,
+    ) -> Result<(PeerId, String), MediaError> {
+        let (id, answer) = self.add_peer(
+            now,
+            room,
+            Kind::Viewer(Viewer { slots: Vec::new() }),
+            offer,
+            sink,
+        )?;
+        self.rooms.entry(room).or_default().viewers.push(id);
+        Ok((id, answer))
+    }
+
+    fn add_peer(
+        &mut self,
+        now: Instant,
+        room: i64,
+        kind: Kind,
+        offer: &str,
+        sink: &mut Sink,
+    ) -> Result<(PeerId, String), MediaError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let mut rtc = new_rtc(now);
+        let candidate = Candidate::host(self.local, "udp")
+            .map_err(|e| MediaError::Unsupported(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let answer = rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let answer = answer.to_sdp_string();
+        if !answer
+            .lines()
+            .any(|l| l.starts_with("m=") && l.split(' ').nth(1).is_none_or(|p| p != "0"))
+        {
+            return Err(MediaError::Unsupported(
+                "no audio or video with Opus, VP8 or H.264".into(),
+            ));
+        }
+        let id = PeerId(self.next_id);
+        self.next_id += 1;
+        self.peers.insert(
+            id,
+            Peer {
+                room,
+                kind,
+                rtc,
+                deadline: now,
+                last_heard: now,
+                connected: false,
+                dead: false,
+                addr: None,
+            },
+        );
+        self.timers.insert((now, id));
+        self.drive(id, now, sink);
+        Ok((id, answer))
+    }
+
+    /// Ends a peer's session and frees everything it held.
+    pub fn remove(&mut self, id: PeerId, now: Instant) {
+        let Some(mut peer) = self.peers.remove(&id) else {
+            return;
+        };
+        peer.rtc.disconnect();
+        self.timers.remove(&(peer.deadline, id));
+        if let Some(addr) = peer.addr {
+            if self.by_addr.get(&addr) == Some(&id) {
+                self.by_addr.remove(&addr);
+            }
+        }
+        if let Some(media) = self.rooms.get_mut(&peer.room) {
+            if media.camera == Some(id) {
+                media.camera = None;
+            }
+            if media.screen == Some(id) {
+                media.screen = None;
+            }
+            media.viewers.retain(|v| *v != id);
+            let empty =
+                media.camera.is_none() && media.screen.is_none() && media.viewers.is_empty();
+            self.update_state(peer.room, now);
+            if empty {
+                self.rooms.remove(&peer.room);
+            }
+        }
+    }
+
+    /// Ends every session of a room (the room ended).
+    pub fn remove_room(&mut self, room: i64, now: Instant) {
+        let ids: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.room == room)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.remove(id, now);
+        }
+    }
+
+    pub fn room_of(&self, id: PeerId) -> Option<i64> {
+        self.peers.get(&id).map(|p| p.room)
+    }
+
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+        sink: &mut Sink,
+    ) {
+        let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, data) else {
+            return;
+        };
+        let input = Input::Receive(now, receive);
+        let id = match self.by_addr.get(&source) {
+            Some(id) => *id,
+            // Only a new address (its first STUN request) asks the peers.
+            None => match self
+                .peers
+                .iter()
+                .find(|(_, p)| p.rtc.accepts(&input))
+                .map(|(id, _)| *id)
+            {
+                Some(id) => {
+                    self.by_addr.insert(source, id);
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        if let Some(old) = p.addr.replace(source) {
+                            self.by_addr.remove(&old);
+                        }
+                    }
+                    id
+                }
+                None => return,
+            },
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        peer.last_heard = now;
+        if peer.rtc.handle_input(input).is_err() {
+            peer.dead = true;
+        }
+        self.drive(id, now, sink);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant, sink: &mut Sink) {
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            if now.duration_since(peer.last_heard) > SILENCE_LIMIT {
+                tracing::info!(peer = %id, "media peer went silent");
+                self.remove(id, now);
+                continue;
+            }
+            if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
+                peer.dead = true;
+            }
+            self.drive(id, now, sink);
+        }
+    }
+
+    /// Drains a peer's output until its next timeout, then acts on what it
+    /// said: forwards media, asks for keyframes, notes state changes.
+    fn drive(&mut self, id: PeerId, now: Instant, sink: &mut Sink) {
+        let mut incoming = Vec::new();
+        let mut keyframe_for: Vec<Mid> = Vec::new();
+        let mut became_connected = false;
+        {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                return;
+            };
+            let deadline = loop {
+                match peer.rtc.poll_output() {
+                    Ok(Output::Timeout(t)) => break t,
+                    Ok(Output::Transmit(t)) => sink(t.destination, &t.contents),
+                    Ok(Output::Event(e)) => match e {
+                        Event::Connected => {
+                            peer.connected = true;
+                            became_connected = true;
+                        }
+                        Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                        | Event::Closed => peer.dead = true,
+                        Event::MediaAdded(m) => match &mut peer.kind {
+                            Kind::Viewer(v) => v.slots.push(Slot {
+                                mid: m.mid,
+                                kind: m.kind,
+                                rewriter: Rewriter::default(),
+                                pts: Vec::new(),
+                                current: None,
+                            }),
+                            Kind::Publisher(p) => {
+                                if m.kind == MediaKind::Video {
+                                    p.video_mid = Some(m.mid);
+                                }
+                            }
+                        },
+                        Event::RtpPacket(pkt) => {
+                            if let Kind::Publisher(_) = &peer.kind {
+                                let mid = peer
+                                    .rtc
+                                    .direct_api()
+                                    .stream_rx(&pkt.header.ssrc)
+                                    .map(|s| s.mid());
+                                let kind = mid.and_then(|m| peer.rtc.media(m)).map(|m| m.kind());
+                                let spec = peer
+                                    .rtc
+                                    .codec_config()
+                                    .find(|c| c.pt() == pkt.header.payload_type)
+                                    .map(|c| c.spec());
+                                if let (Some(kind), Some(spec)) = (kind, spec) {
+                                    incoming.push(Incoming {
+                                        from: id,
+                                        room: peer.room,
+                                        kind,
+                                        pt: pkt.header.payload_type,
+                                        spec,
+                                        ssrc: *pkt.header.ssrc,
+                                        seq: *pkt.seq_no,
+                                        ts: pkt.header.timestamp,
+                                        marker: pkt.header.marker,
+                                        arrival: pkt.timestamp,
+                                        payload: pkt.payload.clone(),
+                                    });
+                                }
+                            }
+                        }
+                        Event::KeyframeRequest(req) => keyframe_for.push(req.mid),
+                        _ => {}
+                    },
+                    Err(e) => {
+                        tracing::debug!(peer = %id, error = %e, "media peer failed");
+                        peer.dead = true;
+                        break now;
+                    }
+                }
+            };
+            self.timers.remove(&(peer.deadline, id));
+            peer.deadline = deadline.max(now);
+            self.timers.insert((peer.deadline, id));
+        }
+        let (room, dead) = match self.peers.get(&id) {
+            Some(p) => (p.room, p.dead || !p.rtc.is_alive()),
+            None => return,
+        };
+        if dead {
+            self.remove(id, now);
+            return;
+        }
+        if became_connected {
+            match self
+                .peers
+                .get(&id)
+                .map(|p| matches!(p.kind, Kind::Publisher(_)))
+            {
+                Some(true) => self.update_state(room, now),
+                // A new viewer needs a keyframe to start decoding.
+                _ => self.request_room_keyframes(room, now, sink),
+            }
+        }
+        for mid in keyframe_for {
+            self.viewer_wants_keyframe(id, mid, now, sink);
+        }
+        for pkt in incoming {
+            self.fan_out(&pkt, sink);
+        }
+    }
+
+    fn update_state(&mut self, room: i64, _now: Instant) {
+        let Some(media) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        let connected = |id: Option<PeerId>| {
+            id.and_then(|id| self.peers.get(&id))
+                .is_some_and(|p| p.connected)
+        };
+        let state = (connected(media.camera), connected(media.screen));
+        if state != media.state {
+            media.state = state;
+            self.events.push(MediaState {
+                room_id: room,
+                live: state.0,
+                screen: state.1,
+            });
+        }
+    }
+
+    /// The publisher a viewer's slot shows: audio and the first video are
+    /// the camera, a second video the screen; a single video shows the
+    /// screen while one is shared, else the camera.
+    fn slot_source(
+        media: &RoomMedia,
+        slots: &[Slot],
+        index: usize,
+        screen_live: bool,
+    ) -> Option<PeerId> {
+        let slot = &slots[index];
+        if slot.kind == MediaKind::Audio {
+            return media.camera;
+        }
+        let videos: Vec<usize> = (0..slots.len())
+            .filter(|i| slots[*i].kind == MediaKind::Video)
+            .collect();
+        match videos.iter().position(|i| *i == index) {
+            Some(0) if videos.len() == 1 && screen_live => media.screen,
+            Some(0) => media.camera,
+            Some(1) => media.screen,
+            _ => None,
+        }
+    }
+
+    fn fan_out(&mut self, pkt: &Incoming, sink: &mut Sink) {
+        let Some(media) = self.rooms.get(&pkt.room) else {
+            return;
+        };
+        let screen_live = media.state.1;
+        let viewers = media.viewers.clone();
+        let mut keyframes = Vec::new();
+        for vid in viewers {
+            let Some(viewer) = self.peers.get_mut(&vid) else {
+                continue;
+            };
+            if !viewer.connected {
+                continue;
+            }
+            let Kind::Viewer(v) = &mut viewer.kind else {
+                continue;
+            };
+            let mut wrote = false;
+            for i in 0..v.slots.len() {
+                if v.slots[i].kind != pkt.kind
+                    || Self::slot_source(media, &v.slots, i, screen_live) != Some(pkt.from)
+                {
+                    continue;
+                }
+                let slot = &mut v.slots[i];
+                if slot.current != Some(pkt.from) {
+                    slot.current = Some(pkt.from);
+                    if pkt.kind == MediaKind::Video {
+                        keyframes.push(pkt.from);
+                    }
+                }
+                let key = (pkt.from, pkt.pt);
+                let pt = match slot.pts.iter().find(|(k, _)| *k == key) {
+                    Some((_, pt)) => *pt,
+                    None => {
+                        let pt = matching_pt(&viewer.rtc, slot.mid, &pkt.spec);
+                        slot.pts.push((key, pt));
+                        pt
+                    }
+                };
+                let Some(pt) = pt else { continue };
+                let Some(out) = slot.rewriter.rewrite(
+                    pkt.ssrc,
+                    pkt.seq,
+                    pkt.ts,
+                    pkt.arrival,
+                    pkt.spec.clock_rate.get(),
+                ) else {
+                    continue;
+                };
+                let mut api = viewer.rtc.direct_api();
+                let Some(tx) = api.stream_tx_by_mid(slot.mid, None) else {
+                    continue;
+                };
+                tx.write_rtp(
+                    RtpWrite::new(
+                        pt,
+                        SeqNo::from(out.seq),
+                        out.ts,
+                        pkt.arrival,
+                        pkt.payload.clone(),
+                    )
+                    .marker(pkt.marker)
+                    .nackable(pkt.kind == MediaKind::Video),
+                );
+                wrote = true;
+                self.forwarded += 1;
+                // One mutation, then drain: str0m's contract.
+                drain_transmits(&mut viewer.rtc, sink);
+            }
+            let _ = wrote;
+        }
+        let now = pkt.arrival;
+        keyframes.dedup();
+        for p in keyframes {
+            self.request_keyframe(p, now, sink);
+        }
+    }
+
+    fn viewer_wants_keyframe(&mut self, viewer: PeerId, mid: Mid, now: Instant, sink: &mut Sink) {
+        let source = self.peers.get(&viewer).and_then(|p| match &p.kind {
+            Kind::Viewer(v) => v
+                .slots
+                .iter()
+                .find(|s| s.mid == mid)
+                .and_then(|s| s.current),
+            Kind::Publisher(_) => None,
+        });
+        if let Some(p) = source {
+            self.request_keyframe(p, now, sink);
+        }
+    }
+
+    fn request_room_keyframes(&mut self, room: i64, now: Instant, sink: &mut Sink) {
+        let pubs: Vec<PeerId> = self
+            .rooms
+            .get(&room)
+            .map_or(vec![], |m| m.camera.into_iter().chain(m.screen).collect());
+        for p in pubs {
+            self.request_keyframe(p, now, sink);
+        }
+    }
+
+    /// Asks a publisher for a keyframe, at most once per `PLI_EVERY`.
+    fn request_keyframe(&mut self, publisher: PeerId, now: Instant, sink: &mut Sink) {
+        let Some(peer) = self.peers.get_mut(&publisher) else {
+            return;
+        };
+        let Kind::Publisher(p) = &mut peer.kind else {
+            return;
+        };
+        if p.last_pli
+            .is_some_and(|t| now.saturating_duration_since(t) < PLI_EVERY)
+        {
+            return;
+        }
+        let Some(mid) = p.video_mid else { return };
+        let mut api = peer.rtc.direct_api();
+        let Some(rx) = api.stream_rx_by_mid(mid, None) else {
+            return;
+        };
+        rx.request_keyframe(KeyframeRequestKind::Pli);
+        p.last_pli = Some(now);
+        drain_transmits(&mut peer.rtc, sink);
+    }
+}
+
+/// Drains output after a mutation made outside `drive`; events there are
+/// not expected (media writes and keyframe requests raise none we use).
+fn drain_transmits(rtc: &mut Rtc, sink: &mut Sink) {
+    while let Ok(out) = rtc.poll_output() {
+        match out {
+            Output::Transmit(t) => sink(t.destination, &t.contents),
+            Output::Timeout(_) => break,
+            Output::Event(_) => {}
+        }
+    }
+}
+
+/// The viewer's payload type for the publisher's codec on `mid`, if the
+/// viewer accepted that codec at all.
+fn matching_pt(rtc: &Rtc, mid: Mid, spec: &CodecSpec) -> Option<Pt> {
+    let media = rtc.media(mid)?;
+    media.remote_pts().iter().copied().find(|pt| {
+        rtc.codec_config().find(|c| c.pt() == *pt).is_some_and(|c| {
+            let s = c.spec();
+            s.codec == spec.codec
+                && (spec.codec != Codec::H264
+                    || (s.format.profile_level_id == spec.format.profile_level_id
+                        && s.format.packetization_mode == spec.format.packetization_mode))
+        })
+    })
+}

@@ -1,0 +1,56 @@
+//! Media: a sans-IO SFU core (`core`) that owns every WebRTC peer and
+//! forwards the presenter's RTP to the viewers, and one thin tokio driver
+//! (`driver`) that owns the UDP socket and the clock.
+
+pub mod core;
+pub mod driver;
+pub mod rewrite;
+
+use std::fmt;
+
+/// Which of the presenter's sources a publisher session carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Camera,
+    Screen,
+}
+
+impl Source {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "camera" => Some(Source::Camera),
+            "screen" => Some(Source::Screen),
+            _ => None,
+        }
+    }
+}
+
+/// A peer of the core: publisher or viewer, addressed by an opaque id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u64);
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What the live room needs to know about a room's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaState {
+    pub room_id: i64,
+    /// The presenter's camera/microphone is being published.
+    pub live: bool,
+    /// A screen is being shared.
+    pub screen: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MediaError {
+    #[error("the SDP offer is not valid: {0}")]
+    BadOffer(String),
+    #[error("the offer has nothing we can serve: {0}")]
+    Unsupported(String),
+    #[error("no such media session")]
+    NoSuchPeer,
+}
