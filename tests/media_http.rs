@@ -1,0 +1,286 @@
+//! WHIP and WHEP against the real server: str0m clients on real UDP
+//! sockets publish synthetic VP8 + Opus and watch it.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use common::ws::Ws;
+use serde_json::json;
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+struct Peer {
+    rtc: Rtc,
+    sock: UdpSocket,
+    send: Vec<(Mid, MediaKind)>,
+    connected: bool,
+    packets: usize,
+    frame: u64,
+    last_frame: Option<Instant>,
+}
+
+fn peer(media: &[(MediaKind, Direction)], rtp_mode: bool) -> (Peer, String, SdpPendingOffer) {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_nonblocking(true).unwrap();
+    let mut rtc = Rtc::builder().set_rtp_mode(rtp_mode).build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(sock.local_addr().unwrap(), "udp").unwrap());
+    let mut api = rtc.sdp_api();
+    let mids: Vec<(Mid, MediaKind)> = media
+        .iter()
+        .map(|(k, d)| (api.add_media(*k, *d, None, None, None), *k))
+        .collect();
+    let (offer, pending) = api.apply().unwrap();
+    let send = if rtp_mode { vec![] } else { mids };
+    let p = Peer {
+        rtc,
+        sock,
+        send,
+        connected: false,
+        packets: 0,
+        frame: 0,
+        last_frame: None,
+    };
+    (p, offer.to_sdp_string(), pending)
+}
+
+impl Peer {
+    fn accept(&mut self, pending: SdpPendingOffer, answer: &str) {
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(answer).unwrap())
+            .unwrap();
+    }
+
+    /// One turn of the run loop: read what arrived, fire timers, write media.
+    fn turn(&mut self) {
+        let mut buf = [0u8; 2000];
+        let now = Instant::now();
+        while let Ok((n, from)) = self.sock.recv_from(&mut buf) {
+            let local = self.sock.local_addr().unwrap();
+            let r = Receive::new(Protocol::Udp, from, local, &buf[..n]).unwrap();
+            let _ = self.rtc.handle_input(Input::Receive(now, r));
+            self.drain();
+        }
+        let _ = self.rtc.handle_input(Input::Timeout(now));
+        self.drain();
+        if self.connected
+            && !self.send.is_empty()
+            && self
+                .last_frame
+                .is_none_or(|t| now - t >= Duration::from_millis(33))
+        {
+            self.last_frame = Some(now);
+            self.frame += 1;
+            for (mid, kind) in self.send.clone() {
+                let w = self.rtc.writer(mid).unwrap();
+                let codec = if kind == MediaKind::Video {
+                    Codec::Vp8
+                } else {
+                    Codec::Opus
+                };
+                let pt = w
+                    .payload_params()
+                    .find(|p| p.spec().codec == codec)
+                    .unwrap()
+                    .pt();
+                let (t, data) = if kind == MediaKind::Video {
+                    (MediaTime::from_90khz(self.frame * 3000), vec![0x10; 1200])
+                } else {
+                    (
+                        MediaTime::new(self.frame * 1600, Frequency::FORTY_EIGHT_KHZ),
+                        vec![0x20; 80],
+                    )
+                };
+                w.write(pt, now, t, data).unwrap();
+                self.drain();
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(_)) | Err(_) => break,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.sock.send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(Event::Connected)) => self.connected = true,
+                Ok(Output::Event(Event::RtpPacket(_))) => self.packets += 1,
+                Ok(Output::Event(_)) => {}
+            }
+        }
+    }
+}
+
+/// Runs the peers' loops on a thread for `d` and gives them back.
+async fn run(mut peers: Vec<Peer>, d: Duration) -> Vec<Peer> {
+    let handle = std::thread::spawn(move || {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            for p in peers.iter_mut() {
+                p.turn();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        peers
+    });
+    loop {
+        if handle.is_finished() {
+            return handle.join().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const AV_SEND: [(MediaKind, Direction); 2] = [
+    (MediaKind::Audio, Direction::SendOnly),
+    (MediaKind::Video, Direction::SendOnly),
+];
+const AV_RECV: [(MediaKind, Direction); 2] = [
+    (MediaKind::Audio, Direction::RecvOnly),
+    (MediaKind::Video, Direction::RecvOnly),
+];
+
+async fn post_sdp(
+    app: &common::TestApp,
+    path: &str,
+    token: &str,
+    sdp: String,
+) -> (u16, Option<String>, String) {
+    let req = app
+        .request(awc::http::Method::POST, path, Some(token))
+        .insert_header(("Content-Type", "application/sdp"));
+    let mut res = req.send_body(sdp).await.unwrap();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    (res.status().as_u16(), location, body)
+}
+
+#[actix_rt::test]
+async fn whip_publisher_reaches_whep_viewers_over_udp() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let (mut ws, w) = Ws::join(&app, &room.slug, &presenter).await;
+    assert_eq!(w["media"]["live"], false);
+
+    let (mut publisher, offer, pending) = peer(&AV_SEND, false);
+    let (status, location, answer) = post_sdp(
+        &app,
+        &format!("/api/rooms/{}/whip?kind=camera", room.slug),
+        &presenter,
+        offer,
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let location = location.expect("Location header");
+    assert!(answer.starts_with("v=0"));
+    publisher.accept(pending, &answer);
+
+    let mut peers = vec![publisher];
+    for i in 0..3 {
+        let t = app
+            .join_ok(&room.slug, json!({"name": format!("V{i}")}))
+            .await;
+        let (mut v, offer, pending) = peer(&AV_RECV, true);
+        let (status, _, answer) =
+            post_sdp(&app, &format!("/api/rooms/{}/whep", room.slug), &t, offer).await;
+        assert_eq!(status, 201, "{answer}");
+        v.accept(pending, &answer);
+        peers.push(v);
+    }
+    let peers = run(peers, Duration::from_secs(4)).await;
+    assert!(peers[0].connected, "publisher connected");
+    for (i, v) in peers[1..].iter().enumerate() {
+        assert!(v.connected, "viewer {i} connected");
+        assert!(
+            v.packets > 100,
+            "viewer {i} received only {} packets",
+            v.packets
+        );
+    }
+    let state = ws.recv_type("media.state").await;
+    assert_eq!(
+        (state["live"].clone(), state["screen"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        app.get(&format!("/api/rooms/{}", room.slug), None)
+            .await
+            .body["status"],
+        "live"
+    );
+
+    let r = app.delete(&location, Some(&presenter)).await;
+    assert_eq!(r.status, 200);
+    let state = ws.recv_type("media.state").await;
+    assert_eq!(state["live"], false);
+    assert_eq!(
+        app.get(&format!("/api/rooms/{}", room.slug), None)
+            .await
+            .body["status"],
+        "open"
+    );
+}
+
+#[actix_rt::test]
+async fn whip_and_whep_refuse_what_they_cannot_serve() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let whip = format!("/api/rooms/{}/whip", room.slug);
+    let (_, offer, _) = peer(&AV_SEND, false);
+
+    let (status, _, body) = post_sdp(&app, &whip, &attendee, offer.clone()).await;
+    assert_eq!(status, 403, "attendees cannot publish: {body}");
+    let (status, _, _) = post_sdp(&app, &whip, "not-a-token", offer.clone()).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = post_sdp(
+        &app,
+        &format!("{whip}?kind=hologram"),
+        &room.host_key,
+        offer.clone(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _, body) =
+        post_sdp(&app, &whip, &room.host_key, "v=0\r\nthis is not sdp".into()).await;
+    assert_eq!(status, 400, "{body}");
+    let req = app
+        .request(awc::http::Method::POST, &whip, Some(&room.host_key))
+        .insert_header(("Content-Type", "application/json"));
+    let res = req.send_body(offer.clone()).await.unwrap();
+    assert_eq!(res.status(), 415);
+    // The host key itself is a valid WHIP bearer (for tools like OBS).
+    let (status, location, body) = post_sdp(&app, &whip, &room.host_key, offer).await;
+    assert_eq!(status, 201, "{body}");
+    let location = location.unwrap();
+    // Only its owner (or the presenter) may end a session.
+    let r = app.delete(&location, Some(&attendee)).await;
+    assert_eq!(r.status, 404);
+    let trickle = app
+        .request(awc::http::Method::PATCH, &location, Some(&room.host_key))
+        .insert_header(("Content-Type", "application/trickle-ice-sdpfrag"));
+    assert_eq!(
+        trickle
+            .send_body("a=candidate:1 1 udp 1 127.0.0.1 9 typ host\r\n")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let r = app.delete(&location, Some(&room.host_key)).await;
+    assert_eq!(r.status, 200);
+    let r = app.delete(&location, Some(&room.host_key)).await;
+    assert_eq!(r.status, 404, "gone once deleted");
+}
