@@ -1,0 +1,308 @@
+//! A simulated network for the SFU core: str0m peers, a fake clock, packets
+//! carried with latency and (deterministic) loss, no sockets. Shared by the
+//! core tests and the media fan-out bench.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use podium::media::core::SfuCore;
+use podium::media::{PeerId, Source};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+const SERVER: &str = "10.9.0.1:7100";
+const LATENCY: Duration = Duration::from_millis(10);
+
+pub struct Client {
+    pub addr: SocketAddr,
+    pub rtc: Rtc,
+    pub deadline: Instant,
+    /// Received RTP: (mid, ssrc, sequence number, first payload byte).
+    pub rtp: Vec<(Mid, u32, u16, u8)>,
+    pub keyframe_requests: usize,
+    /// Mids that carried video, in order of their first packet.
+    pub video_mids: Vec<Mid>,
+    pub connected: bool,
+    /// Presenter: mids to send on, and what fills its video frames.
+    pub send: Vec<(Mid, MediaKind)>,
+    pub fill: u8,
+    pub sent_at: Option<Instant>,
+    pub frame: u64,
+    pub silent: bool,
+}
+
+pub struct Net {
+    pub now: Instant,
+    pub core: SfuCore,
+    pub server: SocketAddr,
+    pub clients: Vec<Client>,
+    /// (deliver at, from, to, bytes)
+    pub wire: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
+    pub loss_percent: u64,
+    pub rng: u64,
+    /// Bytes of each synthetic video frame (str0m splits it into packets).
+    pub video_bytes: usize,
+    /// Bench mode: the server's datagrams really go out of a UDP socket to
+    /// a receiver that never reads, and no simulated client gets them.
+    pub blackhole: Option<(UdpSocket, SocketAddr, UdpSocket)>,
+    /// Time spent inside the core (and its sends): the server's work.
+    pub core_time: Duration,
+}
+
+impl Net {
+    pub fn new(loss_percent: u64) -> Net {
+        let server: SocketAddr = SERVER.parse().unwrap();
+        Net {
+            now: Instant::now(),
+            core: SfuCore::new(server),
+            server,
+            clients: Vec::new(),
+            wire: VecDeque::new(),
+            loss_percent,
+            rng: 0x2545_f491_4f6c_dd1d,
+            video_bytes: 1000,
+            blackhole: None,
+            core_time: Duration::ZERO,
+        }
+    }
+
+    fn lose(&mut self) -> bool {
+        // xorshift: deterministic loss pattern for a repeatable test.
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng % 100 < self.loss_percent
+    }
+
+    fn client_rtc(&self, rtp_mode: bool) -> Rtc {
+        Rtc::builder()
+            .set_rtp_mode(rtp_mode)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .build(self.now)
+    }
+
+    /// Adds a client that offers `media`; returns its index and peer id.
+    pub fn join(
+        &mut self,
+        media: &[(MediaKind, Direction)],
+        publish: Option<Source>,
+        fill: u8,
+    ) -> (usize, PeerId) {
+        let idx = self.clients.len();
+        let addr: SocketAddr = format!("10.9.1.{}:5000", idx + 1).parse().unwrap();
+        let mut rtc = self.client_rtc(publish.is_none());
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let mut mids = Vec::new();
+        for (kind, dir) in media {
+            mids.push((api.add_media(*kind, *dir, None, None, None), *kind));
+        }
+        let (offer, pending) = api.apply().unwrap();
+        let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string()).unwrap();
+        let mut out = Vec::new();
+        let server = self.server;
+        let mut sink = |to: SocketAddr, d: &[u8]| out.push((to, d.to_vec()));
+        let (peer, answer) = match publish {
+            Some(source) => {
+                self.core
+                    .add_publisher(self.now, 1, source, &offer.to_sdp_string(), &mut sink)
+            }
+            None => self
+                .core
+                .add_viewer(self.now, 1, &offer.to_sdp_string(), &mut sink),
+        }
+        .expect("the core accepts the offer");
+        for (to, d) in out {
+            self.wire.push_back((self.now + LATENCY, server, to, d));
+        }
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .unwrap();
+        self.clients.push(Client {
+            addr,
+            rtc,
+            deadline: self.now,
+            rtp: Vec::new(),
+            keyframe_requests: 0,
+            video_mids: Vec::new(),
+            connected: false,
+            send: if publish.is_some() { mids } else { Vec::new() },
+            fill,
+            sent_at: None,
+            frame: 0,
+            silent: false,
+        });
+        (idx, peer)
+    }
+
+    fn poll_client(&mut self, i: usize) {
+        let server = self.server;
+        loop {
+            let c = &mut self.clients[i];
+            match c.rtc.poll_output().unwrap() {
+                Output::Timeout(t) => {
+                    c.deadline = t;
+                    break;
+                }
+                Output::Transmit(t) => {
+                    if !c.silent {
+                        let at = self.now + LATENCY;
+                        let from = c.addr;
+                        self.wire.push_back((at, from, server, t.contents.to_vec()));
+                    }
+                }
+                Output::Event(e) => match e {
+                    Event::Connected => c.connected = true,
+                    Event::RtpPacket(p) => {
+                        let mid = c
+                            .rtc
+                            .direct_api()
+                            .stream_rx(&p.header.ssrc)
+                            .map(|s| s.mid())
+                            .unwrap();
+                        let video = c
+                            .rtc
+                            .media(mid)
+                            .is_some_and(|m| m.kind() == MediaKind::Video);
+                        if video && !c.video_mids.contains(&mid) {
+                            c.video_mids.push(mid);
+                        }
+                        let first = p.payload.last().copied().unwrap_or(0);
+                        c.rtp
+                            .push((mid, *p.header.ssrc, p.header.sequence_number, first));
+                    }
+                    Event::KeyframeRequest(_) => c.keyframe_requests += 1,
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Presenters write 30 fps video (1 KB frames) and 50 pps audio.
+    fn send_media(&mut self, i: usize) {
+        let now = self.now;
+        let c = &mut self.clients[i];
+        if !c.connected
+            || c.send.is_empty()
+            || c.sent_at
+                .is_some_and(|t| now - t < Duration::from_millis(33))
+        {
+            return;
+        }
+        c.sent_at = Some(now);
+        c.frame += 1;
+        let (frame, fill) = (c.frame, c.fill);
+        let video_bytes = self.video_bytes;
+        for (mid, kind) in c.send.clone() {
+            let c = &mut self.clients[i];
+            let writer = c.rtc.writer(mid).unwrap();
+            let codec = if kind == MediaKind::Video {
+                Codec::Vp8
+            } else {
+                Codec::Opus
+            };
+            let pt = writer
+                .payload_params()
+                .find(|p| p.spec().codec == codec)
+                .unwrap()
+                .pt();
+            let (time, data) = if kind == MediaKind::Video {
+                (MediaTime::from_90khz(frame * 3000), vec![fill; video_bytes])
+            } else {
+                (
+                    MediaTime::new(frame * 1600, str0m::media::Frequency::FORTY_EIGHT_KHZ),
+                    vec![fill; 80],
+                )
+            };
+            writer.write(pt, now, time, data).unwrap();
+            self.poll_client(i);
+        }
+    }
+
+    pub fn step(&mut self, dt: Duration) {
+        self.now += dt;
+        let now = self.now;
+        // Deliver what is due.
+        let mut later = VecDeque::new();
+        while let Some((at, from, to, data)) = self.wire.pop_front() {
+            if at > now {
+                later.push_back((at, from, to, data));
+                continue;
+            }
+            if self.lose() {
+                continue;
+            }
+            if to == self.server {
+                let mut out = Vec::new();
+                let blackhole = self.blackhole.as_ref();
+                let t0 = Instant::now();
+                self.core
+                    .handle_datagram(now, from, &data, &mut |to, d| match blackhole {
+                        Some((sock, addr, _)) => {
+                            let _ = sock.send_to(d, addr);
+                        }
+                        None => out.push((to, d.to_vec())),
+                    });
+                self.core_time += t0.elapsed();
+                for (to, d) in out {
+                    later.push_back((now + LATENCY, self.server, to, d));
+                }
+            } else if let Some(i) = self.clients.iter().position(|c| c.addr == to) {
+                let c = &mut self.clients[i];
+                let input =
+                    Input::Receive(now, Receive::new(Protocol::Udp, from, to, &data).unwrap());
+                if !c.silent {
+                    c.rtc.handle_input(input).unwrap();
+                    self.poll_client(i);
+                }
+            }
+        }
+        self.wire = later;
+        let mut out = Vec::new();
+        let blackhole = self.blackhole.as_ref();
+        let t0 = Instant::now();
+        self.core.handle_timeout(now, &mut |to, d| match blackhole {
+            Some((sock, addr, _)) => {
+                let _ = sock.send_to(d, addr);
+            }
+            None => out.push((to, d.to_vec())),
+        });
+        self.core_time += t0.elapsed();
+        for (to, d) in out {
+            self.wire.push_back((now + LATENCY, self.server, to, d));
+        }
+        for i in 0..self.clients.len() {
+            if self.clients[i].deadline <= now && !self.clients[i].silent {
+                self.clients[i]
+                    .rtc
+                    .handle_input(Input::Timeout(now))
+                    .unwrap();
+                self.poll_client(i);
+            }
+            self.send_media(i);
+        }
+    }
+
+    /// Switches to bench mode (see `blackhole`).
+    pub fn start_blackhole(&mut self) {
+        let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = sink.local_addr().unwrap();
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        self.blackhole = Some((sock, addr, sink));
+        self.core_time = Duration::ZERO;
+    }
+
+    pub fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        while self.now < end {
+            self.step(Duration::from_millis(5));
+        }
+    }
+}
