@@ -924,3 +924,21 @@ async fn attendance_is_recorded_as_the_room_runs() {
         403
     );
 }
+
+#[actix_rt::test]
+async fn the_presenter_can_end_the_room_over_websocket() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (presenter, moderator) = staff(&app, &room).await;
+    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+    mod_ws.send(json!({"type": "room.end", "ref": "m"})).await;
+    assert_eq!(mod_ws.recv_type("error").await["code"], "forbidden");
+    let (mut ws, _) = Ws::join(&app, &room.slug, &presenter).await;
+    ws.send(json!({"type": "room.end"})).await;
+    assert!(ws.recv_type("room.ended").await["stats"].is_object());
+    assert_eq!(mod_ws.recv_type("room.ended").await["type"], "room.ended");
+    assert_eq!(
+        app.get(&path(&room, ""), None).await.body["status"],
+        "ended"
+    );
+}

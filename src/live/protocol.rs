@@ -43,6 +43,8 @@ pub enum ClientFrame {
     RoomUpdate { settings: SettingsPatch },
     #[serde(rename = "participant.kick")]
     ParticipantKick { id: i64 },
+    #[serde(rename = "room.end")]
+    RoomEnd {},
 }
 
 /// `question.update` carries the patch fields beside `id` (flatten cannot
@@ -115,6 +117,7 @@ impl ClientFrame {
             },
             ClientFrame::RoomUpdate { settings } => Act::Settings(settings),
             ClientFrame::ParticipantKick { id } => Act::Kick { participant_id: id },
+            ClientFrame::RoomEnd {} => Act::End,
         })
     }
 }
