@@ -380,7 +380,10 @@ impl RoomTask {
     }
 
     async fn media_changed(&mut self, live: bool, screen: bool) {
-        if self.media == (live, screen) || self.room.is_ended() {
+        let stored = self.room.status() == crate::domain::RoomStatus::Live;
+        // A task started by this very change already holds the new state,
+        // but the room's stored status may still need to follow it.
+        if (self.media == (live, screen) && stored == live) || self.room.is_ended() {
             return;
         }
         self.media = (live, screen);
