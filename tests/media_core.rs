@@ -7,8 +7,12 @@ mod media_net;
 use std::time::Duration;
 
 use media_net::{Client, Net};
+use podium::media::MediaError;
 use podium::media::Source;
+use str0m::change::SdpOffer;
+use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid};
+use str0m::Rtc;
 
 const AV_SEND: [(MediaKind, Direction); 2] = [
     (MediaKind::Audio, Direction::SendOnly),
@@ -149,5 +153,70 @@ fn vanished_peers_are_freed() {
         net.core.peer_count(),
         1,
         "the silent viewer is gone within 10 s"
+    );
+}
+
+#[test]
+fn h264_is_forwarded_too() {
+    let mut net = Net::new(0);
+    net.video_codec = Codec::H264;
+    net.join(&AV_SEND, Some(Source::Camera), 0x64);
+    let (v, _) = net.join(&AV_RECV, None, 0);
+    net.run(Duration::from_secs(3));
+    let vid = video(&net.clients[v]);
+    assert!(
+        vid.len() > 50,
+        "H.264 packets reached the viewer: {}",
+        vid.len()
+    );
+    assert!(vid.iter().all(|r| r.3 == 0x64));
+}
+
+#[test]
+fn an_offer_without_a_codec_we_serve_is_refused() {
+    let mut net = Net::new(0);
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_pcmu(true, false)
+        .build(net.now);
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+    let (offer, _) = api.apply().unwrap();
+    let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string())
+        .unwrap()
+        .to_sdp_string();
+    let now = net.now;
+    let err = net
+        .core
+        .add_publisher(now, 1, Source::Camera, &offer, &mut |_, _| {})
+        .unwrap_err();
+    assert!(matches!(err, MediaError::Unsupported(_)), "{err:?}");
+    assert_eq!(
+        net.core.peer_count(),
+        0,
+        "nothing is kept of a refused offer"
+    );
+}
+
+#[test]
+fn lost_video_packets_are_repaired_by_nack() {
+    // 5 % loss each way: without retransmission a viewer would miss about
+    // one video packet in twenty.
+    let mut net = Net::new(5);
+    net.join(&AV_SEND, Some(Source::Camera), 0x77);
+    let (v, _) = net.join(&AV_RECV, None, 0);
+    net.run(Duration::from_secs(6));
+    let mut seqs: Vec<u16> = video(&net.clients[v]).iter().map(|r| r.2).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert!(seqs.len() > 100);
+    // Leave out the last few, whose repairs may still be in flight.
+    let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
+    let expected = usize::from(last - first) + 1;
+    let got = seqs.iter().filter(|s| **s <= last).count();
+    let coverage = got as f64 / expected as f64;
+    assert!(
+        coverage > 0.99,
+        "only {got} of {expected} video packets arrived ({coverage:.3})"
     );
 }

@@ -47,6 +47,8 @@ pub struct Net {
     pub rng: u64,
     /// Bytes of each synthetic video frame (str0m splits it into packets).
     pub video_bytes: usize,
+    /// The video codec clients offer and presenters send.
+    pub video_codec: Codec,
     /// Bench mode: the server's datagrams really go out of a UDP socket to
     /// a receiver that never reads, and no simulated client gets them.
     pub blackhole: Option<(UdpSocket, SocketAddr, UdpSocket)>,
@@ -66,6 +68,7 @@ impl Net {
             loss_percent,
             rng: 0x2545_f491_4f6c_dd1d,
             video_bytes: 1000,
+            video_codec: Codec::Vp8,
             blackhole: None,
             core_time: Duration::ZERO,
         }
@@ -80,12 +83,16 @@ impl Net {
     }
 
     fn client_rtc(&self, rtp_mode: bool) -> Rtc {
-        Rtc::builder()
+        let b = Rtc::builder()
             .set_rtp_mode(rtp_mode)
             .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .build(self.now)
+            .enable_opus(true, false);
+        let b = if self.video_codec == Codec::H264 {
+            b.enable_h264(true)
+        } else {
+            b.enable_vp8(true)
+        };
+        b.build(self.now)
     }
 
     /// Adds a client that offers `media`; returns its index and peer id.
@@ -200,11 +207,12 @@ impl Net {
         c.frame += 1;
         let (frame, fill) = (c.frame, c.fill);
         let video_bytes = self.video_bytes;
+        let video_codec = self.video_codec;
         for (mid, kind) in c.send.clone() {
             let c = &mut self.clients[i];
             let writer = c.rtc.writer(mid).unwrap();
             let codec = if kind == MediaKind::Video {
-                Codec::Vp8
+                video_codec
             } else {
                 Codec::Opus
             };
@@ -214,7 +222,12 @@ impl Net {
                 .unwrap()
                 .pt();
             let (time, data) = if kind == MediaKind::Video {
-                (MediaTime::from_90khz(frame * 3000), vec![fill; video_bytes])
+                let mut data = vec![fill; video_bytes];
+                if video_codec == Codec::H264 {
+                    // One IDR NAL unit in Annex B framing, for the packetizer.
+                    data.splice(0..0, [0, 0, 0, 1, 0x65]);
+                }
+                (MediaTime::from_90khz(frame * 3000), data)
             } else {
                 (
                     MediaTime::new(frame * 1600, str0m::media::Frequency::FORTY_EIGHT_KHZ),
