@@ -5,6 +5,7 @@ pub mod qa;
 pub mod role;
 pub mod room;
 pub mod slug;
+pub mod spreadsheet;
 pub mod stats;
 pub mod text;
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod context;
+pub mod export;
 pub mod health;
 pub mod join;
 pub mod json;
@@ -69,6 +70,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(moderation::kick)),
                 )
                 .service(resource("/rooms/{slug}/stats").route(web::get().to(moderation::stats)))
+                .service(
+                    resource("/rooms/{slug}/stats.csv").route(web::get().to(export::attendance)),
+                )
+                .service(
+                    resource("/rooms/{slug}/questions.csv").route(web::get().to(export::questions)),
+                )
                 .service(resource("/rooms/{slug}/whip").route(web::post().to(media::whip)))
                 .service(resource("/rooms/{slug}/whep").route(web::post().to(media::whep)))
                 .service(
