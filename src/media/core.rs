@@ -33,9 +33,23 @@ struct Publisher {
     last_pli: Option<Instant>,
 }
 
+/// What a viewer's media section shows, fixed when its sections are known:
+/// the first audio is the microphone, the first video the camera and a
+/// second video the screen; a lone video section is the stage (the screen
+/// while one is shared, else the camera).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Microphone,
+    Camera,
+    Screen,
+    Stage,
+    Unused,
+}
+
 struct Slot {
     mid: Mid,
     kind: MediaKind,
+    role: Role,
     rewriter: Rewriter,
     /// Publisher and its payload type -> our payload type for the same codec.
     pts: Vec<((PeerId, Pt), Option<Pt>)>,
@@ -371,13 +385,17 @@ impl SfuCore {
                         Event::IceConnectionStateChange(IceConnectionState::Disconnected)
                         | Event::Closed => peer.dead = true,
                         Event::MediaAdded(m) => match &mut peer.kind {
-                            Kind::Viewer(v) => v.slots.push(Slot {
-                                mid: m.mid,
-                                kind: m.kind,
-                                rewriter: Rewriter::default(),
-                                pts: Vec::new(),
-                                current: None,
-                            }),
+                            Kind::Viewer(v) => {
+                                v.slots.push(Slot {
+                                    mid: m.mid,
+                                    kind: m.kind,
+                                    role: Role::Unused,
+                                    rewriter: Rewriter::default(),
+                                    pts: Vec::new(),
+                                    current: None,
+                                });
+                                assign_roles(&mut v.slots);
+                            }
                             Kind::Publisher(p) => {
                                 if m.kind == MediaKind::Video {
                                     p.video_mid = Some(m.mid);
@@ -474,39 +492,20 @@ impl SfuCore {
         }
     }
 
-    /// The publisher a viewer's slot shows: audio and the first video are
-    /// the camera, a second video the screen; a single video shows the
-    /// screen while one is shared, else the camera.
-    fn slot_source(
-        media: &RoomMedia,
-        slots: &[Slot],
-        index: usize,
-        screen_live: bool,
-    ) -> Option<PeerId> {
-        let slot = &slots[index];
-        if slot.kind == MediaKind::Audio {
-            return media.camera;
-        }
-        let videos: Vec<usize> = (0..slots.len())
-            .filter(|i| slots[*i].kind == MediaKind::Video)
-            .collect();
-        match videos.iter().position(|i| *i == index) {
-            Some(0) if videos.len() == 1 && screen_live => media.screen,
-            Some(0) => media.camera,
-            Some(1) => media.screen,
-            _ => None,
-        }
-    }
-
     fn fan_out(&mut self, pkt: &Incoming, sink: &mut Sink) {
-        let Some(media) = self.rooms.get(&pkt.room) else {
+        // Split borrows: the room is read while its viewers are written.
+        let Self {
+            rooms,
+            peers,
+            forwarded,
+            ..
+        } = self;
+        let Some(media) = rooms.get(&pkt.room) else {
             return;
         };
-        let screen_live = media.state.1;
-        let viewers = media.viewers.clone();
-        let mut keyframes = Vec::new();
-        for vid in viewers {
-            let Some(viewer) = self.peers.get_mut(&vid) else {
+        let mut keyframe = false;
+        for vid in &media.viewers {
+            let Some(viewer) = peers.get_mut(vid) else {
                 continue;
             };
             if !viewer.connected {
@@ -515,19 +514,13 @@ impl SfuCore {
             let Kind::Viewer(v) = &mut viewer.kind else {
                 continue;
             };
-            let mut wrote = false;
-            for i in 0..v.slots.len() {
-                if v.slots[i].kind != pkt.kind
-                    || Self::slot_source(media, &v.slots, i, screen_live) != Some(pkt.from)
-                {
+            for slot in v.slots.iter_mut() {
+                if slot.kind != pkt.kind || source_of(slot.role, media) != Some(pkt.from) {
                     continue;
                 }
-                let slot = &mut v.slots[i];
                 if slot.current != Some(pkt.from) {
                     slot.current = Some(pkt.from);
-                    if pkt.kind == MediaKind::Video {
-                        keyframes.push(pkt.from);
-                    }
+                    keyframe |= pkt.kind == MediaKind::Video;
                 }
                 let key = (pkt.from, pkt.pt);
                 let pt = match slot.pts.iter().find(|(k, _)| *k == key) {
@@ -563,17 +556,14 @@ impl SfuCore {
                     .marker(pkt.marker)
                     .nackable(pkt.kind == MediaKind::Video),
                 );
-                wrote = true;
-                self.forwarded += 1;
+                *forwarded += 1;
                 // One mutation, then drain: str0m's contract.
                 drain_transmits(&mut viewer.rtc, sink);
             }
-            let _ = wrote;
         }
-        let now = pkt.arrival;
-        keyframes.dedup();
-        for p in keyframes {
-            self.request_keyframe(p, now, sink);
+        // A slot that started showing this publisher needs a keyframe.
+        if keyframe {
+            self.request_keyframe(pkt.from, pkt.arrival, sink);
         }
     }
 
@@ -622,6 +612,41 @@ impl SfuCore {
         rx.request_keyframe(KeyframeRequestKind::Pli);
         p.last_pli = Some(now);
         drain_transmits(&mut peer.rtc, sink);
+    }
+}
+
+/// Gives a viewer's sections their roles (see [`Role`]).
+fn assign_roles(slots: &mut [Slot]) {
+    let videos = slots.iter().filter(|s| s.kind == MediaKind::Video).count();
+    let (mut audio_seen, mut video_seen) = (0, 0);
+    for slot in slots.iter_mut() {
+        slot.role = if slot.kind == MediaKind::Audio {
+            audio_seen += 1;
+            if audio_seen == 1 {
+                Role::Microphone
+            } else {
+                Role::Unused
+            }
+        } else {
+            video_seen += 1;
+            match (videos, video_seen) {
+                (1, _) => Role::Stage,
+                (_, 1) => Role::Camera,
+                (_, 2) => Role::Screen,
+                _ => Role::Unused,
+            }
+        };
+    }
+}
+
+/// The publisher a section of that role shows in this room right now.
+fn source_of(role: Role, media: &RoomMedia) -> Option<PeerId> {
+    match role {
+        Role::Microphone | Role::Camera => media.camera,
+        Role::Screen => media.screen,
+        Role::Stage if media.state.1 => media.screen,
+        Role::Stage => media.camera,
+        Role::Unused => None,
     }
 }
 
