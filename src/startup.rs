@@ -104,6 +104,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<(String, Option
         let resolved = store::embedded::resolve(url.as_deref(), &data_dir)?;
         let mut conn = store::connect_creating(&resolved.url)?;
         let applied = store::run_migrations(&mut conn)?;
+        store::rooms::reset_live(&mut conn)?;
         tracing::info!(applied, "database migrated");
         Ok((resolved.url, resolved.cluster))
     })

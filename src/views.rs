@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::domain::stats::SessionStats;
 use crate::store::models::{Participant, Room};
 
 #[derive(Debug, Serialize)]
@@ -63,48 +62,6 @@ impl From<&Participant> for ParticipantView {
             id: p.id,
             name: p.name.clone(),
             role: p.role().as_str(),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct SampleView {
-    pub at: DateTime<Utc>,
-    pub concurrent: i32,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StatsView {
-    pub peak_concurrent: i32,
-    pub total_participants: i64,
-    pub total_messages: i64,
-    pub total_questions: i64,
-    pub total_votes: i64,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub duration_seconds: i64,
-    pub timeline: Vec<SampleView>,
-}
-
-impl From<SessionStats> for StatsView {
-    fn from(s: SessionStats) -> Self {
-        Self {
-            peak_concurrent: s.peak_concurrent,
-            total_participants: s.total_participants,
-            total_messages: s.total_messages,
-            total_questions: s.total_questions,
-            total_votes: s.total_votes,
-            started_at: s.started_at,
-            ended_at: s.ended_at,
-            duration_seconds: s.duration_seconds,
-            timeline: s
-                .timeline
-                .into_iter()
-                .map(|x| SampleView {
-                    at: x.at,
-                    concurrent: x.concurrent,
-                })
-                .collect(),
         }
     }
 }

@@ -2,8 +2,9 @@
 //! numbers can be checked against each other.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Sample {
     pub at: DateTime<Utc>,
     pub concurrent: i32,
@@ -23,7 +24,8 @@ pub struct RawStats {
     pub timeline: Vec<Sample>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialised as the contract's `stats` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionStats {
     pub peak_concurrent: i32,
     pub total_participants: i64,

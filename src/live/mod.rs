@@ -81,8 +81,9 @@ enum Command {
 pub struct Hub {
     pool: PgPool,
     rooms: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
-    /// The last media state of each room, for rooms (re)starting.
-    media: Arc<Mutex<HashMap<i64, (bool, bool)>>>,
+    /// Whether each room shares a screen, for room tasks (re)starting;
+    /// whether it is live is stored with the room.
+    screens: Arc<Mutex<HashMap<i64, bool>>>,
     /// Room tasks run here, whoever first asks for them.
     runtime: tokio::runtime::Handle,
 }
@@ -93,22 +94,22 @@ impl Hub {
         Self {
             pool,
             rooms: Arc::default(),
-            media: Arc::default(),
+            screens: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
     /// The media engine says a room went live, stopped, or shared a screen.
     pub async fn media_state(&self, room_id: i64, live: bool, screen: bool) {
-        self.media
+        self.screens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(room_id, (live, screen));
+            .insert(room_id, screen);
         let _ = self.send(room_id, Command::Media { live, screen }).await;
     }
 
-    fn media_of(&self, room_id: i64) -> (bool, bool) {
-        self.media
+    fn screen_of(&self, room_id: i64) -> bool {
+        self.screens
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&room_id)
@@ -129,7 +130,7 @@ impl Hub {
             self.pool.clone(),
             rx,
             self.clone(),
-            self.media_of(room_id),
+            self.screen_of(room_id),
         );
         tx
     }

@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::store::models::Room;
 use crate::store::questions::{NewQuestion, QuestionChange, QuestionRow};
 use crate::store::{self, PgPool};
-use crate::views::{RoomView, StatsView};
+use crate::views::RoomView;
 
 /// Vote counts are broadcast at most this often (coalesced per question).
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -104,8 +104,9 @@ struct RoomTask {
     last_sample: Option<(Instant, i32)>,
     idle_since: Option<Instant>,
     next_conn: u64,
-    /// (presenter publishing, screen shared)
-    media: (bool, bool),
+    /// A screen is being shared (whether the presenter is live is the
+    /// room's stored status).
+    screen: bool,
 }
 
 pub(super) fn spawn(
@@ -114,12 +115,12 @@ pub(super) fn spawn(
     pool: PgPool,
     mut rx: mpsc::Receiver<Command>,
     hub: Hub,
-    media: (bool, bool),
+    screen: bool,
 ) {
     runtime.spawn(async move {
         match RoomTask::load(room_id, pool).await {
             Ok(mut task) => {
-                task.media = media;
+                task.screen = screen;
                 task.run(&mut rx).await
             }
             Err(e) => {
@@ -187,7 +188,7 @@ impl RoomTask {
             last_sample: None,
             idle_since: Some(Instant::now()),
             next_conn: 1,
-            media: (false, false),
+            screen: false,
         })
     }
 
@@ -292,7 +293,7 @@ impl RoomTask {
             "messages": messages.iter().map(views::message).collect::<Vec<_>>(),
             "questions": questions.iter().map(|q| views::question(q, Some(voted.contains(&q.id)))).collect::<Vec<_>>(),
             "presence": {"count": self.count()},
-            "media": {"live": self.media.0, "screen": self.media.1},
+            "media": {"live": self.live(), "screen": self.screen},
         });
         if member.role.can(Action::SeeParticipants) {
             welcome["participants"] = self
@@ -379,14 +380,15 @@ impl RoomTask {
         self.send_where(|_| true, &text(msg));
     }
 
+    fn live(&self) -> bool {
+        self.room.status() == crate::domain::RoomStatus::Live
+    }
+
     async fn media_changed(&mut self, live: bool, screen: bool) {
-        let stored = self.room.status() == crate::domain::RoomStatus::Live;
-        // A task started by this very change already holds the new state,
-        // but the room's stored status may still need to follow it.
-        if (self.media == (live, screen) && stored == live) || self.room.is_ended() {
+        if (self.live(), self.screen) == (live, screen) || self.room.is_ended() {
             return;
         }
-        self.media = (live, screen);
+        self.screen = screen;
         let room_id = self.room.id;
         match db(&self.pool, move |c| {
             Ok(store::rooms::set_live(c, room_id, live)?)
@@ -707,7 +709,7 @@ impl RoomTask {
                 })
                 .await?;
                 self.room = room;
-                let stats: StatsView = stats::summarise(raw, Utc::now()).into();
+                let stats = stats::summarise(raw, Utc::now());
                 let stats = serde_json::to_value(stats).unwrap_or(Value::Null);
                 self.broadcast(&json!({"type": "room.ended", "stats": stats}));
                 // Closing the channels ends every session with a normal close.

@@ -123,3 +123,10 @@ pub fn set_live(conn: &mut PgConnection, room_id: i64, live: bool) -> QueryResul
             .optional()
     }
 }
+
+/// Media sessions live in memory only: after a restart no room is live.
+pub fn reset_live(conn: &mut PgConnection) -> QueryResult<usize> {
+    diesel::update(rooms::table.filter(rooms::status.eq("live")))
+        .set(rooms::status.eq("open"))
+        .execute(conn)
+}
