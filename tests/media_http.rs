@@ -284,3 +284,33 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
     let r = app.delete(&location, Some(&room.host_key)).await;
     assert_eq!(r.status, 404, "gone once deleted");
 }
+
+#[actix_rt::test]
+async fn kicking_a_viewer_ends_its_media_session() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let r = app.join(&room.slug, json!({"name": "Troll"})).await;
+    let (troll, troll_id) = (
+        r.body["token"].as_str().unwrap().to_owned(),
+        r.body["participant"]["id"].as_i64().unwrap(),
+    );
+    let (_, offer, _) = peer(&AV_RECV, true);
+    let (status, location, _) = post_sdp(
+        &app,
+        &format!("/api/rooms/{}/whep", room.slug),
+        &troll,
+        offer,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let kick = format!("/api/rooms/{}/participants/{troll_id}/kick", room.slug);
+    assert_eq!(
+        app.post(&kick, Some(&presenter), &json!({})).await.status,
+        204
+    );
+    let r = app.delete(&location.unwrap(), Some(&presenter)).await;
+    assert_eq!(r.status, 404, "the kicked viewer's session is already gone");
+}

@@ -55,7 +55,6 @@ pub async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let Send { body, client_id } = body.into_inner();
     let v = ctx
-        .hub
         .act(who.room.id, who.member(), Act::Chat { body, client_id })
         .await?;
     Ok(HttpResponse::Created().json(v))
@@ -67,8 +66,7 @@ pub async fn delete(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().1;
-    ctx.hub
-        .act(who.room.id, who.member(), Act::DeleteMessage { id })
+    ctx.act(who.room.id, who.member(), Act::DeleteMessage { id })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -80,7 +78,6 @@ pub async fn promote(
 ) -> Result<HttpResponse, ApiError> {
     let message_id = path.into_inner().1;
     let v = ctx
-        .hub
         .act(who.room.id, who.member(), Act::Promote { message_id })
         .await?;
     Ok(HttpResponse::Created().json(v))

@@ -11,11 +11,12 @@ use diesel::PgConnection;
 use super::rate_limit::RateLimits;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::live::Hub;
+use crate::live::{Act, Hub, Member};
 use crate::media::driver::MediaHandle;
 use crate::media::PeerId;
 use crate::passwords::Passwords;
 use crate::store::PgPool;
+use serde_json::Value;
 
 pub struct AppContext {
     pub pool: PgPool,
@@ -62,7 +63,35 @@ impl AppContext {
             .insert(peer, (room, participant));
     }
 
-    pub fn disown(&self, peer: PeerId) {
+    /// Asks the room to act, then ends the media sessions the act ends:
+    /// all of them when the room ends, a participant's when kicked. Both
+    /// REST and WebSocket come through here.
+    pub async fn act(&self, room: i64, member: Member, act: Act) -> Result<Value, ApiError> {
+        let ends = match act {
+            Act::End => Some(None),
+            Act::Kick { participant_id } => Some(Some(participant_id)),
+            _ => None,
+        };
+        let result = self.hub.act(room, member, act).await?;
+        match ends {
+            Some(None) => self.media.end_room(room).await,
+            Some(Some(participant)) => {
+                for peer in self.sessions_of(room, participant) {
+                    self.end_media(peer, room).await;
+                }
+            }
+            None => {}
+        }
+        Ok(result)
+    }
+
+    /// Ends a media session and forgets who opened it.
+    pub async fn end_media(&self, peer: PeerId, room: i64) {
+        self.media.remove(peer, room).await;
+        self.disown(peer);
+    }
+
+    fn disown(&self, peer: PeerId) {
         self.media_owners
             .lock()
             .unwrap_or_else(|p| p.into_inner())

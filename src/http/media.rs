@@ -143,13 +143,14 @@ pub async fn whep(
     Ok(created(&who.room.slug, peer, answer))
 }
 
-/// The session in the path, if the caller may touch it.
+/// The session in the path (`{slug}/media/{id}`), if the caller may touch it.
 async fn session(
     ctx: &AppContext,
     req: &HttpRequest,
-    slug: &Slug,
-    id: u64,
+    path: web::Path<(String, u64)>,
 ) -> Result<(PeerId, i64), ApiError> {
+    let (slug, id) = path.into_inner();
+    let slug = &Slug::parse(&slug)?;
     let token = bearer(req)?;
     let peer = PeerId(id);
     let (room_id, participant, staff) = match authenticate(ctx, slug, &token).await {
@@ -174,9 +175,7 @@ pub async fn trickle(
     ctx: web::Data<AppContext>,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, id) = path.into_inner();
-    let slug = Slug::parse(&slug)?;
-    session(&ctx, &req, &slug, id).await?;
+    session(&ctx, &req, path).await?;
     if !content_type_is(&req, "application/trickle-ice-sdpfrag") {
         return Err(ApiError::UnsupportedMediaType(
             "send application/trickle-ice-sdpfrag".into(),
@@ -192,10 +191,7 @@ pub async fn stop(
     ctx: web::Data<AppContext>,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, id) = path.into_inner();
-    let slug = Slug::parse(&slug)?;
-    let (peer, room_id) = session(&ctx, &req, &slug, id).await?;
-    ctx.media.remove(peer, room_id).await;
-    ctx.disown(peer);
+    let (peer, room_id) = session(&ctx, &req, path).await?;
+    ctx.end_media(peer, room_id).await;
     Ok(HttpResponse::Ok().finish())
 }

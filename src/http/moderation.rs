@@ -9,7 +9,6 @@ use super::json::Body;
 use crate::domain::{stats, Action};
 use crate::error::ApiError;
 use crate::live::{Act, SettingsPatch};
-use crate::views::StatsView;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +23,6 @@ pub async fn settings(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Action::ChangeSettings)?;
     let v = ctx
-        .hub
         .act(
             who.room.id,
             who.member(),
@@ -40,8 +38,7 @@ pub async fn kick(
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let participant_id = path.into_inner().1;
-    ctx.hub
-        .act(who.room.id, who.member(), Act::Kick { participant_id })
+    ctx.act(who.room.id, who.member(), Act::Kick { participant_id })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -51,8 +48,7 @@ pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse
     if who.room.is_ended() {
         return Err(ApiError::RoomEnded);
     }
-    let v = ctx.hub.act(who.room.id, who.member(), Act::End).await?;
-    ctx.media.end_room(who.room.id).await;
+    let v = ctx.act(who.room.id, who.member(), Act::End).await?;
     tracing::info!(slug = %who.room.slug, "room ended");
     Ok(HttpResponse::Ok().json(v))
 }
@@ -63,6 +59,5 @@ pub async fn stats(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpRespon
     let raw = ctx
         .db(move |c| Ok(crate::store::stats::load(c, &room)?))
         .await?;
-    let view: StatsView = stats::summarise(raw, chrono::Utc::now()).into();
-    Ok(HttpResponse::Ok().json(view))
+    Ok(HttpResponse::Ok().json(stats::summarise(raw, chrono::Utc::now())))
 }

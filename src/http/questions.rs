@@ -77,7 +77,6 @@ pub async fn ask(
         client_id,
     } = body.into_inner();
     let v = ctx
-        .hub
         .act(
             who.room.id,
             who.member(),
@@ -98,7 +97,6 @@ async fn vote(
     on: bool,
 ) -> Result<HttpResponse, ApiError> {
     let v = ctx
-        .hub
         .act(who.room.id, who.member(), Act::Vote { id, on })
         .await?;
     Ok(HttpResponse::Ok().json(json!({"votes": v["votes"], "voted_by_me": on})))
@@ -128,7 +126,6 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().1;
     let v = ctx
-        .hub
         .act(
             who.room.id,
             who.member(),

@@ -229,12 +229,8 @@ async fn on_frame(
         return vec![error_frame("rate_limited", "slow down", reference)];
     }
     let vote = matches!(act, Act::Vote { .. });
-    let end = matches!(act, Act::End);
-    match ctx.hub.act(room_id, member.clone(), act).await {
+    match ctx.act(room_id, member.clone(), act).await {
         Ok(result) => {
-            if end {
-                ctx.media.end_room(room_id).await;
-            }
             let mut out = Vec::new();
             if vote {
                 // The voter learns the exact count at once; the room's
