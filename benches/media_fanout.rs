@@ -5,7 +5,11 @@
 //! never reads), so the measured time is the server's own work: SRTP
 //! decrypt, routing, rewriting, SRTP encrypt and one sendto per packet.
 //!
-//! `cargo bench --bench media_fanout -- --viewers 50,100,200,400`
+//! With `--shards 1,2` the same server runs as one core, then as two shards
+//! handing relays to each other (timed together: the total work, relays
+//! included, which spreads over as many cores as shards).
+//!
+//! `cargo bench --bench media_fanout -- --viewers 50,100,200,400 --shards 1,2`
 //! Without `--bench` (as `cargo test --all-targets` runs it) a small smoke
 //! run of the same path.
 
@@ -31,12 +35,18 @@ const AV_RECV: [(MediaKind, Direction); 2] = [
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
     let bench = argv.iter().any(|a| a == "--bench");
-    let viewers: Vec<usize> = argv
-        .iter()
-        .position(|a| a == "--viewers")
-        .and_then(|i| argv.get(i + 1))
-        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
-        .unwrap_or_else(|| if bench { vec![50, 100, 200] } else { vec![3] });
+    let list = |flag: &str, default: Vec<usize>| -> Vec<usize> {
+        argv.iter()
+            .position(|a| a == flag)
+            .and_then(|i| argv.get(i + 1))
+            .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+            .unwrap_or(default)
+    };
+    let viewers = list(
+        "--viewers",
+        if bench { vec![50, 100, 200] } else { vec![3] },
+    );
+    let shard_counts = list("--shards", vec![1, 2]);
     let measure = Duration::from_secs(if bench { 4 } else { 1 });
 
     // The floor: one sendto of a 1200-byte datagram on loopback.
@@ -52,8 +62,11 @@ fn main() {
     let send_us = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("media_fanout: floor: one 1200-byte sendto = {send_us:.2} us");
 
-    for n in viewers {
-        let mut net = Net::new(0);
+    for (shards, n) in shard_counts
+        .iter()
+        .flat_map(|s| viewers.iter().map(move |n| (*s, *n)))
+    {
+        let mut net = Net::sharded(0, shards);
         net.video_bytes = 6250; // 1.5 Mbit/s at 30 fps
         net.join(&AV_SEND, Some(Source::Camera), 0xCA);
         for _ in 0..n {
@@ -63,17 +76,18 @@ fn main() {
         let connected = net.clients.iter().filter(|c| c.connected).count();
         assert_eq!(connected, n + 1, "every peer connects before measuring");
         net.start_blackhole();
-        let f0 = net.core.forwarded();
+        let f0 = net.forwarded();
         net.run(measure);
-        let forwarded = net.core.forwarded() - f0;
+        let forwarded = net.forwarded() - f0;
         let per_packet_us = net.core_time.as_secs_f64() * 1e6 / forwarded.max(1) as f64;
         let pps_per_viewer = forwarded as f64 / n as f64 / measure.as_secs_f64();
         let viewers_per_core = 1e6 / (per_packet_us * pps_per_viewer);
         println!(
-            "media_fanout: viewers={n} forwarded={forwarded} ({pps_per_viewer:.0} pkt/s per viewer) \
+            "media_fanout: shards={shards} viewers={n} forwarded={forwarded} ({pps_per_viewer:.0} pkt/s per viewer) \
              server time per forwarded packet={per_packet_us:.2} us ({:.1}x the sendto floor) \
-             -> {viewers_per_core:.0} viewers per core",
-            per_packet_us / send_us
+             -> {viewers_per_core:.0} viewers per core, {:.0} on {shards} cores",
+            per_packet_us / send_us,
+            viewers_per_core * shards as f64
         );
     }
 }

@@ -56,6 +56,11 @@ pub struct Config {
     #[arg(long, env = "PODIUM_MEDIA_PUBLIC_IP", global = true)]
     pub media_public_ip: Option<IpAddr>,
 
+    /// Media threads, each serving a share of the viewers [default: one
+    /// per CPU core].
+    #[arg(long, env = "PODIUM_MEDIA_SHARDS", value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    pub media_shards: Option<u16>,
+
     /// Base URL of the links handed out [default: http://{bind}].
     #[arg(long, env = "PODIUM_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
@@ -179,6 +184,17 @@ impl Config {
     pub fn media_bind(&self) -> SocketAddr {
         self.media_bind
             .unwrap_or_else(|| SocketAddr::new(self.bind.ip(), 7100))
+    }
+
+    pub fn media_shards(&self) -> usize {
+        self.media_shards.map_or_else(
+            || {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            },
+            usize::from,
+        )
     }
 
     pub fn hash_concurrency(&self) -> usize {

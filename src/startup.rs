@@ -42,9 +42,11 @@ impl Application {
         let announce = SocketAddr::new(announce_ip, media_addr.port());
         let hub = Hub::new(pool.clone());
         let on_state = hub.clone();
-        let media = MediaHandle::spawn(media_socket, announce, move |s: MediaState| {
+        let runtime = tokio::runtime::Handle::current();
+        let shards = config.media_shards();
+        let media = MediaHandle::spawn(media_socket, announce, shards, move |s: MediaState| {
             let hub = on_state.clone();
-            tokio::spawn(async move { hub.media_state(s.room_id, s.live, s.screen).await });
+            runtime.spawn(async move { hub.media_state(s.room_id, s.live, s.screen).await });
         })?;
         let public_url = config
             .public_url
@@ -62,7 +64,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        tracing::info!("listening http={http_addr} media={media_addr}");
+        tracing::info!("listening http={http_addr} media={media_addr} media_shards={shards}");
         Ok(Self {
             http_addr,
             media_addr,

@@ -31,129 +31,140 @@ fn video(c: &Client) -> Vec<(Mid, u32, u16, u8)> {
 
 #[test]
 fn presenter_reaches_three_viewers_through_loss() {
-    let mut net = Net::new(2);
-    let (p, _) = net.join(&AV_SEND, Some(Source::Camera), 0xCA);
-    let viewers: Vec<usize> = (0..3).map(|_| net.join(&AV_RECV, None, 0).0).collect();
-    net.run(Duration::from_secs(5));
-    assert!(net.clients[p].connected);
-    for v in viewers {
-        let c = &net.clients[v];
-        assert!(c.connected, "viewer {v} connected");
-        let mids: std::collections::BTreeSet<Mid> = c.rtp.iter().map(|r| r.0).collect();
-        assert_eq!(mids.len(), 2, "viewer {v} gets audio and video");
-        // ~4 s of media at 30 fps video (1 packet a frame) + 30 pps audio.
-        assert!(
-            c.rtp.len() > 150,
-            "viewer {v} got only {} packets",
-            c.rtp.len()
-        );
-        assert!(c.rtp.iter().all(|r| r.3 == 0xCA), "the presenter's media");
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(2, shards);
+        let (p, _) = net.join(&AV_SEND, Some(Source::Camera), 0xCA);
+        let viewers: Vec<usize> = (0..3).map(|_| net.join(&AV_RECV, None, 0).0).collect();
+        net.run(Duration::from_secs(5));
+        assert!(net.clients[p].connected);
+        for v in viewers {
+            let c = &net.clients[v];
+            assert!(c.connected, "viewer {v} connected");
+            let mids: std::collections::BTreeSet<Mid> = c.rtp.iter().map(|r| r.0).collect();
+            assert_eq!(mids.len(), 2, "viewer {v} gets audio and video");
+            // ~4 s of media at 30 fps video (1 packet a frame) + 30 pps audio.
+            assert!(
+                c.rtp.len() > 150,
+                "viewer {v} got only {} packets",
+                c.rtp.len()
+            );
+            assert!(c.rtp.iter().all(|r| r.3 == 0xCA), "the presenter's media");
+        }
+        assert!(net.forwarded() > 400);
     }
-    assert!(net.core.forwarded() > 400);
 }
 
 #[test]
 fn presenter_reconnect_keeps_viewer_sequence_continuous() {
-    let mut net = Net::new(0);
-    let (p1, _) = net.join(&AV_SEND, Some(Source::Camera), 0x11);
-    let (v, _) = net.join(&AV_RECV, None, 0);
-    net.run(Duration::from_secs(3));
-    let before = video(&net.clients[v]).len();
-    assert!(before > 30);
-    // The presenter's network drops; a new session publishes the camera.
-    net.clients[p1].silent = true;
-    net.run(Duration::from_millis(500));
-    let (_p2, _) = net.join(&AV_SEND, Some(Source::Camera), 0x22);
-    net.run(Duration::from_secs(3));
-    let vid = video(&net.clients[v]);
-    assert!(
-        vid.iter().any(|r| r.3 == 0x22),
-        "media resumed from the new session"
-    );
-    let ssrcs: std::collections::BTreeSet<u32> = vid.iter().map(|r| r.1).collect();
-    assert_eq!(ssrcs.len(), 1, "the viewer sees one stream");
-    for w in vid.windows(2) {
-        assert_eq!(
-            w[1].2,
-            w[0].2.wrapping_add(1),
-            "sequence numbers run on without a jump"
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        let (p1, _) = net.join(&AV_SEND, Some(Source::Camera), 0x11);
+        let (v, _) = net.join(&AV_RECV, None, 0);
+        net.run(Duration::from_secs(3));
+        let before = video(&net.clients[v]).len();
+        assert!(before > 30);
+        // The presenter's network drops; a new session publishes the camera.
+        net.clients[p1].silent = true;
+        net.run(Duration::from_millis(500));
+        let (_p2, _) = net.join(&AV_SEND, Some(Source::Camera), 0x22);
+        net.run(Duration::from_secs(3));
+        let vid = video(&net.clients[v]);
+        assert!(
+            vid.iter().any(|r| r.3 == 0x22),
+            "media resumed from the new session"
         );
+        let ssrcs: std::collections::BTreeSet<u32> = vid.iter().map(|r| r.1).collect();
+        assert_eq!(ssrcs.len(), 1, "the viewer sees one stream");
+        for w in vid.windows(2) {
+            assert_eq!(
+                w[1].2,
+                w[0].2.wrapping_add(1),
+                "sequence numbers run on without a jump"
+            );
+        }
     }
 }
 
 #[test]
 fn a_joining_viewer_triggers_one_keyframe_request() {
-    let mut net = Net::new(0);
-    let (p, _) = net.join(&AV_SEND, Some(Source::Camera), 0x33);
-    net.run(Duration::from_secs(2));
-    let before = net.clients[p].keyframe_requests;
-    for _ in 0..5 {
-        net.join(&AV_RECV, None, 0);
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        let (p, _) = net.join(&AV_SEND, Some(Source::Camera), 0x33);
+        net.run(Duration::from_secs(2));
+        let before = net.clients[p].keyframe_requests;
+        for _ in 0..5 {
+            net.join(&AV_RECV, None, 0);
+        }
+        net.run(Duration::from_secs(1));
+        let asked = net.clients[p].keyframe_requests - before;
+        assert!(asked >= 1, "the presenter was asked for a keyframe");
+        assert!(
+            asked <= 3,
+            "five joins at once are coalesced, got {asked} requests"
+        );
     }
-    net.run(Duration::from_secs(1));
-    let asked = net.clients[p].keyframe_requests - before;
-    assert!(asked >= 1, "the presenter was asked for a keyframe");
-    assert!(
-        asked <= 3,
-        "five joins at once are coalesced, got {asked} requests"
-    );
 }
 
 #[test]
 fn single_video_viewers_see_the_screen_while_it_is_shared() {
-    let mut net = Net::new(0);
-    net.join(&AV_SEND, Some(Source::Camera), 0xCA);
-    let (one, _) = net.join(&AV_RECV, None, 0);
-    let (two, _) = net.join(
-        &[
-            (MediaKind::Audio, Direction::RecvOnly),
-            (MediaKind::Video, Direction::RecvOnly),
-            (MediaKind::Video, Direction::RecvOnly),
-        ],
-        None,
-        0,
-    );
-    net.run(Duration::from_secs(2));
-    assert!(video(&net.clients[one]).iter().all(|r| r.3 == 0xCA));
-    let (screen, screen_peer) = net.join(
-        &[(MediaKind::Video, Direction::SendOnly)],
-        Some(Source::Screen),
-        0x5C,
-    );
-    net.run(Duration::from_secs(2));
-    assert!(net.clients[screen].connected);
-    let last = *video(&net.clients[one]).last().unwrap();
-    assert_eq!(last.3, 0x5C, "one video section: the screen takes it");
-    let two_mids: std::collections::BTreeSet<Mid> =
-        net.clients[two].rtp.iter().map(|r| r.0).collect();
-    assert_eq!(
-        two_mids.len(),
-        3,
-        "two video sections: camera and screen both flow"
-    );
-    // Screen sharing stops: back to the camera, on the same stream.
-    net.core.remove(screen_peer, net.now);
-    net.run(Duration::from_secs(1));
-    let vid = video(&net.clients[one]);
-    assert_eq!(vid.last().unwrap().3, 0xCA);
-    let ssrcs: std::collections::BTreeSet<u32> = vid.iter().map(|r| r.1).collect();
-    assert_eq!(ssrcs.len(), 1, "switching sources never renegotiates");
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        net.join(&AV_SEND, Some(Source::Camera), 0xCA);
+        let (one, _) = net.join(&AV_RECV, None, 0);
+        let (two, _) = net.join(
+            &[
+                (MediaKind::Audio, Direction::RecvOnly),
+                (MediaKind::Video, Direction::RecvOnly),
+                (MediaKind::Video, Direction::RecvOnly),
+            ],
+            None,
+            0,
+        );
+        net.run(Duration::from_secs(2));
+        assert!(video(&net.clients[one]).iter().all(|r| r.3 == 0xCA));
+        let (screen, screen_peer) = net.join(
+            &[(MediaKind::Video, Direction::SendOnly)],
+            Some(Source::Screen),
+            0x5C,
+        );
+        net.run(Duration::from_secs(2));
+        assert!(net.clients[screen].connected);
+        let last = *video(&net.clients[one]).last().unwrap();
+        assert_eq!(last.3, 0x5C, "one video section: the screen takes it");
+        let two_mids: std::collections::BTreeSet<Mid> =
+            net.clients[two].rtp.iter().map(|r| r.0).collect();
+        assert_eq!(
+            two_mids.len(),
+            3,
+            "two video sections: camera and screen both flow"
+        );
+        // Screen sharing stops: back to the camera, on the same stream.
+        net.remove(screen_peer);
+        net.run(Duration::from_secs(1));
+        let vid = video(&net.clients[one]);
+        assert_eq!(vid.last().unwrap().3, 0xCA);
+        let ssrcs: std::collections::BTreeSet<u32> = vid.iter().map(|r| r.1).collect();
+        assert_eq!(ssrcs.len(), 1, "switching sources never renegotiates");
+    }
 }
 
 #[test]
 fn vanished_peers_are_freed() {
-    let mut net = Net::new(0);
-    net.join(&AV_SEND, Some(Source::Camera), 0x44);
-    let (v, _) = net.join(&AV_RECV, None, 0);
-    net.run(Duration::from_secs(2));
-    assert_eq!(net.core.peer_count(), 2);
-    net.clients[v].silent = true;
-    net.run(Duration::from_secs(10));
-    assert_eq!(
-        net.core.peer_count(),
-        1,
-        "the silent viewer is gone within 10 s"
-    );
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        net.join(&AV_SEND, Some(Source::Camera), 0x44);
+        let (v, _) = net.join(&AV_RECV, None, 0);
+        net.run(Duration::from_secs(2));
+        assert_eq!(net.peer_count(), 2);
+        net.clients[v].silent = true;
+        net.run(Duration::from_secs(10));
+        assert_eq!(net.peer_count(), 1, "the silent viewer is gone within 10 s");
+    }
 }
 
 #[test]
@@ -186,37 +197,68 @@ fn an_offer_without_a_codec_we_serve_is_refused() {
         .unwrap()
         .to_sdp_string();
     let now = net.now;
-    let err = net
-        .core
+    let err = net.cores[0]
         .add_publisher(now, 1, Source::Camera, &offer, &mut |_, _| {})
         .unwrap_err();
     assert!(matches!(err, MediaError::Unsupported(_)), "{err:?}");
-    assert_eq!(
-        net.core.peer_count(),
-        0,
-        "nothing is kept of a refused offer"
-    );
+    assert_eq!(net.peer_count(), 0, "nothing is kept of a refused offer");
 }
 
 #[test]
 fn lost_video_packets_are_repaired_by_nack() {
     // 5 % loss each way: without retransmission a viewer would miss about
     // one video packet in twenty.
-    let mut net = Net::new(5);
-    net.join(&AV_SEND, Some(Source::Camera), 0x77);
-    let (v, _) = net.join(&AV_RECV, None, 0);
-    net.run(Duration::from_secs(6));
-    let mut seqs: Vec<u16> = video(&net.clients[v]).iter().map(|r| r.2).collect();
-    seqs.sort_unstable();
-    seqs.dedup();
-    assert!(seqs.len() > 100);
-    // Leave out the last few, whose repairs may still be in flight.
-    let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
-    let expected = usize::from(last - first) + 1;
-    let got = seqs.iter().filter(|s| **s <= last).count();
-    let coverage = got as f64 / expected as f64;
+    // One shard, then two: viewers also on a shard without the presenter.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(5, shards);
+        net.join(&AV_SEND, Some(Source::Camera), 0x77);
+        let (v, _) = net.join(&AV_RECV, None, 0);
+        net.run(Duration::from_secs(6));
+        let mut seqs: Vec<u16> = video(&net.clients[v]).iter().map(|r| r.2).collect();
+        seqs.sort_unstable();
+        seqs.dedup();
+        assert!(seqs.len() > 100);
+        // Leave out the last few, whose repairs may still be in flight.
+        let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
+        let expected = usize::from(last - first) + 1;
+        let got = seqs.iter().filter(|s| **s <= last).count();
+        let coverage = got as f64 / expected as f64;
+        assert!(
+            coverage > 0.99,
+            "only {got} of {expected} video packets arrived ({coverage:.3})"
+        );
+    }
+}
+
+#[test]
+fn a_viewer_on_another_shard_gets_media_keyframes_and_state_from_the_home_shard() {
+    let mut net = Net::sharded(0, 2);
+    let (p, presenter) = net.join(&AV_SEND, Some(Source::Camera), 0x5A);
+    net.run(Duration::from_secs(2));
+    let live: Vec<_> = net.cores[0].take_events();
     assert!(
-        coverage > 0.99,
-        "only {got} of {expected} video packets arrived ({coverage:.3})"
+        live.iter().any(|e| e.live),
+        "the home shard reports the room live"
     );
+    let before = net.clients[p].keyframe_requests;
+    let (v, peer) = net.join_on(1, &AV_RECV, None, 0);
+    assert_eq!(podium::media::shard_of(peer, 2), 1);
+    net.run(Duration::from_secs(2));
+    assert!(
+        net.clients[p].keyframe_requests > before,
+        "the remote viewer's join reached the presenter as a keyframe request"
+    );
+    assert!(video(&net.clients[v]).len() > 30, "video crossed shards");
+    assert!(
+        net.cores[1].take_events().is_empty(),
+        "only the home shard speaks for the room's state"
+    );
+    // The viewer leaves: its shard tells the router what to forget.
+    let ufrag = net.cores[1].ufrag(peer).unwrap().to_owned();
+    net.remove(peer);
+    let mut gone = Vec::new();
+    net.cores[1].drain_gone(|u, addr| gone.push((u, addr)));
+    assert_eq!(gone, vec![(ufrag, Some(net.clients[v].addr))]);
+    net.remove(presenter);
+    assert!(!net.cores[0].media_state(1).live);
 }

@@ -166,7 +166,9 @@ async fn post_sdp(
 
 #[actix_rt::test]
 async fn whip_publisher_reaches_whep_viewers_over_udp() {
-    let app = common::spawn_app().await;
+    // Three media shards: viewers are placed on the least busy ones, so
+    // some sit away from the presenter's and get its media relayed.
+    let app = common::spawn_app_with(|c| c.media_shards = Some(3)).await;
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))

@@ -2,6 +2,13 @@
 //! Inputs are datagrams, timeouts and commands; outputs are datagrams (to a
 //! sink the caller gives) and media-state events. Tests drive it with a
 //! fake clock, the driver with the real one.
+//!
+//! A core can be one shard of several (one per CPU core). A room's
+//! publishers live on its home shard; viewers live on any shard. The home
+//! shard hands each publisher packet, once, to the other shards as a
+//! [`Relay`], and they fan it out to their own viewers; keyframe requests
+//! travel back the same way. Encrypting and sending, the per-viewer work,
+//! is thus spread over every core.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -16,7 +23,7 @@ use str0m::rtp::{RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::rewrite::Rewriter;
-use super::{MediaError, MediaState, PeerId, Source};
+use super::{shard_of, MediaError, MediaState, PeerId, Source};
 
 /// A peer we have not heard from for this long is gone (ICE-lite has no
 /// checks of its own; browsers send STUN consent checks every few seconds).
@@ -74,6 +81,8 @@ struct Peer {
     connected: bool,
     dead: bool,
     addr: Option<SocketAddr>,
+    /// Our ICE username for this peer: how a shard router finds it.
+    ufrag: String,
 }
 
 #[derive(Default)]
@@ -82,10 +91,36 @@ struct RoomMedia {
     screen: Option<PeerId>,
     viewers: Vec<PeerId>,
     state: (bool, bool),
+    /// The room's publishers are on this shard: it decides the state.
+    home: bool,
+    /// What the other shards were last told (home shard only).
+    announced: Option<Sources>,
+}
+
+/// Who publishes in a room and what is live, as the home shard tells the
+/// other shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sources {
+    pub room: i64,
+    pub camera: Option<PeerId>,
+    pub screen: Option<PeerId>,
+    pub live: bool,
+    pub sharing: bool,
+}
+
+/// Work one shard hands to the others.
+#[derive(Clone)]
+pub enum Relay {
+    /// A publisher's packet, for the viewers on other shards.
+    Packet(Arc<Forward>),
+    /// A room's publishers changed (from its home shard to all others).
+    Sources(Sources),
+    /// A viewer on another shard needs a keyframe from this publisher.
+    Keyframe(PeerId),
 }
 
 /// A packet from a publisher, ready to fan out.
-struct Incoming {
+pub struct Forward {
     from: PeerId,
     room: i64,
     kind: MediaKind,
@@ -108,6 +143,10 @@ pub struct SfuCore {
     events: Vec<MediaState>,
     next_id: u64,
     forwarded: u64,
+    shard: usize,
+    shards: usize,
+    relays: Vec<Relay>,
+    gone: Vec<(String, Option<SocketAddr>)>,
 }
 
 fn new_rtc(now: Instant) -> Rtc {
@@ -125,6 +164,13 @@ impl SfuCore {
     /// `local` is the address announced as our host candidate: the media
     /// socket's port at the public (or bind) IP.
     pub fn new(local: SocketAddr) -> Self {
+        Self::shard(local, 0, 1)
+    }
+
+    /// Shard `index` of `count`: its peer ids satisfy
+    /// `shard_of(id, count) == index`.
+    pub fn shard(local: SocketAddr, index: usize, count: usize) -> Self {
+        assert!(index < count, "shard {index} of {count}");
         Self {
             local,
             peers: HashMap::new(),
@@ -134,6 +180,10 @@ impl SfuCore {
             events: Vec::new(),
             next_id: 1,
             forwarded: 0,
+            shard: index,
+            shards: count,
+            relays: Vec::new(),
+            gone: Vec::new(),
         }
     }
 
@@ -148,6 +198,48 @@ impl SfuCore {
 
     pub fn take_events(&mut self) -> Vec<MediaState> {
         std::mem::take(&mut self.events)
+    }
+
+    /// Hands over what the other shards must be told (nothing when this
+    /// core is the only one).
+    pub fn drain_relays(&mut self, mut deliver: impl FnMut(Relay)) {
+        for r in self.relays.drain(..) {
+            deliver(r);
+        }
+    }
+
+    /// Hands over the ICE username and last address of each peer removed
+    /// since the last call, so a router can forget them.
+    pub fn drain_gone(&mut self, mut forget: impl FnMut(String, Option<SocketAddr>)) {
+        for (ufrag, addr) in self.gone.drain(..) {
+            forget(ufrag, addr);
+        }
+    }
+
+    /// Our ICE username for a peer: the first half of the USERNAME of
+    /// every STUN request it sends us.
+    pub fn ufrag(&self, id: PeerId) -> Option<&str> {
+        self.peers.get(&id).map(|p| p.ufrag.as_str())
+    }
+
+    /// Takes what another shard relayed.
+    pub fn handle_relay(&mut self, now: Instant, relay: Relay, sink: &mut Sink) {
+        match relay {
+            Relay::Packet(pkt) => self.fan_out(&pkt, sink),
+            Relay::Keyframe(publisher) => self.request_keyframe(publisher, now, sink),
+            Relay::Sources(s) => {
+                let media = self.rooms.entry(s.room).or_default();
+                if media.home {
+                    return;
+                }
+                media.camera = s.camera;
+                media.screen = s.screen;
+                media.state = (s.live, s.sharing);
+                if media.camera.is_none() && media.screen.is_none() && media.viewers.is_empty() {
+                    self.rooms.remove(&s.room);
+                }
+            }
+        }
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
@@ -179,6 +271,7 @@ impl SfuCore {
         // A new publish of the same source replaces the old one: the
         // presenter reconnected, and viewers carry on from the new one.
         let media = self.rooms.entry(room).or_default();
+        media.home = true;
         let slot = match source {
             Source::Camera => &mut media.camera,
             Source::Screen => &mut media.screen,
@@ -186,6 +279,7 @@ impl SfuCore {
         if let Some(old) = slot.replace(id) {
             self.remove(old, now);
         }
+        self.announce(room);
         Ok((id, answer))
     }
 
@@ -234,8 +328,9 @@ impl SfuCore {
                 "no audio or video with Opus, VP8 or H.264".into(),
             ));
         }
-        let id = PeerId(self.next_id);
+        let id = PeerId(self.next_id * self.shards as u64 + self.shard as u64);
         self.next_id += 1;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         self.peers.insert(
             id,
             Peer {
@@ -247,6 +342,7 @@ impl SfuCore {
                 connected: false,
                 dead: false,
                 addr: None,
+                ufrag,
             },
         );
         self.timers.insert((now, id));
@@ -261,6 +357,7 @@ impl SfuCore {
         };
         peer.rtc.disconnect();
         self.timers.remove(&(peer.deadline, id));
+        self.gone.push((peer.ufrag, peer.addr));
         if let Some(addr) = peer.addr {
             if self.by_addr.get(&addr) == Some(&id) {
                 self.by_addr.remove(&addr);
@@ -277,6 +374,7 @@ impl SfuCore {
             let empty =
                 media.camera.is_none() && media.screen.is_none() && media.viewers.is_empty();
             self.update_state(peer.room, now);
+            self.announce(peer.room);
             if empty {
                 self.rooms.remove(&peer.room);
             }
@@ -294,6 +392,8 @@ impl SfuCore {
         for id in ids {
             self.remove(id, now);
         }
+        // Other shards' sources of this room are gone with it.
+        self.rooms.remove(&room);
     }
 
     pub fn room_of(&self, id: PeerId) -> Option<i64> {
@@ -416,7 +516,7 @@ impl SfuCore {
                                     .find(|c| c.pt() == pkt.header.payload_type)
                                     .map(|c| c.spec());
                                 if let (Some(kind), Some(spec)) = (kind, spec) {
-                                    incoming.push(Incoming {
+                                    incoming.push(Forward {
                                         from: id,
                                         room: peer.room,
                                         kind,
@@ -470,6 +570,9 @@ impl SfuCore {
         }
         for pkt in incoming {
             self.fan_out(&pkt, sink);
+            if self.shards > 1 {
+                self.relays.push(Relay::Packet(Arc::new(pkt)));
+            }
         }
     }
 
@@ -477,6 +580,10 @@ impl SfuCore {
         let Some(media) = self.rooms.get_mut(&room) else {
             return;
         };
+        // Only the home shard sees the publishers; the others are told.
+        if !media.home {
+            return;
+        }
         let connected = |id: Option<PeerId>| {
             id.and_then(|id| self.peers.get(&id))
                 .is_some_and(|p| p.connected)
@@ -490,9 +597,34 @@ impl SfuCore {
                 screen: state.1,
             });
         }
+        self.announce(room);
     }
 
-    fn fan_out(&mut self, pkt: &Incoming, sink: &mut Sink) {
+    /// Tells the other shards a room's sources, when they changed.
+    fn announce(&mut self, room: i64) {
+        if self.shards == 1 {
+            return;
+        }
+        let Some(media) = self.rooms.get_mut(&room) else {
+            return;
+        };
+        if !media.home {
+            return;
+        }
+        let now = Sources {
+            room,
+            camera: media.camera,
+            screen: media.screen,
+            live: media.state.0,
+            sharing: media.state.1,
+        };
+        if media.announced != Some(now) {
+            media.announced = Some(now);
+            self.relays.push(Relay::Sources(now));
+        }
+    }
+
+    fn fan_out(&mut self, pkt: &Forward, sink: &mut Sink) {
         // Split borrows: the room is read while its viewers are written.
         let Self {
             rooms,
@@ -594,6 +726,9 @@ impl SfuCore {
     /// Asks a publisher for a keyframe, at most once per `PLI_EVERY`.
     fn request_keyframe(&mut self, publisher: PeerId, now: Instant, sink: &mut Sink) {
         let Some(peer) = self.peers.get_mut(&publisher) else {
+            if self.shards > 1 && shard_of(publisher, self.shards) != self.shard {
+                self.relays.push(Relay::Keyframe(publisher));
+            }
             return;
         };
         let Kind::Publisher(p) = &mut peer.kind else {

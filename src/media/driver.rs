@@ -1,14 +1,27 @@
-//! The one place with a socket and a clock: a thread of its own running a
-//! single-threaded tokio loop around the SFU core.
+//! The one place with a socket and a clock. One UDP socket serves every
+//! peer: a receive thread reads it and routes each datagram to the shard
+//! that owns its peer; each shard is a thread of its own that runs one
+//! [`SfuCore`] and sends on the same socket. Shards talk through bounded
+//! channels: commands from HTTP, datagrams from the router, relays from
+//! each other.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, oneshot};
+use str0m::ice::StunMessage;
+use tokio::sync::oneshot;
 
-use super::core::SfuCore;
-use super::{MediaError, MediaState, PeerId, Source};
+use super::core::{Relay, SfuCore};
+use super::{shard_of, MediaError, MediaState, PeerId, Source};
+
+/// Per shard; a full queue drops datagrams, as a full socket buffer would.
+const QUEUE: usize = 8192;
+/// The longest a shard or the router waits before checking it is wanted.
+const IDLE: Duration = Duration::from_secs(1);
 
 enum Command {
     Publish {
@@ -36,10 +49,38 @@ enum Command {
     },
 }
 
-/// The HTTP side's handle on the media engine.
+enum Msg {
+    Datagram(SocketAddr, Vec<u8>),
+    Command(Command),
+    Relay(Relay),
+}
+
+/// Which shard owns which ICE username and peer address.
+#[derive(Default)]
+struct Routes {
+    ufrags: HashMap<String, usize>,
+    addrs: HashMap<SocketAddr, usize>,
+}
+
+struct Shared {
+    shards: Vec<SyncSender<Msg>>,
+    /// Peers per shard, to place new viewers on the least busy one.
+    load: Vec<AtomicUsize>,
+    routes: Mutex<Routes>,
+}
+
+impl Shared {
+    fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
+        // The maps stay consistent under a panic elsewhere: use them.
+        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The HTTP side's handle on the media engine. The engine stops when the
+/// last handle is dropped.
 #[derive(Clone)]
 pub struct MediaHandle {
-    tx: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
     local: SocketAddr,
 }
 
@@ -48,29 +89,59 @@ fn stopped() -> MediaError {
 }
 
 impl MediaHandle {
-    /// Starts the engine on `socket`, announcing `announce` to peers, and
-    /// calls `on_state` (from the engine's thread) when a room's media
-    /// state changes.
+    /// Starts the engine on `socket` with `shards` threads, announcing
+    /// `announce` to peers, and calls `on_state` (from a shard's thread)
+    /// when a room's media state changes.
     pub fn spawn(
-        socket: std::net::UdpSocket,
+        socket: UdpSocket,
         announce: SocketAddr,
-        on_state: impl Fn(MediaState) + Send + 'static,
+        shards: usize,
+        on_state: impl Fn(MediaState) + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
+        let shards = shards.max(1);
+        // Non-blocking for sending: a full buffer drops, never stalls a
+        // shard. The router reads through tokio for the same reason.
         socket.set_nonblocking(true)?;
-        let (tx, rx) = mpsc::channel(1024);
+        let on_state = Arc::new(on_state);
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..shards {
+            let (tx, rx) = sync_channel(QUEUE);
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let shared = Arc::new(Shared {
+            shards: senders,
+            load: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
+            routes: Mutex::new(Routes::default()),
+        });
+        for (index, rx) in receivers.into_iter().enumerate() {
+            let shard = Shard {
+                core: SfuCore::shard(announce, index, shards),
+                index,
+                socket: socket.try_clone()?,
+                shared: Arc::downgrade(&shared),
+                dropped: 0,
+            };
+            let on_state = on_state.clone();
+            std::thread::Builder::new()
+                .name(format!("podium-media-{index}"))
+                .spawn(move || shard.run(rx, &*on_state))?;
+        }
+        let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
-            .name("podium-media".into())
+            .name("podium-media-rx".into())
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();
                 match rt {
-                    Ok(rt) => rt.block_on(run(socket, announce, rx, on_state)),
+                    Ok(rt) => rt.block_on(route(socket, weak)),
                     Err(e) => tracing::error!(error = %e, "media runtime failed to start"),
                 }
             })?;
         Ok(Self {
-            tx,
+            shared,
             local: announce,
         })
     }
@@ -79,9 +150,35 @@ impl MediaHandle {
         self.local
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+    pub fn shards(&self) -> usize {
+        self.shared.shards.len()
+    }
+
+    fn home(&self, room: i64) -> usize {
+        room.rem_euclid(self.shards() as i64) as usize
+    }
+
+    fn least_loaded(&self) -> usize {
+        (0..self.shards())
+            .min_by_key(|i| self.shared.load[*i].load(Ordering::Relaxed))
+            .unwrap_or(0)
+    }
+
+    fn send(&self, shard: usize, cmd: Command) -> bool {
+        self.shared.shards[shard]
+            .try_send(Msg::Command(cmd))
+            .is_ok()
+    }
+
+    async fn ask<T>(
+        &self,
+        shard: usize,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Option<T> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(make(reply)).await.ok()?;
+        if !self.send(shard, make(reply)) {
+            return None;
+        }
         rx.await.ok()
     }
 
@@ -91,7 +188,8 @@ impl MediaHandle {
         source: Source,
         offer: String,
     ) -> Result<(PeerId, String), MediaError> {
-        self.ask(|reply| Command::Publish {
+        // A room's publishers share its home shard, which decides its state.
+        self.ask(self.home(room), |reply| Command::Publish {
             room,
             source,
             offer,
@@ -102,24 +200,34 @@ impl MediaHandle {
     }
 
     pub async fn view(&self, room: i64, offer: String) -> Result<(PeerId, String), MediaError> {
-        self.ask(|reply| Command::View { room, offer, reply })
-            .await
-            .unwrap_or_else(|| Err(stopped()))
+        self.ask(self.least_loaded(), |reply| Command::View {
+            room,
+            offer,
+            reply,
+        })
+        .await
+        .unwrap_or_else(|| Err(stopped()))
     }
 
     /// Ends a session if it belongs to `room`; whether it did.
     pub async fn remove(&self, peer: PeerId, room: i64) -> bool {
-        self.ask(|reply| Command::Remove { peer, room, reply })
-            .await
-            .unwrap_or(false)
+        self.ask(shard_of(peer, self.shards()), |reply| Command::Remove {
+            peer,
+            room,
+            reply,
+        })
+        .await
+        .unwrap_or(false)
     }
 
     pub async fn end_room(&self, room: i64) {
-        let _ = self.tx.send(Command::EndRoom { room }).await;
+        for shard in 0..self.shards() {
+            self.send(shard, Command::EndRoom { room });
+        }
     }
 
     pub async fn state(&self, room: i64) -> MediaState {
-        self.ask(|reply| Command::State { room, reply })
+        self.ask(self.home(room), |reply| Command::State { room, reply })
             .await
             .unwrap_or(MediaState {
                 room_id: room,
@@ -129,65 +237,199 @@ impl MediaHandle {
     }
 }
 
-async fn run(
-    socket: std::net::UdpSocket,
-    announce: SocketAddr,
-    mut rx: mpsc::Receiver<Command>,
-    on_state: impl Fn(MediaState),
-) {
-    let socket = match UdpSocket::from_std(socket) {
+/// Reads the socket and hands each datagram to the shard of its peer:
+/// STUN requests by the ICE username they carry (which also learns the
+/// sender's address), everything else by address.
+async fn route(socket: UdpSocket, shared: Weak<Shared>) {
+    let socket = match tokio::net::UdpSocket::from_std(socket) {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "media socket unusable");
             return;
         }
     };
-    let mut core = SfuCore::new(announce);
     let mut buf = vec![0u8; 2048];
-    let mut dropped: u64 = 0;
-    let mut send = |to: SocketAddr, data: &[u8]| {
-        // UDP: a full send buffer drops the packet, as the network would.
-        if socket.try_send_to(data, to).is_err() {
-            dropped += 1;
-        }
-    };
     loop {
-        let deadline = core
-            .next_deadline()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-        tokio::select! {
-            r = socket.recv_from(&mut buf) => match r {
-                Ok((n, from)) => core.handle_datagram(Instant::now(), from, &buf[..n], &mut send),
-                Err(e) => tracing::debug!(error = %e, "media recv failed"),
-            },
-            _ = tokio::time::sleep_until(deadline.into()) => core.handle_timeout(Instant::now(), &mut send),
-            cmd = rx.recv() => {
-                let now = Instant::now();
-                match cmd {
-                    None => break,
-                    Some(Command::Publish { room, source, offer, reply }) => {
-                        let _ = reply.send(core.add_publisher(now, room, source, &offer, &mut send));
-                    }
-                    Some(Command::View { room, offer, reply }) => {
-                        let _ = reply.send(core.add_viewer(now, room, &offer, &mut send));
-                    }
-                    Some(Command::Remove { peer, room, reply }) => {
-                        let ours = core.room_of(peer) == Some(room);
-                        if ours {
-                            core.remove(peer, now);
-                        }
-                        let _ = reply.send(ours);
-                    }
-                    Some(Command::EndRoom { room }) => core.remove_room(room, now),
-                    Some(Command::State { room, reply }) => {
-                        let _ = reply.send(core.media_state(room));
-                    }
-                }
+        let received = tokio::time::timeout(IDLE, socket.recv_from(&mut buf)).await;
+        let Some(shared) = shared.upgrade() else {
+            break;
+        };
+        let (n, from) = match received {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "media recv failed");
+                continue;
             }
-        }
-        for event in core.take_events() {
-            on_state(event);
+            Err(_) => continue,
+        };
+        let data = &buf[..n];
+        let shard = if shared.shards.len() == 1 {
+            Some(0)
+        } else {
+            shard_for(&shared, from, data)
+        };
+        if let Some(shard) = shard {
+            let _ = shared.shards[shard].try_send(Msg::Datagram(from, data.to_vec()));
         }
     }
-    tracing::info!(dropped, "media engine stopped");
+}
+
+fn shard_for(shared: &Shared, from: SocketAddr, data: &[u8]) -> Option<usize> {
+    // STUN starts with two zero bits (RFC 7983); requests name our user.
+    let stun = data.first().is_some_and(|b| *b < 2);
+    let ufrag = stun
+        .then(|| StunMessage::parse(data).ok())
+        .flatten()
+        .and_then(|m| m.split_username().map(|(ours, _)| ours.to_owned()));
+    let mut routes = shared.routes();
+    match ufrag.and_then(|u| routes.ufrags.get(&u).copied()) {
+        Some(shard) => {
+            routes.addrs.insert(from, shard);
+            Some(shard)
+        }
+        None => routes.addrs.get(&from).copied(),
+    }
+}
+
+struct Shard {
+    core: SfuCore,
+    index: usize,
+    socket: UdpSocket,
+    shared: Weak<Shared>,
+    dropped: u64,
+}
+
+impl Shard {
+    fn run(mut self, rx: Receiver<Msg>, on_state: &dyn Fn(MediaState)) {
+        loop {
+            let now = Instant::now();
+            let wait = self
+                .core
+                .next_deadline()
+                .map_or(IDLE, |d| d.saturating_duration_since(now).min(IDLE));
+            let msg = match rx.recv_timeout(wait) {
+                Ok(msg) => Some(msg),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let Some(shared) = self.shared.upgrade() else {
+                break;
+            };
+            let now = Instant::now();
+            let mut send = sender(&self.socket, &mut self.dropped);
+            match msg {
+                Some(Msg::Datagram(from, data)) => {
+                    self.core.handle_datagram(now, from, &data, &mut send)
+                }
+                Some(Msg::Relay(r)) => self.core.handle_relay(now, r, &mut send),
+                Some(Msg::Command(cmd)) => {
+                    command(&mut self.core, self.index, cmd, now, &shared, &mut send)
+                }
+                None => {}
+            }
+            // Timers are due whether or not messages keep arriving.
+            self.core.handle_timeout(now, &mut send);
+            drop(send);
+            self.hand_over(&shared, on_state);
+        }
+        tracing::info!(
+            shard = self.index,
+            dropped = self.dropped,
+            "media shard stopped"
+        );
+    }
+
+    /// Passes on what the core produced for others: relays to the other
+    /// shards, state changes to the live room, removed peers to the router.
+    fn hand_over(&mut self, shared: &Shared, on_state: &dyn Fn(MediaState)) {
+        let index = self.index;
+        let count = shared.shards.len();
+        let post = |shard: usize, relay: Relay| {
+            if let Err(TrySendError::Full(_)) = shared.shards[shard].try_send(Msg::Relay(relay)) {
+                tracing::warn!(shard, "media shard queue full: relay dropped");
+            }
+        };
+        self.core.drain_relays(|relay| match relay {
+            Relay::Keyframe(publisher) => post(shard_of(publisher, count), relay),
+            _ => {
+                for shard in (0..count).filter(|s| *s != index) {
+                    post(shard, relay.clone());
+                }
+            }
+        });
+        for event in self.core.take_events() {
+            on_state(event);
+        }
+        let mut gone = 0;
+        self.core.drain_gone(|ufrag, addr| {
+            let mut routes = shared.routes();
+            routes.ufrags.remove(&ufrag);
+            if let Some(addr) = addr {
+                if routes.addrs.get(&addr) == Some(&index) {
+                    routes.addrs.remove(&addr);
+                }
+            }
+            gone += 1;
+        });
+        if gone > 0 {
+            shared.load[index].fetch_sub(gone, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The core's sink: a full socket buffer drops the packet, as the network
+/// would, and counts it.
+fn sender<'a>(socket: &'a UdpSocket, dropped: &'a mut u64) -> impl FnMut(SocketAddr, &[u8]) + 'a {
+    move |to, data| {
+        if socket.send_to(data, to).is_err() {
+            *dropped += 1;
+        }
+    }
+}
+
+fn command(
+    core: &mut SfuCore,
+    index: usize,
+    cmd: Command,
+    now: Instant,
+    shared: &Shared,
+    send: &mut dyn FnMut(SocketAddr, &[u8]),
+) {
+    // A new peer: the router learns its ICE username, placement its load.
+    let added = |core: &SfuCore, r: &Result<(PeerId, String), MediaError>| {
+        if let Ok((id, _)) = r {
+            if let Some(ufrag) = core.ufrag(*id) {
+                shared.routes().ufrags.insert(ufrag.to_owned(), index);
+            }
+            shared.load[index].fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    match cmd {
+        Command::Publish {
+            room,
+            source,
+            offer,
+            reply,
+        } => {
+            let r = core.add_publisher(now, room, source, &offer, send);
+            added(core, &r);
+            let _ = reply.send(r);
+        }
+        Command::View { room, offer, reply } => {
+            let r = core.add_viewer(now, room, &offer, send);
+            added(core, &r);
+            let _ = reply.send(r);
+        }
+        Command::Remove { peer, room, reply } => {
+            let ours = core.room_of(peer) == Some(room);
+            if ours {
+                core.remove(peer, now);
+            }
+            let _ = reply.send(ours);
+        }
+        Command::EndRoom { room } => core.remove_room(room, now),
+        Command::State { room, reply } => {
+            let _ = reply.send(core.media_state(room));
+        }
+    }
 }

@@ -35,6 +35,12 @@ impl fmt::Display for PeerId {
     }
 }
 
+/// The shard (of `count`) that owns a peer: ids are allocated so that
+/// this needs no lookup.
+pub fn shard_of(id: PeerId, count: usize) -> usize {
+    (id.0 % count.max(1) as u64) as usize
+}
+
 /// What the live room needs to know about a room's media.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaState {

@@ -1,15 +1,17 @@
 //! A simulated network for the SFU core: str0m peers, a fake clock, packets
 //! carried with latency and (deterministic) loss, no sockets. Shared by the
-//! core tests and the media fan-out bench.
+//! core tests and the media fan-out bench. The server may be several
+//! shards (cores handing relays to each other, as the driver's threads do):
+//! publishers join shard 0, viewers take the shards in turn from shard 1.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use podium::media::core::SfuCore;
-use podium::media::{PeerId, Source};
-use str0m::change::{SdpAnswer, SdpOffer};
+use podium::media::core::{Relay, SfuCore};
+use podium::media::{shard_of, PeerId, Source};
+use str0m::change::SdpAnswer;
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
@@ -20,6 +22,8 @@ const LATENCY: Duration = Duration::from_millis(10);
 
 pub struct Client {
     pub addr: SocketAddr,
+    /// The server shard that owns this client's session.
+    pub shard: usize,
     pub rtc: Rtc,
     pub deadline: Instant,
     /// Received RTP: (mid, ssrc, sequence number, first payload byte).
@@ -38,8 +42,9 @@ pub struct Client {
 
 pub struct Net {
     pub now: Instant,
-    pub core: SfuCore,
+    pub cores: Vec<SfuCore>,
     pub server: SocketAddr,
+    next_viewer_shard: usize,
     pub clients: Vec<Client>,
     /// (deliver at, from, to, bytes)
     pub wire: VecDeque<(Instant, SocketAddr, SocketAddr, Vec<u8>)>,
@@ -58,11 +63,19 @@ pub struct Net {
 
 impl Net {
     pub fn new(loss_percent: u64) -> Net {
+        Self::sharded(loss_percent, 1)
+    }
+
+    pub fn sharded(loss_percent: u64, shards: usize) -> Net {
         let server: SocketAddr = SERVER.parse().unwrap();
         Net {
             now: Instant::now(),
-            core: SfuCore::new(server),
+            cores: (0..shards)
+                .map(|i| SfuCore::shard(server, i, shards))
+                .collect(),
             server,
+            // The first viewer lands away from the publishers' shard.
+            next_viewer_shard: 1 % shards,
             clients: Vec::new(),
             wire: VecDeque::new(),
             loss_percent,
@@ -71,6 +84,76 @@ impl Net {
             video_codec: Codec::Vp8,
             blackhole: None,
             core_time: Duration::ZERO,
+        }
+    }
+
+    /// Packets written to viewers, over all shards.
+    pub fn forwarded(&self) -> u64 {
+        self.cores.iter().map(|c| c.forwarded()).sum()
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.cores.iter().map(|c| c.peer_count()).sum()
+    }
+
+    /// Ends a session on the shard that owns it.
+    pub fn remove(&mut self, peer: PeerId) {
+        let n = self.cores.len();
+        let now = self.now;
+        self.cores[shard_of(peer, n)].remove(peer, now);
+        self.pump();
+    }
+
+    /// Where the server's datagrams go: the wire, or the bench's socket.
+    fn emit(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) {
+        for (to, d) in out {
+            self.wire
+                .push_back((self.now + LATENCY, self.server, to, d));
+        }
+    }
+
+    /// Runs `f` on one shard with a sink, timing it as server work.
+    fn on_core(
+        &mut self,
+        shard: usize,
+        f: impl FnOnce(&mut SfuCore, Instant, &mut dyn FnMut(SocketAddr, &[u8])),
+    ) {
+        let mut out = Vec::new();
+        let blackhole = self.blackhole.as_ref();
+        let now = self.now;
+        let t0 = Instant::now();
+        f(&mut self.cores[shard], now, &mut |to, d| match blackhole {
+            Some((sock, addr, _)) => {
+                let _ = sock.send_to(d, addr);
+            }
+            None => out.push((to, d.to_vec())),
+        });
+        self.core_time += t0.elapsed();
+        self.emit(out);
+    }
+
+    /// Hands relays between shards until none is left, as the driver's
+    /// channels do.
+    fn pump(&mut self) {
+        let n = self.cores.len();
+        loop {
+            let mut moved = Vec::new();
+            for (i, core) in self.cores.iter_mut().enumerate() {
+                core.drain_relays(|r| moved.push((i, r)));
+            }
+            if moved.is_empty() {
+                return;
+            }
+            for (from, relay) in moved {
+                let targets: Vec<usize> = match &relay {
+                    Relay::Keyframe(p) => vec![shard_of(*p, n)],
+                    _ => (0..n).filter(|s| *s != from).collect(),
+                };
+                for t in targets {
+                    let r = relay.clone();
+                    self.on_core(t, |core, now, sink| core.handle_relay(now, r, sink));
+                }
+            }
         }
     }
 
@@ -102,6 +185,24 @@ impl Net {
         publish: Option<Source>,
         fill: u8,
     ) -> (usize, PeerId) {
+        let shard = if publish.is_some() {
+            0
+        } else {
+            let s = self.next_viewer_shard;
+            self.next_viewer_shard = (s + 1) % self.cores.len();
+            s
+        };
+        self.join_on(shard, media, publish, fill)
+    }
+
+    /// Like [`Net::join`], on a chosen shard.
+    pub fn join_on(
+        &mut self,
+        shard: usize,
+        media: &[(MediaKind, Direction)],
+        publish: Option<Source>,
+        fill: u8,
+    ) -> (usize, PeerId) {
         let idx = self.clients.len();
         let addr: SocketAddr = format!("10.9.1.{}:5000", idx + 1).parse().unwrap();
         let mut rtc = self.client_rtc(publish.is_none());
@@ -112,28 +213,22 @@ impl Net {
             mids.push((api.add_media(*kind, *dir, None, None, None), *kind));
         }
         let (offer, pending) = api.apply().unwrap();
-        let offer = SdpOffer::from_sdp_string(&offer.to_sdp_string()).unwrap();
-        let mut out = Vec::new();
-        let server = self.server;
-        let mut sink = |to: SocketAddr, d: &[u8]| out.push((to, d.to_vec()));
-        let (peer, answer) = match publish {
-            Some(source) => {
-                self.core
-                    .add_publisher(self.now, 1, source, &offer.to_sdp_string(), &mut sink)
-            }
-            None => self
-                .core
-                .add_viewer(self.now, 1, &offer.to_sdp_string(), &mut sink),
-        }
-        .expect("the core accepts the offer");
-        for (to, d) in out {
-            self.wire.push_back((self.now + LATENCY, server, to, d));
-        }
+        let offer = offer.to_sdp_string();
+        let mut added = None;
+        self.on_core(shard, |core, now, sink| {
+            added = Some(match publish {
+                Some(source) => core.add_publisher(now, 1, source, &offer, sink),
+                None => core.add_viewer(now, 1, &offer, sink),
+            });
+        });
+        self.pump();
+        let (peer, answer) = added.unwrap().expect("the core accepts the offer");
         rtc.sdp_api()
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .unwrap();
         self.clients.push(Client {
             addr,
+            shard,
             rtc,
             deadline: self.now,
             rtp: Vec::new(),
@@ -253,20 +348,18 @@ impl Net {
                 continue;
             }
             if to == self.server {
-                let mut out = Vec::new();
-                let blackhole = self.blackhole.as_ref();
-                let t0 = Instant::now();
-                self.core
-                    .handle_datagram(now, from, &data, &mut |to, d| match blackhole {
-                        Some((sock, addr, _)) => {
-                            let _ = sock.send_to(d, addr);
-                        }
-                        None => out.push((to, d.to_vec())),
-                    });
-                self.core_time += t0.elapsed();
-                for (to, d) in out {
-                    later.push_back((now + LATENCY, self.server, to, d));
-                }
+                let shard = self
+                    .clients
+                    .iter()
+                    .find(|c| c.addr == from)
+                    .map_or(0, |c| c.shard);
+                // Replies join the wire behind what is still in flight.
+                let wire = std::mem::replace(&mut self.wire, later);
+                self.on_core(shard, |core, now, sink| {
+                    core.handle_datagram(now, from, &data, sink)
+                });
+                self.pump();
+                later = std::mem::replace(&mut self.wire, wire);
             } else if let Some(i) = self.clients.iter().position(|c| c.addr == to) {
                 let c = &mut self.clients[i];
                 let input =
@@ -278,19 +371,10 @@ impl Net {
             }
         }
         self.wire = later;
-        let mut out = Vec::new();
-        let blackhole = self.blackhole.as_ref();
-        let t0 = Instant::now();
-        self.core.handle_timeout(now, &mut |to, d| match blackhole {
-            Some((sock, addr, _)) => {
-                let _ = sock.send_to(d, addr);
-            }
-            None => out.push((to, d.to_vec())),
-        });
-        self.core_time += t0.elapsed();
-        for (to, d) in out {
-            self.wire.push_back((now + LATENCY, self.server, to, d));
+        for shard in 0..self.cores.len() {
+            self.on_core(shard, |core, now, sink| core.handle_timeout(now, sink));
         }
+        self.pump();
         for i in 0..self.clients.len() {
             if self.clients[i].deadline <= now && !self.clients[i].silent {
                 self.clients[i]
