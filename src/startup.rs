@@ -57,6 +57,7 @@ impl Application {
         spawn_limiter_cleanup(ctx.clone());
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(http::site::security_headers())
                 .wrap(TracingLogger::default())
                 .app_data(ctx.clone())
                 .configure(http::routes)

@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
+pub mod site;
 pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -84,6 +85,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(media::stop)),
                 ),
         )
+        .configure(site::routes)
         .default_service(web::to(not_found));
 }
 

@@ -5,64 +5,18 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { start } from './harness.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const binary = process.env.PODIUM_BIN ?? join(root, 'target', 'debug', 'podium');
-const pgSocket = process.env.PODIUM_PG_SOCKET ?? '/var/run/postgresql';
-const database = `podium_browser_${randomBytes(6).toString('hex')}`;
-const profile = mkdtempSync(join(tmpdir(), 'podium-chromium-'));
-
-let server;
 let base;
 let browser;
+let stop;
 
 before(async () => {
-  server = spawn(binary, [
-    '--bind', '127.0.0.1:0',
-    '--media-bind', '198.51.100.1:0',
-    '--database-url', `postgres://postgres@localhost/${database}?host=${encodeURIComponent(pgSocket)}`,
-    '--data-dir', join(profile, 'data'),
-  ], { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  base = await new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error('podium did not start within 30 s')), 30_000);
-    server.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = seen.match(/listening http=(\S+) media=(\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${m[1]}`);
-      }
-    });
-    server.on('exit', (code) => reject(new Error(`podium exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  ({ base, browser, stop } = await start());
 });
 
 after(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  await new Promise((r) => (server?.exitCode !== null ? r() : server.on('exit', r)));
-  try {
-    execFileSync('psql', ['-h', pgSocket, '-U', 'postgres', '-d', 'postgres', '-qc',
-      `DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`]);
-  } catch { /* nothing to drop */ }
-  rmSync(profile, { recursive: true, force: true });
+  await stop?.();
 });
 
 async function api(path, body, token) {

@@ -204,7 +204,7 @@ impl Net {
         fill: u8,
     ) -> (usize, PeerId) {
         let idx = self.clients.len();
-        let addr: SocketAddr = format!("10.9.1.{}:5000", idx + 1).parse().unwrap();
+        let addr = SocketAddr::from(([10, 9, 1 + (idx / 250) as u8, 1 + (idx % 250) as u8], 5000));
         let mut rtc = self.client_rtc(publish.is_none());
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut api = rtc.sdp_api();
