@@ -65,7 +65,8 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        tracing::info!("listening http={http_addr} media={media_addr} media_shards={shards}");
+        tracing::info!(shards, "media engine started");
+        tracing::info!("listening http={http_addr} media={media_addr}");
         Ok(Self {
             http_addr,
             media_addr,

@@ -257,8 +257,16 @@ fn a_viewer_on_another_shard_gets_media_keyframes_and_state_from_the_home_shard(
     let ufrag = net.cores[1].ufrag(peer).unwrap().to_owned();
     net.remove(peer);
     let mut gone = Vec::new();
-    net.cores[1].drain_gone(|u, addr| gone.push((u, addr)));
-    assert_eq!(gone, vec![(ufrag, Some(net.clients[v].addr))]);
+    net.cores[1].drain_gone(|g| gone.push(g));
+    assert_eq!(
+        gone,
+        vec![podium::media::core::Gone {
+            ufrag,
+            addr: Some(net.clients[v].addr),
+            room: 1,
+            viewer: true
+        }]
+    );
     net.remove(presenter);
     assert!(!net.cores[0].media_state(1).live);
 }

@@ -10,6 +10,43 @@ pub struct Sample {
     pub concurrent: i32,
 }
 
+/// One connection of an attendee to the live room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    pub participant: i64,
+    pub from: DateTime<Utc>,
+    /// `None` while still connected.
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TopQuestion {
+    pub id: i64,
+    pub body: String,
+    /// `None` for anonymous questions.
+    pub author_name: Option<String>,
+    pub votes: i32,
+    pub answered: bool,
+    pub answer: Option<String>,
+}
+
+/// Shares of the attendees (not staff) who did each thing, 0 to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Participation {
+    pub attendees: i64,
+    pub asked: f64,
+    pub voted: f64,
+    pub chatted: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MediaFigures {
+    /// Time the presenter's camera was live, over every stretch.
+    pub live_seconds: i64,
+    /// Most WHEP viewers at once.
+    pub peak_viewers: i32,
+}
+
 /// Raw figures as stored; `summarise` makes them agree with each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawStats {
@@ -22,10 +59,21 @@ pub struct RawStats {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub timeline: Vec<Sample>,
+    /// Attendees who joined, and how many of them asked, voted, chatted.
+    pub attendees: i64,
+    pub askers: i64,
+    pub voters: i64,
+    pub chatters: i64,
+    pub attendee_stretches: Vec<Stretch>,
+    pub top_questions: Vec<TopQuestion>,
+    pub media_live_seconds: i64,
+    /// Start of the live stretch still running, if any.
+    pub live_since: Option<DateTime<Utc>>,
+    pub peak_viewers: i32,
 }
 
-/// Serialised as the contract's `stats` object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Serialised as the contract's `stats` object, plus the report's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionStats {
     pub peak_concurrent: i32,
     pub total_participants: i64,
@@ -36,6 +84,59 @@ pub struct SessionStats {
     pub ended_at: Option<DateTime<Utc>>,
     pub duration_seconds: i64,
     pub timeline: Vec<Sample>,
+    /// Over attendees who connected at all; two tabs at once count once.
+    pub average_watch_seconds: i64,
+    pub participation: Participation,
+    pub top_questions: Vec<TopQuestion>,
+    pub media: MediaFigures,
+}
+
+fn share(part: i64, whole: i64) -> f64 {
+    if whole <= 0 {
+        0.0
+    } else {
+        part.min(whole) as f64 / whole as f64
+    }
+}
+
+/// Mean connected time per attendee who connected, up to `end`; overlapping
+/// connections of one attendee are merged, so a second tab adds nothing.
+pub fn average_watch_seconds(stretches: &[Stretch], end: DateTime<Utc>) -> i64 {
+    let mut sorted: Vec<Stretch> = stretches.to_vec();
+    sorted.sort_by_key(|s| (s.participant, s.from));
+    let (mut people, mut total) = (0i64, 0i64);
+    let mut current: Option<(i64, DateTime<Utc>, DateTime<Utc>)> = None;
+    let mut flush = |c: Option<(i64, DateTime<Utc>, DateTime<Utc>)>| {
+        if let Some((_, from, to)) = c {
+            total += (to - from).num_seconds().max(0);
+        }
+    };
+    for s in sorted {
+        let to = s.to.unwrap_or(end).min(end);
+        let from = s.from.min(to);
+        match current {
+            Some((p, a, b)) if p == s.participant && from <= b => {
+                current = Some((p, a, b.max(to)));
+            }
+            Some((p, ..)) => {
+                flush(current);
+                if p != s.participant {
+                    people += 1;
+                }
+                current = Some((s.participant, from, to));
+            }
+            None => {
+                people += 1;
+                current = Some((s.participant, from, to));
+            }
+        }
+    }
+    flush(current);
+    if people == 0 {
+        0
+    } else {
+        (total as f64 / people as f64).round() as i64
+    }
 }
 
 /// `now` stands in for the end of a session still running.
@@ -44,6 +145,9 @@ pub fn summarise(raw: RawStats, now: DateTime<Utc>) -> SessionStats {
     let end = raw.ended_at.unwrap_or(now);
     let duration_seconds = (end - started_at).num_seconds().max(0);
     let sample_peak = raw.timeline.iter().map(|s| s.concurrent).max().unwrap_or(0);
+    let running = raw
+        .live_since
+        .map_or(0, |since| (end - since).num_seconds().max(0));
     SessionStats {
         peak_concurrent: raw.recorded_peak.max(sample_peak),
         total_participants: raw.total_participants,
@@ -54,6 +158,18 @@ pub fn summarise(raw: RawStats, now: DateTime<Utc>) -> SessionStats {
         ended_at: raw.ended_at,
         duration_seconds,
         timeline: raw.timeline,
+        average_watch_seconds: average_watch_seconds(&raw.attendee_stretches, end),
+        participation: Participation {
+            attendees: raw.attendees,
+            asked: share(raw.askers, raw.attendees),
+            voted: share(raw.voters, raw.attendees),
+            chatted: share(raw.chatters, raw.attendees),
+        },
+        top_questions: raw.top_questions,
+        media: MediaFigures {
+            live_seconds: raw.media_live_seconds + running,
+            peak_viewers: raw.peak_viewers,
+        },
     }
 }
 
@@ -86,7 +202,60 @@ mod tests {
                     concurrent: 5,
                 },
             ],
+            attendees: 4,
+            askers: 1,
+            voters: 2,
+            chatters: 4,
+            attendee_stretches: vec![],
+            top_questions: vec![],
+            media_live_seconds: 100,
+            live_since: None,
+            peak_viewers: 3,
         }
+    }
+
+    fn stretch(participant: i64, from: i64, to: Option<i64>) -> Stretch {
+        Stretch {
+            participant,
+            from: t(from),
+            to: to.map(t),
+        }
+    }
+
+    #[test]
+    fn watch_time_merges_one_attendees_overlapping_tabs() {
+        let stretches = [
+            // Attendee 1: 0-100 and a second tab 50-150: 150 s, not 200.
+            stretch(1, 0, Some(100)),
+            stretch(1, 50, Some(150)),
+            // Attendee 2: two separate visits, 10 s and 20 s.
+            stretch(2, 0, Some(10)),
+            stretch(2, 100, Some(120)),
+        ];
+        assert_eq!(average_watch_seconds(&stretches, t(1000)), (150 + 30) / 2);
+    }
+
+    #[test]
+    fn watch_time_counts_open_connections_to_the_end_only() {
+        let stretches = [stretch(1, 0, None), stretch(2, 10, Some(5000))];
+        // Both are cut at the end (t = 100): 100 s and 90 s.
+        assert_eq!(average_watch_seconds(&stretches, t(100)), 95);
+        assert_eq!(average_watch_seconds(&[], t(100)), 0);
+    }
+
+    #[test]
+    fn shares_are_of_attendees_and_media_time_includes_the_running_stretch() {
+        let mut r = raw();
+        r.ended_at = None;
+        r.live_since = Some(t(9000));
+        let s = summarise(r, t(9060));
+        assert_eq!(s.participation.asked, 0.25);
+        assert_eq!(s.participation.voted, 0.5);
+        assert_eq!(s.participation.chatted, 1.0);
+        assert_eq!(s.media.live_seconds, 160);
+        let mut none = raw();
+        none.attendees = 0;
+        assert_eq!(summarise(none, t(9999)).participation.asked, 0.0);
     }
 
     #[test]

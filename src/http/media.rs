@@ -140,6 +140,20 @@ pub async fn whep(
         .await
         .map_err(media_error)?;
     ctx.own(peer, who.room.id, who.participant.id);
+    // The peak only rises when a viewer arrives. Failing to note it must
+    // not cost the viewer its session.
+    let (room, viewers) = (who.room.id, ctx.media.viewers(who.room.id));
+    let viewers = i32::try_from(viewers).unwrap_or(i32::MAX);
+    if let Err(e) = ctx
+        .db(move |conn| {
+            Ok(crate::store::rooms::raise_peak_viewers(
+                conn, room, viewers,
+            )?)
+        })
+        .await
+    {
+        tracing::warn!(error = %e, "peak viewers not recorded");
+    }
     Ok(created(&who.room.slug, peer, answer))
 }
 

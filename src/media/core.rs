@@ -146,7 +146,18 @@ pub struct SfuCore {
     shard: usize,
     shards: usize,
     relays: Vec<Relay>,
-    gone: Vec<(String, Option<SocketAddr>)>,
+    gone: Vec<Gone>,
+}
+
+/// A peer that was removed, for whoever routed to it or counted it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    /// Our ICE username for it.
+    pub ufrag: String,
+    /// The address it last spoke from.
+    pub addr: Option<SocketAddr>,
+    pub room: i64,
+    pub viewer: bool,
 }
 
 fn new_rtc(now: Instant) -> Rtc {
@@ -208,12 +219,10 @@ impl SfuCore {
         }
     }
 
-    /// Hands over the ICE username and last address of each peer removed
-    /// since the last call, so a router can forget them.
-    pub fn drain_gone(&mut self, mut forget: impl FnMut(String, Option<SocketAddr>)) {
-        for (ufrag, addr) in self.gone.drain(..) {
-            forget(ufrag, addr);
-        }
+    /// Hands over each peer removed since the last call, so a router can
+    /// forget it.
+    pub fn drain_gone(&mut self, forget: impl FnMut(Gone)) {
+        self.gone.drain(..).for_each(forget);
     }
 
     /// Our ICE username for a peer: the first half of the USERNAME of
@@ -357,7 +366,12 @@ impl SfuCore {
         };
         peer.rtc.disconnect();
         self.timers.remove(&(peer.deadline, id));
-        self.gone.push((peer.ufrag, peer.addr));
+        self.gone.push(Gone {
+            ufrag: peer.ufrag,
+            addr: peer.addr,
+            room: peer.room,
+            viewer: matches!(peer.kind, Kind::Viewer(_)),
+        });
         if let Some(addr) = peer.addr {
             if self.by_addr.get(&addr) == Some(&id) {
                 self.by_addr.remove(&addr);

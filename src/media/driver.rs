@@ -67,12 +67,27 @@ struct Shared {
     /// Peers per shard, to place new viewers on the least busy one.
     load: Vec<AtomicUsize>,
     routes: Mutex<Routes>,
+    /// Viewers per room, over all shards.
+    viewers: Mutex<HashMap<i64, usize>>,
 }
 
 impl Shared {
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
         // The maps stay consistent under a panic elsewhere: use them.
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count_viewer(&self, room: i64, joined: bool) {
+        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
+        let n = viewers.entry(room).or_default();
+        if joined {
+            *n += 1;
+        } else {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                viewers.remove(&room);
+            }
+        }
     }
 }
 
@@ -114,6 +129,7 @@ impl MediaHandle {
             shards: senders,
             load: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
             routes: Mutex::new(Routes::default()),
+            viewers: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let shard = Shard {
@@ -218,6 +234,16 @@ impl MediaHandle {
         })
         .await
         .unwrap_or(false)
+    }
+
+    /// Viewers of a room right now, over all shards.
+    pub fn viewers(&self, room: i64) -> usize {
+        let viewers = self
+            .shared
+            .viewers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        viewers.get(&room).copied().unwrap_or(0)
     }
 
     pub async fn end_room(&self, room: i64) {
@@ -361,10 +387,13 @@ impl Shard {
             on_state(event);
         }
         let mut gone = 0;
-        self.core.drain_gone(|ufrag, addr| {
+        self.core.drain_gone(|peer| {
+            if peer.viewer {
+                shared.count_viewer(peer.room, false);
+            }
             let mut routes = shared.routes();
-            routes.ufrags.remove(&ufrag);
-            if let Some(addr) = addr {
+            routes.ufrags.remove(&peer.ufrag);
+            if let Some(addr) = peer.addr {
                 if routes.addrs.get(&addr) == Some(&index) {
                     routes.addrs.remove(&addr);
                 }
@@ -418,6 +447,9 @@ fn command(
         Command::View { room, offer, reply } => {
             let r = core.add_viewer(now, room, &offer, send);
             added(core, &r);
+            if r.is_ok() {
+                shared.count_viewer(room, true);
+            }
             let _ = reply.send(r);
         }
         Command::Remove { peer, room, reply } => {

@@ -55,11 +55,41 @@ pub fn active_participants(conn: &mut PgConnection, room_id: i64) -> QueryResult
 
 /// Marks the room ended; `None` if it already was.
 pub fn end(conn: &mut PgConnection, room_id: i64, now: DateTime<Utc>) -> QueryResult<Option<Room>> {
-    diesel::update(rooms::table.find(room_id).filter(rooms::status.ne("ended")))
-        .set((rooms::status.eq("ended"), rooms::ended_at.eq(now)))
-        .returning(Room::as_returning())
-        .get_result(conn)
-        .optional()
+    conn.transaction(|conn| {
+        close_live_stretch(conn, room_id)?;
+        diesel::update(rooms::table.find(room_id).filter(rooms::status.ne("ended")))
+            .set((rooms::status.eq("ended"), rooms::ended_at.eq(now)))
+            .returning(Room::as_returning())
+            .get_result(conn)
+            .optional()
+    })
+}
+
+/// Adds the room's running live stretch, if any, to its media time.
+fn close_live_stretch(conn: &mut PgConnection, room_id: i64) -> QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE room_stats s SET media_live_seconds = s.media_live_seconds \
+         + GREATEST(0, EXTRACT(EPOCH FROM now() - r.live_since))::bigint, updated_at = now() \
+         FROM rooms r WHERE r.id = $1 AND s.room_id = r.id AND r.live_since IS NOT NULL",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(room_id)
+    .execute(conn)?;
+    diesel::update(rooms::table.find(room_id))
+        .set(rooms::live_since.eq(None::<DateTime<Utc>>))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Raises the room's peak of media viewers to `viewers` if that is higher.
+pub fn raise_peak_viewers(conn: &mut PgConnection, room_id: i64, viewers: i32) -> QueryResult<()> {
+    diesel::update(
+        room_stats::table
+            .find(room_id)
+            .filter(room_stats::peak_viewers.lt(viewers)),
+    )
+    .set(room_stats::peak_viewers.eq(viewers))
+    .execute(conn)?;
+    Ok(())
 }
 
 #[derive(Debug, Default, Clone, AsChangeset)]
@@ -104,28 +134,39 @@ pub fn find_by_id(conn: &mut PgConnection, id: i64) -> QueryResult<Option<Room>>
 pub fn set_live(conn: &mut PgConnection, room_id: i64, live: bool) -> QueryResult<Option<Room>> {
     let status = if live { "live" } else { "open" };
     let target = rooms::table.find(room_id).filter(rooms::status.ne("ended"));
+    let now_if_unset = |column: &str| {
+        diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>>(&format!(
+            "coalesce({column}, now())"
+        ))
+    };
     if live {
         diesel::update(target)
             .set((
                 rooms::status.eq(status),
-                rooms::started_at.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-                >("coalesce(started_at, now())")),
+                rooms::started_at.eq(now_if_unset("started_at")),
+                rooms::live_since.eq(now_if_unset("live_since")),
             ))
             .returning(Room::as_returning())
             .get_result(conn)
             .optional()
     } else {
-        diesel::update(target)
-            .set(rooms::status.eq(status))
-            .returning(Room::as_returning())
-            .get_result(conn)
-            .optional()
+        conn.transaction(|conn| {
+            close_live_stretch(conn, room_id)?;
+            diesel::update(target)
+                .set(rooms::status.eq(status))
+                .returning(Room::as_returning())
+                .get_result(conn)
+                .optional()
+        })
     }
 }
 
 /// Media sessions live in memory only: after a restart no room is live.
+/// A stretch cut short by a crash is not counted: when it ended is unknown.
 pub fn reset_live(conn: &mut PgConnection) -> QueryResult<usize> {
+    diesel::update(rooms::table.filter(rooms::live_since.is_not_null()))
+        .set(rooms::live_since.eq(None::<DateTime<Utc>>))
+        .execute(conn)?;
     diesel::update(rooms::table.filter(rooms::status.eq("live")))
         .set(rooms::status.eq("open"))
         .execute(conn)

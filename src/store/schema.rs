@@ -100,6 +100,7 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
+        live_since -> Nullable<Timestamptz>,
     }
 }
 

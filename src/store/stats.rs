@@ -4,17 +4,103 @@ use diesel::prelude::*;
 
 use super::models::Room;
 use super::schema::{
-    attendance_samples, messages, participants, question_votes, questions, room_stats,
+    attendance_samples, messages, participant_sessions, participants, question_votes, questions,
+    room_stats, rooms,
 };
-use crate::domain::stats::{RawStats, Sample};
+use crate::domain::stats::{RawStats, Sample, Stretch, TopQuestion};
+
+/// How many questions the report lists.
+const TOP_QUESTIONS: i64 = 10;
 
 pub fn load(conn: &mut PgConnection, room: &Room) -> QueryResult<RawStats> {
-    let recorded_peak: i32 = room_stats::table
+    let (recorded_peak, media_live_seconds, peak_viewers): (i32, i64, i32) = room_stats::table
         .find(room.id)
-        .select(room_stats::peak_concurrent)
+        .select((
+            room_stats::peak_concurrent,
+            room_stats::media_live_seconds,
+            room_stats::peak_viewers,
+        ))
         .first(conn)
         .optional()?
-        .unwrap_or(0);
+        .unwrap_or_default();
+    let live_since = rooms::table
+        .find(room.id)
+        .select(rooms::live_since)
+        .first(conn)?;
+    let attendee = participants::role.eq("attendee");
+    let attendees = participants::table
+        .filter(participants::room_id.eq(room.id))
+        .filter(attendee)
+        .count()
+        .get_result(conn)?;
+    let askers = questions::table
+        .inner_join(participants::table)
+        .filter(questions::room_id.eq(room.id))
+        .filter(attendee)
+        .select(diesel::dsl::count(questions::participant_id).aggregate_distinct())
+        .get_result(conn)?;
+    let voters = question_votes::table
+        .inner_join(participants::table)
+        .filter(participants::room_id.eq(room.id))
+        .filter(attendee)
+        .select(diesel::dsl::count(question_votes::participant_id).aggregate_distinct())
+        .get_result(conn)?;
+    let chatters = messages::table
+        .inner_join(participants::table)
+        .filter(messages::room_id.eq(room.id))
+        .filter(attendee)
+        .select(diesel::dsl::count(messages::participant_id).aggregate_distinct())
+        .get_result(conn)?;
+    let attendee_stretches = participant_sessions::table
+        .inner_join(participants::table)
+        .filter(participant_sessions::room_id.eq(room.id))
+        .filter(attendee)
+        .select((
+            participant_sessions::participant_id,
+            participant_sessions::connected_at,
+            participant_sessions::disconnected_at,
+        ))
+        .load::<(
+            i64,
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        )>(conn)?
+        .into_iter()
+        .map(|(participant, from, to)| Stretch {
+            participant,
+            from,
+            to,
+        })
+        .collect();
+    // Hidden questions stay out of the report, as they were out of the room.
+    let top_questions = questions::table
+        .inner_join(participants::table)
+        .filter(questions::room_id.eq(room.id))
+        .filter(questions::hidden.eq(false))
+        .order((questions::votes.desc(), questions::id.asc()))
+        .limit(TOP_QUESTIONS)
+        .select((
+            questions::id,
+            questions::body,
+            questions::anonymous,
+            participants::name,
+            questions::votes,
+            questions::answered,
+            questions::answer,
+        ))
+        .load::<(i64, String, bool, String, i32, bool, Option<String>)>(conn)?
+        .into_iter()
+        .map(
+            |(id, body, anonymous, name, votes, answered, answer)| TopQuestion {
+                id,
+                body,
+                author_name: (!anonymous).then_some(name),
+                votes,
+                answered,
+                answer,
+            },
+        )
+        .collect();
     let total_participants = participants::table
         .filter(participants::room_id.eq(room.id))
         .count()
@@ -51,5 +137,14 @@ pub fn load(conn: &mut PgConnection, room: &Room) -> QueryResult<RawStats> {
         started_at: room.started_at,
         ended_at: room.ended_at,
         timeline,
+        attendees,
+        askers,
+        voters,
+        chatters,
+        attendee_stretches,
+        top_questions,
+        media_live_seconds,
+        live_since,
+        peak_viewers,
     })
 }

@@ -232,7 +232,12 @@ test('a webinar from room creation to the report, in Chromium', async () => {
       await new Promise((r) => setTimeout(r, 10));
     }
   });
-  console.log(`webapp: first decoded frame ${firstFrameMs.toFixed(0)} ms after opening the attend link`);
+  const whep = await phone.evaluate(() => {
+    const e = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/whep'));
+    return e ? { start: e.startTime, answered: e.responseEnd } : null;
+  });
+  console.log(`webapp: first decoded frame ${firstFrameMs.toFixed(0)} ms after opening the attend link ` +
+    `(WHEP offer sent at ${whep?.start.toFixed(0)} ms, answered at ${whep?.answered.toFixed(0)} ms)`);
   await phone.screenshot({ path: join(shots, 'attendee-phone.png') });
   await phone.close();
 
@@ -245,6 +250,23 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   await presenter.waitForURL(/\/report$/);
   await presenter.locator('#attendance-chart').waitFor();
   await presenter.screenshot({ path: join(shots, 'report.png'), fullPage: true });
+  // The report's chart has one point per attendance sample the API gives.
+  const report = await presenter.evaluate(async () => {
+    const slug = location.pathname.split('/')[2];
+    const token = localStorage.getItem(`podium.token.${slug}.present`);
+    const stats = await (await fetch(`/api/rooms/${slug}/stats`, { headers: { authorization: `Bearer ${token}` } })).json();
+    return {
+      samples: stats.timeline.length,
+      points: document.querySelectorAll('#attendance-chart circle.point').length,
+      questions: [...document.querySelectorAll('.top-questions .body')].map((e) => e.textContent),
+      peak: document.querySelector('#stat-peak .value').textContent,
+      statsPeak: stats.peak_concurrent,
+    };
+  });
+  assert.ok(report.samples >= 2, `attendance was sampled: ${report.samples}`);
+  assert.equal(report.points, report.samples, 'one chart point per sample');
+  assert.deepEqual(report.questions, [q1], 'the top questions, without the hidden one');
+  assert.equal(report.peak, String(report.statsPeak));
   await a.locator('#ended').waitFor();
   assert.equal(alerts.length, 0, `no user text ran as code: ${alerts}`);
 });

@@ -1,20 +1,12 @@
 // WHIP (publish) and WHEP (watch) with RTCPeerConnection. The server is
-// ICE-lite with host candidates, so offers are sent once gathering is done
-// (no trickle needed); sessions end with DELETE on their Location.
-
-async function gathered(pc, limitMs = 2000) {
-  if (pc.iceGatheringState === 'complete') return;
-  await new Promise((resolve) => {
-    const done = () => pc.iceGatheringState === 'complete' && resolve();
-    pc.addEventListener('icegatheringstatechange', done);
-    // Host candidates come at once; do not wait on slow interfaces.
-    setTimeout(resolve, limitMs);
-  });
-}
+// ICE-lite with host candidates, so no trickle is needed; sessions end with
+// DELETE on their Location.
 
 async function negotiate(pc, url, token) {
+  // No wait for ICE gathering: the server is ICE-lite and learns our
+  // address from our connectivity checks, so the offer needs no candidates
+  // and the answer comes back while the browser still gathers.
   await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },

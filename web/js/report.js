@@ -90,7 +90,8 @@ function render(slug, card, token, stats) {
         tile('Asked a question', percent(share.asked), 'stat-asked'),
         tile('Voted', percent(share.voted), 'stat-voted'),
         tile('Chatted', percent(share.chatted), 'stat-chatted'),
-        stats.media ? tile('Minutes live', Math.round((stats.media.live_seconds ?? 0) / 60), 'stat-live') : null,
+        stats.media ? tile('Time live', duration(stats.media.live_seconds), 'stat-live') : null,
+        stats.media ? tile('Peak viewers', stats.media.peak_viewers, 'stat-viewers') : null,
       ),
       h('section', { 'aria-label': 'Attendance' }, h('h2', {}, 'Attendance'), stats.timeline.length ? chart(stats.timeline) : notice('No attendance recorded yet.')),
       h(

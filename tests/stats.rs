@@ -1,0 +1,219 @@
+//! A scripted session with known joins, leaves, messages, questions and
+//! votes: its statistics and CSVs, exactly. The server stamps rows with its
+//! own clock; the test then moves every stamp to a fixed instant, so the
+//! expected output is the same on every run, byte for byte.
+
+mod common;
+
+use std::time::Duration;
+
+use common::ws::Ws;
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+fn sql(conn: &mut diesel::PgConnection, q: &str) {
+    diesel::sql_query(q).execute(conn).expect(q);
+}
+
+async fn samples_reach(db: &common::db::TestDb, n: i64) {
+    for _ in 0..200 {
+        let got = common::db::count(
+            &mut db.conn(),
+            "SELECT count(*) AS n FROM attendance_samples",
+        );
+        if got >= n {
+            assert_eq!(got, n, "one sample per change of the count");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("attendance samples did not reach {n}");
+}
+
+async fn csv(app: &common::TestApp, path: &str, token: &str) -> String {
+    let mut res = app
+        .request(awc::http::Method::GET, path, Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    String::from_utf8(res.body().await.unwrap().to_vec()).unwrap()
+}
+
+#[actix_rt::test]
+async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let base = format!("/api/rooms/{}", room.slug);
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let moderator = app
+        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let a = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
+    let b = app.join_ok(&room.slug, json!({"name": "Linus"})).await;
+    let c = app.join_ok(&room.slug, json!({"name": "Barbara"})).await;
+
+    // Attendance: Grace comes, Linus comes, Grace leaves, Linus leaves.
+    let (ws_a, _) = Ws::join(&app, &room.slug, &a).await;
+    samples_reach(&app.db, 1).await;
+    let (ws_b, _) = Ws::join(&app, &room.slug, &b).await;
+    samples_reach(&app.db, 2).await;
+    drop(ws_a);
+    samples_reach(&app.db, 3).await;
+    drop(ws_b);
+    samples_reach(&app.db, 4).await;
+
+    // Chat: Grace twice, Linus once; Barbara is silent.
+    for (token, body) in [(&a, "hello"), (&a, "a, b \"c\""), (&b, "hi")] {
+        let r = app
+            .post(
+                &format!("{base}/messages"),
+                Some(token),
+                &json!({"body": body}),
+            )
+            .await;
+        assert_eq!(r.status, 201);
+    }
+    // Questions: Grace asks one, Linus one anonymously; everyone votes for
+    // Linus's, Grace also for her own; Mo answers Linus's.
+    let q1 = app
+        .post(
+            &format!("{base}/questions"),
+            Some(&a),
+            &json!({"body": "=1+1 is it?"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let q2 = app
+        .post(
+            &format!("{base}/questions"),
+            Some(&b),
+            &json!({"body": "When is the next one?", "anonymous": true}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    for (token, q) in [(&a, q2), (&b, q2), (&c, q2), (&a, q1)] {
+        let r = app
+            .send(
+                app.request(
+                    awc::http::Method::PUT,
+                    &format!("{base}/questions/{q}/vote"),
+                    Some(token),
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let r = app
+        .send(
+            app.request(
+                awc::http::Method::PATCH,
+                &format!("{base}/questions/{q2}"),
+                Some(&moderator),
+            ),
+            Some(&json!({"answer": "Next month", "answered": true})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(app.delete(&base, Some(&presenter)).await.status, 200);
+
+    // The fixed clock: the session ran from 10:01 to 11:01 on 2030-01-01.
+    let mut conn = app.db.conn();
+    let t = |s: i64| format!("timestamptz '2030-01-01 10:00:00+00' + interval '{s} seconds'");
+    sql(
+        &mut conn,
+        &format!(
+            "UPDATE rooms SET created_at = {}, started_at = {}, ended_at = {}",
+            t(0),
+            t(60),
+            t(3660)
+        ),
+    );
+    sql(&mut conn, &format!(
+        "UPDATE attendance_samples s SET at = {} + (o.rn - 1) * interval '10 minutes' \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM attendance_samples) o WHERE o.id = s.id",
+        t(60)
+    ));
+    sql(&mut conn, &format!(
+        "UPDATE participant_sessions s SET connected_at = CASE p.name WHEN 'Grace' THEN {} ELSE {} END, \
+         disconnected_at = CASE p.name WHEN 'Grace' THEN {} ELSE {} END \
+         FROM participants p WHERE p.id = s.participant_id",
+        t(60), t(660), t(1260), t(1860)
+    ));
+    sql(
+        &mut conn,
+        &format!(
+            "UPDATE questions SET created_at = {} + (id - {q1}) * interval '1 minute'",
+            t(300)
+        ),
+    );
+    sql(
+        &mut conn,
+        &format!(
+            "UPDATE questions SET answered_at = {} WHERE answered",
+            t(900)
+        ),
+    );
+
+    let stats = app.get(&format!("{base}/stats"), Some(&moderator)).await;
+    assert_eq!(stats.status, 200);
+    assert_eq!(
+        stats.body,
+        json!({
+            "peak_concurrent": 2,
+            "total_participants": 5,
+            "total_messages": 3,
+            "total_questions": 2,
+            "total_votes": 4,
+            "started_at": "2030-01-01T10:01:00Z",
+            "ended_at": "2030-01-01T11:01:00Z",
+            "duration_seconds": 3600,
+            "timeline": [
+                {"at": "2030-01-01T10:01:00Z", "concurrent": 1},
+                {"at": "2030-01-01T10:11:00Z", "concurrent": 2},
+                {"at": "2030-01-01T10:21:00Z", "concurrent": 1},
+                {"at": "2030-01-01T10:31:00Z", "concurrent": 0},
+            ],
+            // Grace 20 minutes, Linus 20 minutes; Barbara never connected.
+            "average_watch_seconds": 1200,
+            "participation": {"attendees": 3, "asked": 2.0 / 3.0, "voted": 1.0, "chatted": 2.0 / 3.0},
+            "top_questions": [
+                {"id": q2, "body": "When is the next one?", "author_name": null, "votes": 3,
+                 "answered": true, "answer": "Next month"},
+                {"id": q1, "body": "=1+1 is it?", "author_name": "Grace", "votes": 1,
+                 "answered": false, "answer": null},
+            ],
+            "media": {"live_seconds": 0, "peak_viewers": 0},
+        })
+    );
+
+    assert_eq!(
+        csv(&app, &format!("{base}/stats.csv"), &moderator).await,
+        "at,concurrent\n\
+         2030-01-01T10:01:00+00:00,1\n\
+         2030-01-01T10:11:00+00:00,2\n\
+         2030-01-01T10:21:00+00:00,1\n\
+         2030-01-01T10:31:00+00:00,0\n"
+    );
+    assert_eq!(
+        csv(&app, &format!("{base}/questions.csv"), &presenter).await,
+        format!(
+            "id,question,author,votes,status,hidden,answer,created_at,answered_at\n\
+             {q2},When is the next one?,,3,answered,false,Next month,2030-01-01T10:06:00+00:00,2030-01-01T10:15:00+00:00\n\
+             {q1},'=1+1 is it?,Grace,1,open,false,,2030-01-01T10:05:00+00:00,\n"
+        )
+    );
+    // The numbers agree with each other.
+    let timeline = stats.body["timeline"].as_array().unwrap();
+    assert!(timeline
+        .iter()
+        .all(|s| s["concurrent"].as_i64().unwrap()
+            <= stats.body["peak_concurrent"].as_i64().unwrap()));
+}
