@@ -82,6 +82,20 @@ pub struct Config {
     #[arg(long, env = "PODIUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
+    /// Serve /metrics on this address only (not on --bind) [default: on
+    /// --bind].
+    #[arg(long, env = "PODIUM_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <this>` on /metrics [default: open].
+    #[arg(long, env = "PODIUM_METRICS_TOKEN", global = true)]
+    pub metrics_token: Option<String>,
+
+    /// Privacy mode: logs show client IPs with their host part zeroed
+    /// (IPv4 /24, IPv6 /48).
+    #[arg(long, env = "PODIUM_PRIVACY", global = true)]
+    pub privacy: bool,
+
     /// Database connections kept in the pool.
     #[arg(long, env = "PODIUM_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: u32,

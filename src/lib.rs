@@ -4,6 +4,7 @@ pub mod error;
 pub mod http;
 pub mod live;
 pub mod media;
+pub mod metrics;
 pub mod passwords;
 pub mod secrets;
 pub mod startup;

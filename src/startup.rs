@@ -2,12 +2,14 @@
 //! `Application` on port 0.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, Service};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
+
+use crate::http::spans::RequestSpan;
 
 use crate::config::Config;
 use crate::http::{self, AppContext};
@@ -19,9 +21,17 @@ use crate::store::{self, embedded::PrivateCluster};
 pub struct Application {
     http_addr: SocketAddr,
     media_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     server: Server,
+    metrics_server: Option<Server>,
+    ctx: web::Data<AppContext>,
     cluster: Option<PrivateCluster>,
 }
+
+/// In-flight requests get this long to finish once the server stops.
+const DRAIN: u64 = 3;
+/// Rooms get this long to say goodbye and store what is pending.
+const ROOMS_GRACE: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
@@ -55,22 +65,66 @@ impl Application {
 
         let ctx = web::Data::from(AppContext::new(&config, pool, hub, media, public_url));
         spawn_limiter_cleanup(ctx.clone());
+        let separate_metrics = config.metrics_bind.is_some();
+        let app_ctx = ctx.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http::site::security_headers())
-                .wrap(TracingLogger::default())
-                .app_data(ctx.clone())
-                .configure(http::routes)
+                .wrap_fn(|req, srv| {
+                    let started = Instant::now();
+                    // The route pattern, not the path: bounded label values.
+                    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+                    let method = req.method().to_string();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        let status = res.status().as_u16();
+                        crate::metrics::http_request(route, method, status, started.elapsed());
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(app_ctx.clone())
+                .configure(if separate_metrics {
+                    http::routes
+                } else {
+                    http::routes_with_metrics
+                })
         })
         .listen(listener)?
-        .shutdown_timeout(10)
+        .disable_signals()
+        .shutdown_timeout(DRAIN)
         .run();
+        let (metrics_server, metrics_addr) = match config.metrics_bind {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                let bound = listener.local_addr()?;
+                let metrics_ctx = ctx.clone();
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(metrics_ctx.clone())
+                        .configure(http::metrics_routes)
+                })
+                .workers(1)
+                .listen(listener)?
+                .disable_signals()
+                .shutdown_timeout(1)
+                .run();
+                tracing::info!("metrics on http://{bound}/metrics");
+                (Some(server), Some(bound))
+            }
+            None => (None, None),
+        };
         tracing::info!(shards, "media engine started");
         tracing::info!("listening http={http_addr} media={media_addr}");
         Ok(Self {
             http_addr,
             media_addr,
+            metrics_addr,
             server,
+            metrics_server,
+            ctx,
             cluster,
         })
     }
@@ -87,10 +141,52 @@ impl Application {
         self.media_addr
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops a private database if any.
-    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
-        let result = self.server.await;
-        if let Some(mut cluster) = self.cluster.take() {
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// Serves until SIGINT/SIGTERM, then shuts down in order: stop
+    /// accepting; every room tells its sockets `server.restarting`, closes
+    /// them and stores open sessions and media time; in-flight requests
+    /// finish; media sessions end; the pool closes; a private database
+    /// stops. Well within 10 seconds.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            server,
+            metrics_server,
+            ctx,
+            mut cluster,
+            ..
+        } = self;
+        let handle = server.handle();
+        let metrics = metrics_server.map(|s| {
+            let handle = s.handle();
+            actix_web::rt::spawn(s);
+            handle
+        });
+        // The server runs as its own task: it must be polled to act on
+        // pause and stop.
+        let mut server = actix_web::rt::spawn(server);
+        let result = tokio::select! {
+            r = &mut server => r.map_err(std::io::Error::other)?,
+            () = stop_signal() => {
+                tracing::info!("stopping: telling rooms, storing sessions, draining requests");
+                handle.pause().await;
+                if tokio::time::timeout(ROOMS_GRACE, ctx.hub.shutdown()).await.is_err() {
+                    tracing::warn!("some rooms did not finish in time");
+                }
+                let stopping = handle.stop(true);
+                ctx.media.stop().await;
+                stopping.await;
+                server.await.map_err(std::io::Error::other)?
+            }
+        };
+        if let Some(m) = metrics {
+            m.stop(false).await;
+        }
+        // The last handle on the pool: its connections close here.
+        drop(ctx);
+        if let Some(mut cluster) = cluster.take() {
             tokio::task::spawn_blocking(move || cluster.stop())
                 .await
                 .map_err(std::io::Error::other)?
@@ -122,6 +218,21 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || cluster.stop()).await??;
     }
     Ok(())
+}
+
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 fn spawn_limiter_cleanup(ctx: web::Data<AppContext>) {

@@ -223,6 +223,21 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
         "live"
     );
 
+    // The media figures reached the metrics (shards report every second).
+    let metric = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let serde_json::Value::String(text) = app.get("/metrics", None).await.body else {
+        panic!("metrics text")
+    };
+    assert!(metric(&text, "podium_media_packets_forwarded_total ") > 300.0);
+    assert!(metric(&text, "podium_media_bytes_forwarded_total ") > 30_000.0);
+    assert!(metric(&text, "podium_media_keyframe_requests_total ") >= 1.0);
+    assert!(text.contains("podium_media_forward_delay_seconds_bucket"));
+    assert_eq!(metric(&text, "podium_media_peers{kind=\"viewer\"} "), 3.0);
+
     let r = app.delete(&location, Some(&presenter)).await;
     assert_eq!(r.status, 200);
     let state = ws.recv_type("media.state").await;

@@ -104,5 +104,6 @@ pub async fn authenticate(ctx: &AppContext, slug: &Slug, token: &str) -> Result<
             "you were removed from this room".into(),
         ));
     }
+    super::spans::record_participant(participant.id);
     Ok(Authed { participant, room })
 }

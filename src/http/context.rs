@@ -28,6 +28,10 @@ pub struct AppContext {
     pub limits: RateLimits,
     pub public_url: String,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Logs show client networks, not addresses.
+    pub privacy: bool,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub metrics_token: Option<String>,
     pub default_max_participants: u32,
     pub ws_sends_per_second: u32,
     pub ws_ping: std::time::Duration,
@@ -50,6 +54,9 @@ impl AppContext {
             limits: RateLimits::new(&config.limits),
             public_url: public_url.trim_end_matches('/').to_owned(),
             trusted_proxies: config.trusted_proxy.clone(),
+            privacy: config.privacy,
+            metrics: crate::metrics::install(),
+            metrics_token: config.metrics_token.clone(),
             default_max_participants: config.limits.default_max_participants,
             ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
@@ -123,11 +130,18 @@ impl AppContext {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
+        let result = web::block(move || {
             let mut conn = pool.get()?;
             work(&mut conn)
         })
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+        if matches!(
+            result,
+            Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+        ) {
+            crate::metrics::db_error();
+        }
+        result
     }
 }

@@ -14,7 +14,9 @@ pub mod moderation;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
+pub mod scrape;
 pub mod site;
+pub mod spans;
 pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -22,6 +24,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use crate::error::ApiError;
 
 pub use context::AppContext;
+
+/// The metrics route alone, for `--metrics-bind`.
+pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/metrics").route(web::get().to(scrape::metrics)))
+        .default_service(web::to(not_found));
+}
+
+/// Everything, with `/metrics` unless it is served elsewhere.
+pub fn routes_with_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/metrics").route(web::get().to(scrape::metrics)));
+    routes(cfg);
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json::config())

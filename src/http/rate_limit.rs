@@ -53,6 +53,7 @@ impl RateLimits {
     ) -> Result<(), ApiError> {
         limiter.check_key(key).map_err(|not_until| {
             tracing::debug!("rate limit refused a request");
+            crate::metrics::rate_limited("http");
             ApiError::RateLimited {
                 retry_after: not_until.wait_time_from(self.clock.now()),
             }

@@ -156,6 +156,7 @@ async fn run(
                     last_heard = Instant::now();
                     let reply = on_frame(&ctx, room_id, &member, &sends, &t).await;
                     for r in reply {
+                        crate::metrics::ws_out(crate::live::frame_type(&r).to_owned(), 1);
                         if session.text(r).await.is_err() { break; }
                     }
                 }
@@ -208,8 +209,12 @@ async fn on_frame(
     }
     let parsed = match protocol::parse(text) {
         Ok(p) => p,
-        Err((why, reference)) => return vec![error_frame("invalid_input", &why, reference)],
+        Err((why, reference)) => {
+            crate::metrics::ws_in("invalid");
+            return vec![error_frame("invalid_input", &why, reference)];
+        }
     };
+    crate::metrics::ws_in(parsed.frame.kind());
     let reference = parsed.reference;
     let act = match parsed.frame {
         ClientFrame::Ping {} => return vec![json!({"type": "pong"}).to_string()],
@@ -226,6 +231,7 @@ async fn on_frame(
         },
     };
     if sends.check().is_err() {
+        crate::metrics::rate_limited("ws");
         return vec![error_frame("rate_limited", "slow down", reference)];
     }
     let vote = matches!(act, Act::Vote { .. });

@@ -17,7 +17,7 @@ use crate::domain::Role;
 use crate::error::ApiError;
 use crate::store::PgPool;
 
-pub use room::{Act, QuestionPatch, SettingsPatch};
+pub use room::{frame_type, Act, QuestionPatch, SettingsPatch};
 
 /// Messages a session may queue before it counts as stuck and is cut off.
 pub const SESSION_QUEUE: usize = 512;
@@ -48,6 +48,8 @@ pub mod close {
     pub const NORMAL: u16 = 1000;
     pub const KICKED: u16 = 4003;
     pub const TOO_SLOW: u16 = 4008;
+    /// The server is restarting: reconnect (RFC 6455 "service restart").
+    pub const RESTARTING: u16 = 1012;
 }
 
 pub struct Connected {
@@ -73,6 +75,10 @@ enum Command {
         live: bool,
         screen: bool,
     },
+    /// The server stops: tell everyone, store what is pending, stop.
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// Where rooms are found: one task per room id, started on first use and
@@ -84,6 +90,8 @@ pub struct Hub {
     /// Whether each room shares a screen, for room tasks (re)starting;
     /// whether it is live is stored with the room.
     screens: Arc<Mutex<HashMap<i64, bool>>>,
+    /// Rooms whose presenter publishes, for the metrics.
+    live: Arc<Mutex<std::collections::HashSet<i64>>>,
     /// Room tasks run here, whoever first asks for them.
     runtime: tokio::runtime::Handle,
 }
@@ -95,16 +103,24 @@ impl Hub {
             pool,
             rooms: Arc::default(),
             screens: Arc::default(),
+            live: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
     /// The media engine says a room went live, stopped, or shared a screen.
     pub async fn media_state(&self, room_id: i64, live: bool, screen: bool) {
-        self.screens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(room_id, screen);
+        {
+            let mut screens = self.screens.lock().unwrap_or_else(|p| p.into_inner());
+            screens.insert(room_id, screen);
+            let mut live_rooms = self.live.lock().unwrap_or_else(|p| p.into_inner());
+            if live {
+                live_rooms.insert(room_id);
+            } else {
+                live_rooms.remove(&room_id);
+            }
+            crate::metrics::rooms_live(live_rooms.len());
+        }
         let _ = self.send(room_id, Command::Media { live, screen }).await;
     }
 
@@ -143,6 +159,28 @@ impl Hub {
     }
 
     /// Called by a room task as it stops.
+    /// Tells every running room the server is restarting and waits until
+    /// each has stored its sessions and statistics and stopped.
+    pub async fn shutdown(&self) {
+        let rooms: Vec<mpsc::Sender<Command>> = self
+            .rooms
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        let mut waiting = Vec::new();
+        for tx in rooms {
+            let (done, rx) = oneshot::channel();
+            if tx.send(Command::Shutdown { done }).await.is_ok() {
+                waiting.push(rx);
+            }
+        }
+        for rx in waiting {
+            let _ = rx.await;
+        }
+    }
+
     fn forget_closed(&self, room_id: i64) {
         let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if rooms.get(&room_id).is_some_and(|t| t.is_closed()) {

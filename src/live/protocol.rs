@@ -47,6 +47,26 @@ pub enum ClientFrame {
     RoomEnd {},
 }
 
+impl ClientFrame {
+    /// The frame's `type`, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientFrame::Hello { .. } => "hello",
+            ClientFrame::Ping {} => "ping",
+            ClientFrame::ChatSend { .. } => "chat.send",
+            ClientFrame::ChatDelete { .. } => "chat.delete",
+            ClientFrame::ChatPromote { .. } => "chat.promote",
+            ClientFrame::QuestionAsk { .. } => "question.ask",
+            ClientFrame::QuestionVote { .. } => "question.vote",
+            ClientFrame::QuestionUnvote { .. } => "question.unvote",
+            ClientFrame::QuestionUpdate { .. } => "question.update",
+            ClientFrame::RoomUpdate { .. } => "room.update",
+            ClientFrame::ParticipantKick { .. } => "participant.kick",
+            ClientFrame::RoomEnd {} => "room.end",
+        }
+    }
+}
+
 /// `question.update` carries the patch fields beside `id` (flatten cannot
 /// be combined with deny_unknown_fields, so unknown ones are checked here).
 #[derive(Debug, Deserialize)]

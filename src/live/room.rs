@@ -139,6 +139,7 @@ fn refuse(cmd: Command, err: impl Fn() -> ApiError) {
     match cmd {
         Command::Connect { reply, .. } => drop(reply.send(Err(err()))),
         Command::Act { reply, .. } => drop(reply.send(Err(err()))),
+        Command::Shutdown { done } => drop(done.send(())),
         Command::Disconnect { .. } | Command::Media { .. } => {}
     }
 }
@@ -149,12 +150,27 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    tokio::task::spawn_blocking(move || {
+    let result = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
         work(&mut conn)
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    if matches!(
+        result,
+        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+    ) {
+        crate::metrics::db_error();
+    }
+    result
+}
+
+/// The `type` of a serialised server frame: the first `"type":"` key, as
+/// user text inside strings has its quotes escaped.
+pub fn frame_type(msg: &str) -> &str {
+    msg.split_once(r#""type":""#)
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("unknown", |(ty, _)| ty)
 }
 
 fn text(v: &Value) -> Arc<str> {
@@ -198,6 +214,11 @@ impl RoomTask {
         loop {
             tokio::select! {
                 cmd = rx.recv() => match cmd {
+                    Some(Command::Shutdown { done }) => {
+                        self.shut_down().await;
+                        let _ = done.send(());
+                        break;
+                    }
                     Some(cmd) => self.handle(cmd).await,
                     None => break,
                 },
@@ -229,10 +250,52 @@ impl RoomTask {
             }
             Command::Disconnect { conn_id } => self.disconnect(conn_id),
             Command::Act { member, act, reply } => {
+                let chat = matches!(act, Act::Chat { .. });
+                let t0 = Instant::now();
                 let result = self.act(&member, act).await;
+                if chat && result.is_ok() {
+                    crate::metrics::chat_delivered(t0.elapsed());
+                }
                 let _ = reply.send(result);
             }
             Command::Media { live, screen } => self.media_changed(live, screen).await,
+            // Taken by `run` before it gets here.
+            Command::Shutdown { done } => drop(done.send(())),
+        }
+    }
+
+    /// The server stops: every socket hears `server.restarting` and is
+    /// closed with 1012, so clients reconnect quietly; open sessions and a
+    /// running live stretch are stored before the task ends. Actions were
+    /// stored when they were acknowledged, so nothing else is pending.
+    async fn shut_down(&mut self) {
+        self.flush();
+        self.broadcast(&json!({"type": "server.restarting"}));
+        let rows: Vec<i64> = self
+            .conns
+            .values_mut()
+            .filter_map(|c| {
+                c.close.store(close::RESTARTING, Ordering::Relaxed);
+                c.session_row.take()
+            })
+            .collect();
+        let ids: Vec<u64> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.disconnect(id);
+        }
+        let (room_id, live) = (self.room.id, self.live());
+        let stored = db(&self.pool, move |c| {
+            for row in rows {
+                store::presence::close_session(c, row)?;
+            }
+            if live {
+                store::rooms::set_live(c, room_id, false)?;
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(room_id, error = %e, "sessions not stored at shutdown");
         }
     }
 
@@ -302,6 +365,8 @@ impl RoomTask {
                 .map(|(_, m)| participant_json(m))
                 .collect();
         }
+        crate::metrics::participants(member.role.as_str(), 1.0);
+        crate::metrics::ws_out("welcome".to_owned(), 1);
         self.conns.insert(
             conn_id,
             Conn {
@@ -325,6 +390,7 @@ impl RoomTask {
         let Some(conn) = self.conns.remove(&conn_id) else {
             return;
         };
+        crate::metrics::participants(conn.member.role.as_str(), -1.0);
         if let Some(row) = conn.session_row {
             let pool = self.pool.clone();
             // Bookkeeping off the room's path: the room never waits for it.
@@ -358,18 +424,22 @@ impl RoomTask {
     /// to a fresh snapshot, so it never slows the others.
     fn send_where(&mut self, to: impl Fn(&Member) -> bool, msg: &Arc<str>) {
         let mut dropped = Vec::new();
+        let mut sent = 0;
         for (id, conn) in &self.conns {
             if !to(&conn.member) {
                 continue;
             }
             match conn.tx.try_send(msg.clone()) {
-                Ok(()) => {}
+                Ok(()) => sent += 1,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     conn.close.store(close::TOO_SLOW, Ordering::Relaxed);
                     dropped.push(*id);
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => dropped.push(*id),
             }
+        }
+        if sent > 0 {
+            crate::metrics::ws_out(frame_type(msg).to_owned(), sent);
         }
         for id in dropped {
             self.disconnect(id);

@@ -28,6 +28,8 @@ use super::{shard_of, MediaError, MediaState, PeerId, Source};
 /// A peer we have not heard from for this long is gone (ICE-lite has no
 /// checks of its own; browsers send STUN consent checks every few seconds).
 const SILENCE_LIMIT: Duration = Duration::from_secs(8);
+/// How often each session reports its RTP statistics (for NACK counts).
+const STATS_EVERY: Duration = Duration::from_secs(5);
 /// Keyframe requests to one publisher are coalesced to one per this period,
 /// so 500 viewers joining at once cost one PLI, not 500.
 const PLI_EVERY: Duration = Duration::from_millis(300);
@@ -61,6 +63,8 @@ struct Slot {
     /// Publisher and its payload type -> our payload type for the same codec.
     pts: Vec<((PeerId, Pt), Option<Pt>)>,
     current: Option<PeerId>,
+    /// NACKs this section had received at its last statistics report.
+    nacks_seen: u64,
 }
 
 struct Viewer {
@@ -119,6 +123,13 @@ pub enum Relay {
     Keyframe(PeerId),
 }
 
+impl Forward {
+    /// When the publisher's datagram was read.
+    pub fn arrival(&self) -> Instant {
+        self.arrival
+    }
+}
+
 /// A packet from a publisher, ready to fan out.
 pub struct Forward {
     from: PeerId,
@@ -142,11 +153,24 @@ pub struct SfuCore {
     timers: BTreeSet<(Instant, PeerId)>,
     events: Vec<MediaState>,
     next_id: u64,
-    forwarded: u64,
+    counters: Counters,
     shard: usize,
     shards: usize,
     relays: Vec<Relay>,
     gone: Vec<Gone>,
+}
+
+/// What a core has done since it started; monotonic.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// RTP packets written to viewers.
+    pub packets: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Keyframe requests sent to publishers.
+    pub keyframe_requests: u64,
+    /// NACKs received from viewers.
+    pub nacks: u64,
 }
 
 /// A peer that was removed, for whoever routed to it or counted it.
@@ -168,6 +192,7 @@ fn new_rtc(now: Instant) -> Rtc {
         .enable_opus(true, false)
         .enable_vp8(true)
         .enable_h264(true)
+        .set_stats_interval(Some(STATS_EVERY))
         .build(now)
 }
 
@@ -190,7 +215,7 @@ impl SfuCore {
             timers: BTreeSet::new(),
             events: Vec::new(),
             next_id: 1,
-            forwarded: 0,
+            counters: Counters::default(),
             shard: index,
             shards: count,
             relays: Vec::new(),
@@ -204,7 +229,11 @@ impl SfuCore {
 
     /// Packets written to viewers so far.
     pub fn forwarded(&self) -> u64 {
-        self.forwarded
+        self.counters.packets
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     pub fn take_events(&mut self) -> Vec<MediaState> {
@@ -410,6 +439,19 @@ impl SfuCore {
         self.rooms.remove(&room);
     }
 
+    /// Ends every session (the server stops), sending what the peers'
+    /// connections say on closing.
+    pub fn remove_all(&mut self, now: Instant, sink: &mut Sink) {
+        let ids: Vec<PeerId> = self.peers.keys().copied().collect();
+        for id in ids {
+            if let Some(peer) = self.peers.get_mut(&id) {
+                peer.rtc.disconnect();
+                drain_transmits(&mut peer.rtc, sink);
+            }
+            self.remove(id, now);
+        }
+    }
+
     pub fn room_of(&self, id: PeerId) -> Option<i64> {
         self.peers.get(&id).map(|p| p.room)
     }
@@ -483,6 +525,7 @@ impl SfuCore {
         let mut incoming = Vec::new();
         let mut keyframe_for: Vec<Mid> = Vec::new();
         let mut became_connected = false;
+        let mut nacks = 0;
         {
             let Some(peer) = self.peers.get_mut(&id) else {
                 return;
@@ -507,6 +550,7 @@ impl SfuCore {
                                     rewriter: Rewriter::default(),
                                     pts: Vec::new(),
                                     current: None,
+                                    nacks_seen: 0,
                                 });
                                 assign_roles(&mut v.slots);
                             }
@@ -547,6 +591,15 @@ impl SfuCore {
                             }
                         }
                         Event::KeyframeRequest(req) => keyframe_for.push(req.mid),
+                        Event::MediaEgressStats(stats) => {
+                            if let Kind::Viewer(v) = &mut peer.kind {
+                                if let Some(slot) = v.slots.iter_mut().find(|s| s.mid == stats.mid)
+                                {
+                                    nacks += stats.nacks.saturating_sub(slot.nacks_seen);
+                                    slot.nacks_seen = stats.nacks;
+                                }
+                            }
+                        }
                         _ => {}
                     },
                     Err(e) => {
@@ -560,6 +613,7 @@ impl SfuCore {
             peer.deadline = deadline.max(now);
             self.timers.insert((peer.deadline, id));
         }
+        self.counters.nacks += nacks;
         let (room, dead) = match self.peers.get(&id) {
             Some(p) => (p.room, p.dead || !p.rtc.is_alive()),
             None => return,
@@ -643,7 +697,7 @@ impl SfuCore {
         let Self {
             rooms,
             peers,
-            forwarded,
+            counters,
             ..
         } = self;
         let Some(media) = rooms.get(&pkt.room) else {
@@ -702,7 +756,8 @@ impl SfuCore {
                     .marker(pkt.marker)
                     .nackable(pkt.kind == MediaKind::Video),
                 );
-                *forwarded += 1;
+                counters.packets += 1;
+                counters.bytes += pkt.payload.len() as u64;
                 // One mutation, then drain: str0m's contract.
                 drain_transmits(&mut viewer.rtc, sink);
             }
@@ -760,6 +815,7 @@ impl SfuCore {
         };
         rx.request_keyframe(KeyframeRequestKind::Pli);
         p.last_pli = Some(now);
+        self.counters.keyframe_requests += 1;
         drain_transmits(&mut peer.rtc, sink);
     }
 }

@@ -15,13 +15,15 @@ use std::time::{Duration, Instant};
 use str0m::ice::StunMessage;
 use tokio::sync::oneshot;
 
-use super::core::{Relay, SfuCore};
+use super::core::{Counters, Relay, SfuCore};
 use super::{shard_of, MediaError, MediaState, PeerId, Source};
 
 /// Per shard; a full queue drops datagrams, as a full socket buffer would.
 const QUEUE: usize = 8192;
 /// The longest a shard or the router waits before checking it is wanted.
 const IDLE: Duration = Duration::from_secs(1);
+/// How often a shard adds its counts to the metrics (not per packet).
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 enum Command {
     Publish {
@@ -47,10 +49,15 @@ enum Command {
         room: i64,
         reply: oneshot::Sender<MediaState>,
     },
+    /// End every session and stop the shard.
+    Stop {
+        done: oneshot::Sender<()>,
+    },
 }
 
 enum Msg {
-    Datagram(SocketAddr, Vec<u8>),
+    /// When it was read, from whom, what.
+    Datagram(Instant, SocketAddr, Vec<u8>),
     Command(Command),
     Relay(Relay),
 }
@@ -138,6 +145,7 @@ impl MediaHandle {
                 socket: socket.try_clone()?,
                 shared: Arc::downgrade(&shared),
                 dropped: 0,
+                reported: (Counters::default(), 0, Instant::now()),
             };
             let on_state = on_state.clone();
             std::thread::Builder::new()
@@ -236,6 +244,23 @@ impl MediaHandle {
         .unwrap_or(false)
     }
 
+    /// Media sessions now: (publishers, viewers).
+    pub fn peer_counts(&self) -> (usize, usize) {
+        let peers: usize = self
+            .shared
+            .load
+            .iter()
+            .map(|l| l.load(Ordering::Relaxed))
+            .sum();
+        let viewers = self
+            .shared
+            .viewers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let viewers: usize = viewers.values().sum();
+        (peers.saturating_sub(viewers), viewers)
+    }
+
     /// Viewers of a room right now, over all shards.
     pub fn viewers(&self, room: i64) -> usize {
         let viewers = self
@@ -249,6 +274,20 @@ impl MediaHandle {
     pub async fn end_room(&self, room: i64) {
         for shard in 0..self.shards() {
             self.send(shard, Command::EndRoom { room });
+        }
+    }
+
+    /// Ends every session (peers get a DTLS close) and stops the shards.
+    pub async fn stop(&self) {
+        let mut waiting = Vec::new();
+        for shard in 0..self.shards() {
+            let (done, rx) = oneshot::channel();
+            if self.send(shard, Command::Stop { done }) {
+                waiting.push(rx);
+            }
+        }
+        for rx in waiting {
+            let _ = rx.await;
         }
     }
 
@@ -295,7 +334,8 @@ async fn route(socket: UdpSocket, shared: Weak<Shared>) {
             shard_for(&shared, from, data)
         };
         if let Some(shard) = shard {
-            let _ = shared.shards[shard].try_send(Msg::Datagram(from, data.to_vec()));
+            let msg = Msg::Datagram(Instant::now(), from, data.to_vec());
+            let _ = shared.shards[shard].try_send(msg);
         }
     }
 }
@@ -323,6 +363,8 @@ struct Shard {
     socket: UdpSocket,
     shared: Weak<Shared>,
     dropped: u64,
+    /// Counts and drops last added to the metrics, and when.
+    reported: (Counters, u64, Instant),
 }
 
 impl Shard {
@@ -334,6 +376,12 @@ impl Shard {
                 .next_deadline()
                 .map_or(IDLE, |d| d.saturating_duration_since(now).min(IDLE));
             let msg = match rx.recv_timeout(wait) {
+                Ok(Msg::Command(Command::Stop { done })) => {
+                    let mut send = sender(&self.socket, &mut self.dropped);
+                    self.core.remove_all(Instant::now(), &mut send);
+                    let _ = done.send(());
+                    break;
+                }
                 Ok(msg) => Some(msg),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -342,27 +390,59 @@ impl Shard {
                 break;
             };
             let now = Instant::now();
+            let before = self.core.forwarded();
             let mut send = sender(&self.socket, &mut self.dropped);
-            match msg {
-                Some(Msg::Datagram(from, data)) => {
-                    self.core.handle_datagram(now, from, &data, &mut send)
+            // A publisher packet's delay runs from its arrival on the socket
+            // (queueing included) to its last write on this shard.
+            let arrived = match msg {
+                Some(Msg::Datagram(at, from, data)) => {
+                    self.core.handle_datagram(now, from, &data, &mut send);
+                    Some(at)
                 }
-                Some(Msg::Relay(r)) => self.core.handle_relay(now, r, &mut send),
+                Some(Msg::Relay(r)) => {
+                    let at = match &r {
+                        Relay::Packet(p) => Some(p.arrival()),
+                        _ => None,
+                    };
+                    self.core.handle_relay(now, r, &mut send);
+                    at
+                }
                 Some(Msg::Command(cmd)) => {
-                    command(&mut self.core, self.index, cmd, now, &shared, &mut send)
+                    command(&mut self.core, self.index, cmd, now, &shared, &mut send);
+                    None
                 }
-                None => {}
+                None => None,
+            };
+            if let Some(at) = arrived.filter(|_| self.core.forwarded() > before) {
+                crate::metrics::media_delay(at.elapsed());
             }
             // Timers are due whether or not messages keep arriving.
             self.core.handle_timeout(now, &mut send);
             drop(send);
             self.hand_over(&shared, on_state);
+            self.report(now);
         }
         tracing::info!(
             shard = self.index,
             dropped = self.dropped,
             "media shard stopped"
         );
+    }
+
+    fn report(&mut self, now: Instant) {
+        let (counts, dropped, at) = self.reported;
+        if now.saturating_duration_since(at) < REPORT_EVERY {
+            return;
+        }
+        let c = self.core.counters();
+        let delta = Counters {
+            packets: c.packets - counts.packets,
+            bytes: c.bytes - counts.bytes,
+            keyframe_requests: c.keyframe_requests - counts.keyframe_requests,
+            nacks: c.nacks - counts.nacks,
+        };
+        crate::metrics::media(delta, self.dropped - dropped);
+        self.reported = (c, self.dropped, now);
     }
 
     /// Passes on what the core produced for others: relays to the other
@@ -460,6 +540,7 @@ fn command(
             let _ = reply.send(ours);
         }
         Command::EndRoom { room } => core.remove_room(room, now),
+        Command::Stop { done } => drop(done.send(())),
         Command::State { room, reply } => {
             let _ = reply.send(core.media_state(room));
         }

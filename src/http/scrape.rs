@@ -1,0 +1,38 @@
+//! `GET /metrics`: Prometheus text. Open, or behind `--metrics-token`;
+//! served on `--bind`, or only on `--metrics-bind` when that is set.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::auth::bearer;
+use super::AppContext;
+use crate::error::ApiError;
+use crate::secrets;
+
+pub async fn metrics(
+    req: HttpRequest,
+    ctx: web::Data<AppContext>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(want) = &ctx.metrics_token {
+        let given = bearer(&req).unwrap_or_default();
+        if !secrets::matches(&given, &secrets::hash(want)) {
+            return Err(ApiError::Unauthorized(
+                "metrics need the operator's bearer token".into(),
+            ));
+        }
+    }
+    // Read now rather than tracked: cheaper, and always exact.
+    let state = ctx.pool.state();
+    crate::metrics::db_pool(
+        state.connections - state.idle_connections,
+        state.idle_connections,
+    );
+    let (publishers, viewers) = ctx.media.peer_counts();
+    crate::metrics::media_peers(publishers, viewers);
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(ctx.metrics.render()))
+}
