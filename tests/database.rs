@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::db::{count, TestDb};
@@ -52,47 +51,25 @@ fn migrations_reverse_cleanly() {
 fn server_creates_its_database_serves_and_stops_on_sigterm() {
     let db = TestDb::unborn();
     let data = tempdir("serve");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_podium"))
-        .args([
+    let data = data.to_str().unwrap();
+    let mut server = common::process::start(
+        &[
             "--bind",
             "127.0.0.1:0",
             "--media-bind",
             "127.0.0.1:0",
             "--data-dir",
-        ])
-        .arg(&data)
-        .env("DATABASE_URL", &db.url)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut addr = None;
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("listening http=").nth(1) {
-            let (http, media) = rest.split_once(" media=").expect("media address logged");
-            assert!(
-                media.trim().parse::<std::net::SocketAddr>().is_ok(),
-                "{line}"
-            );
-            addr = Some(http.trim().to_owned());
-            break;
-        }
-    }
-    let addr = addr.expect("server logs its addresses");
-    let body = http_get(&addr, "/api/health");
+            data,
+        ],
+        Some(&db.url),
+    );
+    let body = http_get(&server.addr, "/api/health");
     assert!(
         body.contains(r#"{"database":"ok","status":"ok"}"#) || body.contains(r#""status":"ok""#),
         "{body}"
     );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let status = wait_timeout(&mut child, Duration::from_secs(15));
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    let (status, _) = server.wait(Duration::from_secs(15));
     assert!(status.success(), "exit 0 after SIGTERM, got {status:?}");
 }
 
@@ -140,18 +117,4 @@ fn http_get(addr: &str, path: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
-}
-
-fn wait_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if start.elapsed() > limit {
-            child.kill().unwrap();
-            panic!("server did not stop within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

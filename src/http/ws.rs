@@ -17,6 +17,7 @@ use crate::domain::Slug;
 use crate::error::ApiError;
 use crate::live::protocol::{self, ClientFrame};
 use crate::live::{Act, Member};
+use tracing::Instrument;
 
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
 /// A socket silent for this many ping intervals (no pong, no frame) is dead.
@@ -41,7 +42,14 @@ pub async fn ws(
         .max_frame_size(1 << 20)
         .aggregate_continuations()
         .max_continuation_size(1 << 20);
-    actix_web::rt::spawn(run(ctx.into_inner(), slug, session, stream));
+    // One span per socket: its events carry the room and, after hello,
+    // the participant (set by `authenticate`).
+    let span = tracing::info_span!(
+        "ws",
+        slug = %slug.as_str(),
+        participant = tracing::field::Empty
+    );
+    actix_web::rt::spawn(run(ctx.into_inner(), slug, session, stream).instrument(span));
     Ok(res)
 }
 
@@ -80,7 +88,7 @@ async fn run(
             msg = stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
                     Ok(p) => match p.frame {
-                        ClientFrame::Hello { token } => match authenticate(&ctx, &slug, &token).await {
+                        ClientFrame::Hello { token } => match { crate::metrics::ws_in("hello"); authenticate(&ctx, &slug, &token).await } {
                             Ok(a) => break a,
                             Err(e) => {
                                 let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod db;
+pub mod process;
 pub mod ws;
 
 use std::time::Duration;
@@ -18,6 +19,16 @@ pub struct TestApp {
     pub base: String,
     pub db: TestDb,
     client: awc::Client,
+}
+
+impl TestApp {
+    /// Helpers for a server that runs elsewhere (a child process).
+    pub fn at(base: String, db: TestDb) -> TestApp {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish();
+        TestApp { base, db, client }
+    }
 }
 
 /// A response: status, headers and the body parsed as JSON (or Null).

@@ -1,0 +1,67 @@
+//! The `podium` binary as a child process: started with arguments, its
+//! HTTP address read from its log, stopped by signal within a limit.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server {
+    pub child: Child,
+    /// host:port of its HTTP listener.
+    pub addr: String,
+}
+
+/// Starts the binary with `args` (and `DATABASE_URL` when given) and waits
+/// for `listening http=ADDR media=ADDR`.
+pub fn start(args: &[&str], database_url: Option<&str>) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the server exited before listening"
+        );
+        if let Some(rest) = line.split("listening http=").nth(1) {
+            let (http, media) = rest.split_once(" media=").expect("media address logged");
+            assert!(
+                media.trim().parse::<std::net::SocketAddr>().is_ok(),
+                "{line}"
+            );
+            let addr = http.trim().to_owned();
+            // Keep draining the log so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in stdout.lines() {});
+            return Server { child, addr };
+        }
+    }
+}
+
+impl Server {
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
+    }
+
+    /// Waits for the exit; kills the process and fails past `limit`.
+    pub fn wait(&mut self, limit: Duration) -> (std::process::ExitStatus, Duration) {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, start.elapsed());
+            }
+            if start.elapsed() > limit {
+                self.child.kill().unwrap();
+                panic!("server did not stop within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
