@@ -88,7 +88,7 @@ async fn run(
             msg = stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
                     Ok(p) => match p.frame {
-                        ClientFrame::Hello { token } => match { crate::metrics::ws_in("hello"); authenticate(&ctx, &slug, &token).await } {
+                        ClientFrame::Hello { token } => match hello(&ctx, &slug, &token).await {
                             Ok(a) => break a,
                             Err(e) => {
                                 let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
@@ -198,6 +198,15 @@ fn reason(code: u16) -> &'static str {
         crate::live::close::TOO_SLOW => "too slow: reconnect for a fresh snapshot",
         _ => "room closed",
     }
+}
+
+async fn hello(
+    ctx: &AppContext,
+    slug: &Slug,
+    token: &str,
+) -> Result<crate::http::auth::Authed, ApiError> {
+    crate::metrics::ws_in("hello");
+    authenticate(ctx, slug, token).await
 }
 
 /// Handles one text frame; returns what to send back to this socket only.
