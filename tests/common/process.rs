@@ -11,6 +11,8 @@ pub struct Server {
     pub addr: String,
 }
 
+// The child is returned to the caller, who waits for it.
+#[allow(clippy::zombie_processes)]
 /// Starts the binary with `args` (and `DATABASE_URL` when given) and waits
 /// for `listening http=ADDR media=ADDR`.
 pub fn start(args: &[&str], database_url: Option<&str>) -> Server {
