@@ -225,6 +225,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn operator_flags_parse() {
+        let c = Config::from_args([
+            "--privacy",
+            "--metrics-bind",
+            "127.0.0.1:9100",
+            "--metrics-token",
+            "t",
+            "--media-shards",
+            "3",
+        ])
+        .unwrap();
+        assert!(c.privacy);
+        assert_eq!(c.metrics_bind, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(c.metrics_token.as_deref(), Some("t"));
+        assert_eq!(c.media_shards(), 3);
+        assert!(Config::from_args(["--media-shards", "0"]).is_err());
+        assert!(!Config::from_args(Vec::<String>::new()).unwrap().privacy);
+    }
+
+    #[test]
     fn defaults_follow_the_contract() {
         let c = Config::from_args(Vec::<String>::new()).unwrap();
         assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
