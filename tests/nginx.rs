@@ -196,7 +196,7 @@ async fn podium_behind_the_repositorys_nginx_config() {
     assert_eq!(res.status(), 301);
     assert_eq!(
         res.headers().get("location").unwrap(),
-        &format!("https://127.0.0.1/r/abc")
+        "https://127.0.0.1/r/abc"
     );
     let curl = Command::new("curl")
         .args([
