@@ -7,13 +7,14 @@
 //! smoke run of the same path. Needs PostgreSQL as the tests do
 //! (PODIUM_TEST_DATABASE_URL or 127.0.0.1:5432, user postgres).
 
+#[path = "support/mod.rs"]
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use awc::ws::{Frame, Message};
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
 use futures_util::{SinkExt, StreamExt};
 use podium::config::Config;
 use podium::startup::Application;
@@ -43,35 +44,12 @@ fn args() -> Args {
     }
 }
 
-fn raise_open_files() {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("PODIUM_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
 fn main() {
     let a = args();
-    raise_open_files();
-    let mut b = [0u8; 6];
-    getrandom::fill(&mut b).unwrap();
-    let db_name = format!(
-        "podium_bench_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    );
-    let mut url = url::Url::parse(&admin_url()).unwrap();
-    url.set_path(&db_name);
-    let result = actix_rt::System::new().block_on(run(&a, url.to_string()));
-    if let Ok(mut admin) = diesel::PgConnection::establish(&admin_url()) {
-        let _ = admin.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
-        ));
-    }
+    support::raise_open_files();
+    let db = support::BenchDb::new();
+    let result = actix_rt::System::new().block_on(run(&a, db.url.clone()));
+    drop(db);
     if let Err(e) = result {
         eprintln!("chat_fanout failed: {e}");
         std::process::exit(1);

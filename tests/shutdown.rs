@@ -78,3 +78,99 @@ async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
         2
     );
 }
+
+#[actix_rt::test]
+async fn an_ended_rooms_statistics_survive_a_restart() {
+    let db = TestDb::new();
+    let args = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
+    let mut server = common::process::start(&args, Some(&db.url));
+    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let room = app.open_room().await;
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
+    let base = format!("/api/rooms/{}", room.slug);
+    app.post(
+        &format!("{base}/messages"),
+        Some(&grace),
+        &json!({"body": "hi"}),
+    )
+    .await;
+    let ended = app.delete(&base, Some(&presenter)).await;
+    assert_eq!(ended.status, 200);
+    let before = app.get(&format!("{base}/stats"), Some(&presenter)).await;
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    server.wait(Duration::from_secs(10));
+
+    let again = common::process::start(&args, Some(&app.db.url));
+    let app = TestApp::at(format!("http://{}", again.addr), app.db);
+    let after = app.get(&format!("{base}/stats"), Some(&presenter)).await;
+    assert_eq!(after.status, 200);
+    assert_eq!(after.body, before.body, "the same figures after a restart");
+    assert_eq!(after.body["total_messages"], 1);
+}
+
+#[actix_rt::test]
+async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
+    let db = TestDb::new();
+    let mut server = common::process::start(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--media-bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--privacy",
+        ],
+        Some(&db.url),
+    );
+    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let room = app
+        .create_room(
+            json!({"title": "Secrets", "presenter_name": "Ada", "password": "hunter2-hunter2"}),
+        )
+        .await;
+    let token = app
+        .join_ok(
+            &room.slug,
+            json!({"name": "Grace", "password": "hunter2-hunter2"}),
+        )
+        .await;
+    let (mut ws, welcome) = Ws::join(&app, &room.slug, &token).await;
+    let participant = welcome["participant"]["id"].as_i64().unwrap();
+    ws.send(json!({"type": "chat.send", "body": "hello", "ref": 1}))
+        .await;
+    ws.recv_type("ack").await;
+    app.get(&format!("/api/rooms/{}/me", room.slug), Some(&token))
+        .await;
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    server.wait(Duration::from_secs(10));
+
+    let log = server.log.lock().unwrap().join("\n");
+    for secret in [
+        token.as_str(),
+        room.host_key.as_str(),
+        room.moderator_key.as_str(),
+        "hunter2-hunter2",
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    assert!(
+        !log.contains("127.0.0.1\""),
+        "no full client address in privacy mode"
+    );
+    assert!(
+        log.contains("127.0.0.0/24"),
+        "the client's network is logged"
+    );
+    assert!(log.contains(&room.slug), "events name the room");
+    assert!(
+        log.contains(&format!("\"participant\":{participant}")),
+        "events name the participant"
+    );
+    for line in log.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
+    }
+}

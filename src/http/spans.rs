@@ -42,9 +42,14 @@ impl RootSpanBuilder for RequestSpan {
             Err(e) => e.as_response_error().status_code(),
         };
         span.record("status", status.as_u16());
-        if status.is_server_error() {
-            span.in_scope(|| tracing::warn!(status = status.as_u16(), "request failed"));
-        }
+        // One line per request, with the span's fields: an access log.
+        span.in_scope(|| {
+            if status.is_server_error() {
+                tracing::warn!(status = status.as_u16(), "request failed");
+            } else {
+                tracing::info!(status = status.as_u16(), "request");
+            }
+        });
     }
 }
 

@@ -54,6 +54,7 @@ pub async fn ws(
 }
 
 async fn close(session: Session, code: u16, why: &str) {
+    tracing::info!(code, why, "socket closed");
     let _ = session
         .close(Some(CloseReason {
             code: CloseCode::Other(code),
@@ -89,7 +90,10 @@ async fn run(
                 Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
                     Ok(p) => match p.frame {
                         ClientFrame::Hello { token } => match hello(&ctx, &slug, &token).await {
-                            Ok(a) => break a,
+                            Ok(a) => {
+                                tracing::info!("socket joined");
+                                break a;
+                            }
                             Err(e) => {
                                 let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
                                 close(session, CLOSE_NO_HELLO, "unauthorized").await;

@@ -71,6 +71,10 @@ pub fn build_pool(url: &str, size: u32) -> PgPool {
         // restart is replaced instead of failing a request.
         .connection_timeout(Duration::from_secs(3))
         .test_on_check_out(true)
+        // Connections are opened when needed, not by background threads at
+        // start-up: a process stopped moments after starting must not exit
+        // while such a thread is inside the TLS library (a crash at exit).
+        .min_idle(Some(0))
         .build_unchecked(ConnectionManager::new(url))
 }
 

@@ -9,6 +9,8 @@ pub struct Server {
     pub child: Child,
     /// host:port of its HTTP listener.
     pub addr: String,
+    /// Every line it has logged so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 // The child is returned to the caller, who waits for it.
@@ -27,22 +29,41 @@ pub fn start(args: &[&str], database_url: Option<&str>) -> Server {
     let mut child = cmd.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     loop {
         line.clear();
         assert!(
             stdout.read_line(&mut line).unwrap() > 0,
             "the server exited before listening"
         );
+        log.lock().unwrap().push(line.clone());
         if let Some(rest) = line.split("listening http=").nth(1) {
             let (http, media) = rest.split_once(" media=").expect("media address logged");
-            assert!(
-                media.trim().parse::<std::net::SocketAddr>().is_ok(),
-                "{line}"
-            );
+            // Text logs end the line there; JSON logs close the string.
+            let media = media.split(['"', ' ', '\n']).next().unwrap_or_default();
+            if media.parse::<std::net::SocketAddr>().is_err() {
+                let _ = child.kill();
+                panic!("no media address in {line}");
+            }
             let addr = http.trim().to_owned();
-            // Keep draining the log so the server never blocks on a full pipe.
-            std::thread::spawn(move || for _ in stdout.lines() {});
-            return Server { child, addr };
+            // Keep reading the log so the server never blocks on a full pipe.
+            let lines = log.clone();
+            std::thread::spawn(move || {
+                for l in stdout.lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(l);
+                }
+            });
+            return Server { child, addr, log };
+        }
+    }
+}
+
+impl Drop for Server {
+    // A test that fails half-way must not leave its server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

@@ -1,0 +1,630 @@
+//! Media fan-out through the real server, measured from outside: the
+//! `podium` binary (one media shard, pinned to one CPU) serves a synthetic
+//! presenter publishing over WHIP (VP8-like video at 1.5 Mbit/s and 30 fps,
+//! Opus-like audio at 50 packets/s) to N viewers watching over WHEP, for N
+//! stepping up until packets are lost. Viewers are str0m peers (ICE, DTLS,
+//! SRTP keys) on a second CPU; once connected they only count the RTP
+//! packets they get (sequence numbers are in the clear), so the clients
+//! stay cheap and the server does its whole job.
+//!
+//! Per step it prints the server's CPU time per forwarded packet (the
+//! server's threads' own CPU time, from /proc), packets lost per viewer,
+//! p50/p99 forwarding delay (the server's histogram), and the server's
+//! memory per viewer; at the end, the viewers one core feeds at 0 loss.
+//!
+//! `cargo bench --bench media_server -- --steps 100,200,400,600,800,1000`
+//! Without `--bench` (as `cargo test --all-targets` runs it): one small step.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+
+const VIDEO_FRAME: usize = 6250; // 1.5 Mbit/s at 30 fps
+const MEASURE: Duration = Duration::from_secs(8);
+
+struct Args {
+    steps: Vec<usize>,
+    bench: bool,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let bench = argv.iter().any(|a| a == "--bench");
+    let steps = argv
+        .iter()
+        .position(|a| a == "--steps")
+        .and_then(|i| argv.get(i + 1))
+        .map(|v| v.split(',').filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_else(|| {
+            if bench {
+                vec![100, 200, 400, 600, 800, 1000, 1200]
+            } else {
+                vec![5]
+            }
+        });
+    Args { steps, bench }
+}
+
+fn pin_to(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The server binary, its HTTP base URL and pid.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(db_url: &str) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
+    cmd.args([
+        "--bind",
+        "127.0.0.1:0",
+        "--media-bind",
+        "127.0.0.1:0",
+        "--media-shards",
+        "1",
+        "--join-per-minute",
+        "1000000",
+        "--token-per-second",
+        "1000000",
+        "--database-url",
+        db_url,
+    ])
+    .env("RUST_LOG", "warn,podium::startup=info")
+    .env("NO_COLOR", "1")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    // Every server thread on CPU 0, the clients on the others.
+    unsafe {
+        cmd.pre_exec(|| {
+            pin_to(0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("start podium");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "podium exited");
+        if let Some(rest) = line.split("listening http=").nth(1) {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    std::thread::spawn(move || for _ in out.lines() {});
+    Server { child, base }
+}
+
+/// CPU time of every thread of `pid`, from the scheduler's own accounting.
+fn cpu_time(pid: u32) -> Duration {
+    let mut ns = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
+/// A counter's value, and a histogram's cumulative buckets, from /metrics.
+struct Scrape {
+    forwarded: f64,
+    dropped: f64,
+    delay: Vec<(f64, f64)>,
+}
+
+async fn scrape(http: &awc::Client, base: &str) -> Scrape {
+    let mut r = http.get(format!("{base}/metrics")).send().await.unwrap();
+    let text = String::from_utf8(r.body().limit(1 << 22).await.unwrap().to_vec()).unwrap();
+    let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
+    let mut s = Scrape {
+        forwarded: 0.0,
+        dropped: 0.0,
+        delay: Vec::new(),
+    };
+    for sample in parsed.samples {
+        match (sample.metric.as_str(), sample.value) {
+            ("podium_media_packets_forwarded_total", prometheus_parse::Value::Counter(v)) => {
+                s.forwarded = v
+            }
+            ("podium_media_send_dropped_total", prometheus_parse::Value::Counter(v)) => {
+                s.dropped = v
+            }
+            ("podium_media_forward_delay_seconds", prometheus_parse::Value::Histogram(h)) => {
+                s.delay = h.iter().map(|b| (b.less_than, b.count)).collect();
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+/// The q-quantile of the observations between two scrapes (linear within a
+/// bucket, like Prometheus's histogram_quantile).
+fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
+    let counts: Vec<(f64, f64)> = after
+        .iter()
+        .map(|(le, c)| {
+            let b = before
+                .iter()
+                .find(|(l, _)| l == le)
+                .map_or(0.0, |(_, c)| *c);
+            (*le, c - b)
+        })
+        .collect();
+    let total = counts.last().map_or(0.0, |(_, c)| *c);
+    if total <= 0.0 {
+        return f64::NAN;
+    }
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for (le, c) in counts {
+        if c >= rank {
+            if le.is_infinite() {
+                return prev.0;
+            }
+            let span = (c - prev.1).max(1e-9);
+            return prev.0 + (le - prev.0) * (rank - prev.1) / span;
+        }
+        prev = (le, c);
+    }
+    prev.0
+}
+
+/// Received packets per SSRC: count and the highest extended sequence.
+#[derive(Default, Clone, Copy)]
+struct Track {
+    count: u64,
+    highest: Option<u64>,
+}
+
+impl Track {
+    fn saw(&mut self, seq: u16) {
+        self.count += 1;
+        let ext = match self.highest {
+            None => u64::from(seq),
+            Some(h) => {
+                // Extend across 16-bit wrap-around relative to the highest.
+                let base = h & !0xffff;
+                let mut e = base | u64::from(seq);
+                if e + 0x8000 < h {
+                    e += 0x1_0000;
+                } else if e > h + 0x8000 && e >= 0x1_0000 {
+                    e -= 0x1_0000;
+                }
+                e
+            }
+        };
+        self.highest = Some(self.highest.map_or(ext, |h| h.max(ext)));
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    connected: bool,
+    tracks: HashMap<u32, Track>,
+}
+
+fn offer_for(
+    rtc: &mut Rtc,
+    media: &[(MediaKind, Direction)],
+) -> (String, SdpPendingOffer, Vec<Mid>) {
+    let mut api = rtc.sdp_api();
+    let mids = media
+        .iter()
+        .map(|(k, d)| api.add_media(*k, *d, None, None, None))
+        .collect();
+    let (offer, pending) = api.apply().unwrap();
+    (offer.to_sdp_string(), pending, mids)
+}
+
+async fn post_sdp(http: &awc::Client, url: String, token: &str, sdp: String) -> String {
+    let mut r = http
+        .post(url)
+        .insert_header(("authorization", format!("Bearer {token}")))
+        .content_type("application/sdp")
+        .send_body(sdp)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "media session refused");
+    String::from_utf8(r.body().await.unwrap().to_vec()).unwrap()
+}
+
+/// Sends what the peer wants sent; returns its next deadline.
+async fn drain(rtc: &mut Rtc, sock: &UdpSocket, tally: &RefCell<Tally>) -> Instant {
+    loop {
+        match rtc.poll_output() {
+            Ok(Output::Timeout(t)) => return t,
+            Ok(Output::Transmit(t)) => {
+                let _ = sock.send_to(&t.contents, t.destination).await;
+            }
+            Ok(Output::Event(Event::Connected)) => tally.borrow_mut().connected = true,
+            Ok(Output::Event(_)) => {}
+            Err(_) => return Instant::now() + Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A viewer: str0m for ICE and DTLS; RTP is counted, never decrypted.
+async fn viewer(
+    http: awc::Client,
+    base: String,
+    slug: String,
+    token: String,
+    tally: Rc<RefCell<Tally>>,
+) {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+    let (offer, pending, _) = offer_for(
+        &mut rtc,
+        &[
+            (MediaKind::Audio, Direction::RecvOnly),
+            (MediaKind::Video, Direction::RecvOnly),
+        ],
+    );
+    let answer = post_sdp(
+        &http,
+        format!("{base}/api/rooms/{slug}/whep"),
+        &token,
+        offer,
+    )
+    .await;
+    rtc.sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .unwrap();
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let deadline = drain(&mut rtc, &sock, &tally).await;
+        let sleep = tokio::time::sleep_until(deadline.into());
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                r = sock.recv_from(&mut buf) => {
+                    let Ok((n, from)) = r else { continue };
+                    let d = &buf[..n];
+                    // RFC 7983: 128..=191 is RTP or RTCP; RTCP types are 192..=223.
+                    let rtp = (128..=191).contains(&d[0]) && n >= 12 && !(192..=223).contains(&d[1]);
+                    if rtp && tally.borrow().connected {
+                        let seq = u16::from_be_bytes([d[2], d[3]]);
+                        let ssrc = u32::from_be_bytes([d[8], d[9], d[10], d[11]]);
+                        tally.borrow_mut().tracks.entry(ssrc).or_default().saw(seq);
+                        continue;
+                    }
+                    if (128..=191).contains(&d[0]) {
+                        continue; // RTCP: not needed to stay connected
+                    }
+                    if let Ok(rcv) = Receive::new(Protocol::Udp, from, local, d) {
+                        let _ = rtc.handle_input(Input::Receive(Instant::now(), rcv));
+                    }
+                    break;
+                }
+                () = &mut sleep => {
+                    let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The presenter: VP8-like frames of VIDEO_FRAME bytes at 30 fps and 80-byte
+/// audio frames at 50 per second, through WHIP.
+async fn presenter(
+    http: awc::Client,
+    base: String,
+    slug: String,
+    token: String,
+    sent: Rc<RefCell<u64>>,
+) {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+    let (offer, pending, mids) = offer_for(
+        &mut rtc,
+        &[
+            (MediaKind::Audio, Direction::SendOnly),
+            (MediaKind::Video, Direction::SendOnly),
+        ],
+    );
+    let answer = post_sdp(
+        &http,
+        format!("{base}/api/rooms/{slug}/whip?kind=camera"),
+        &token,
+        offer,
+    )
+    .await;
+    rtc.sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .unwrap();
+    let tally = RefCell::new(Tally::default());
+    let start = Instant::now();
+    let (mut video_n, mut audio_n) = (0u64, 0u64);
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let deadline = drain(&mut rtc, &sock, &tally).await;
+        let now = Instant::now();
+        let next_video = start + Duration::from_micros(33_333 * video_n);
+        let next_audio = start + Duration::from_millis(20 * audio_n);
+        if tally.borrow().connected && now >= next_video.min(next_audio) {
+            let (mid, codec, time, data) = if next_video <= next_audio {
+                video_n += 1;
+                let mut frame = vec![0u8; VIDEO_FRAME];
+                frame[0] = 0x10; // a VP8 payload descriptor-ish first byte
+                frame[1..9].copy_from_slice(&video_n.to_be_bytes());
+                (
+                    mids[1],
+                    Codec::Vp8,
+                    MediaTime::from_90khz(video_n * 3000),
+                    frame,
+                )
+            } else {
+                audio_n += 1;
+                (
+                    mids[0],
+                    Codec::Opus,
+                    MediaTime::new(audio_n * 960, Frequency::FORTY_EIGHT_KHZ),
+                    vec![0xA5; 80],
+                )
+            };
+            let pt = rtc.writer(mid).and_then(|w| {
+                let pt = w
+                    .payload_params()
+                    .find(|p| p.spec().codec == codec)
+                    .map(|p| p.pt());
+                pt
+            });
+            if let (Some(pt), Some(w)) = (pt, rtc.writer(mid)) {
+                let _ = w.write(pt, now, time, data);
+                *sent.borrow_mut() += 1;
+            }
+            continue;
+        }
+        let wake = deadline.min(next_video).min(next_audio).max(now);
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                if let Ok((n, from)) = r {
+                    if let Ok(rcv) = Receive::new(Protocol::Udp, from, local, &buf[..n]) {
+                        let _ = rtc.handle_input(Input::Receive(Instant::now(), rcv));
+                    }
+                }
+            }
+            () = tokio::time::sleep_until(wake.into()) => {
+                let _ = rtc.handle_input(Input::Timeout(Instant::now()));
+            }
+        }
+    }
+}
+
+async fn json_post(http: &awc::Client, url: String, body: Value) -> Value {
+    let mut r = http.post(url).send_json(&body).await.unwrap();
+    r.json().await.unwrap()
+}
+
+struct Step {
+    viewers: usize,
+    us_per_packet: f64,
+    lost_per_viewer: f64,
+    p50_us: f64,
+    p99_us: f64,
+    kib_per_viewer: f64,
+    dropped: f64,
+}
+
+async fn run(a: &Args, db_url: String) -> Vec<Step> {
+    let server = start_server(&db_url);
+    let pid = server.child.id();
+    let base = server.base.clone();
+    let http = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish();
+    let room = json_post(
+        &http,
+        format!("{base}/api/rooms"),
+        json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}),
+    )
+    .await;
+    let slug = room["slug"].as_str().unwrap().to_owned();
+    let host = json_post(
+        &http,
+        format!("{base}/api/rooms/{slug}/join"),
+        json!({"name": "Ada", "key": room["host_key"]}),
+    )
+    .await;
+    let watcher = json_post(
+        &http,
+        format!("{base}/api/rooms/{slug}/join"),
+        json!({"name": "Viewers"}),
+    )
+    .await;
+    let host = host["token"].as_str().unwrap().to_owned();
+    let watcher = watcher["token"].as_str().unwrap().to_owned();
+
+    let sent = Rc::new(RefCell::new(0u64));
+    actix_rt::spawn(presenter(
+        http.clone(),
+        base.clone(),
+        slug.clone(),
+        host,
+        sent.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss0 = rss_bytes(pid);
+
+    let mut tallies: Vec<Rc<RefCell<Tally>>> = Vec::new();
+    let mut steps = Vec::new();
+    for &n in &a.steps {
+        while tallies.len() < n {
+            let t = Rc::new(RefCell::new(Tally::default()));
+            tallies.push(t.clone());
+            actix_rt::spawn(viewer(
+                http.clone(),
+                base.clone(),
+                slug.clone(),
+                watcher.clone(),
+                t,
+            ));
+            if tallies.len().is_multiple_of(50) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        let settle = Instant::now();
+        while tallies.iter().any(|t| !t.borrow().connected) {
+            assert!(
+                settle.elapsed() < Duration::from_secs(60),
+                "viewers did not connect"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let snap = |t: &Rc<RefCell<Tally>>| -> Vec<(u32, Track)> {
+            t.borrow().tracks.iter().map(|(k, v)| (*k, *v)).collect()
+        };
+        let before: Vec<Vec<(u32, Track)>> = tallies.iter().map(snap).collect();
+        let m0 = scrape(&http, &base).await;
+        let cpu0 = cpu_time(pid);
+        let measure = if a.bench {
+            MEASURE
+        } else {
+            Duration::from_secs(2)
+        };
+        tokio::time::sleep(measure).await;
+        let cpu1 = cpu_time(pid);
+        // Shards add their counts once a second: wait for the last report.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let m1 = scrape(&http, &base).await;
+        let after: Vec<Vec<(u32, Track)>> = tallies.iter().map(snap).collect();
+
+        let mut lost = 0.0;
+        for (b, a_) in before.iter().zip(&after) {
+            for (ssrc, t1) in a_ {
+                let t0 = b
+                    .iter()
+                    .find(|(s, _)| s == ssrc)
+                    .map(|(_, t)| *t)
+                    .unwrap_or_default();
+                let expected = t1
+                    .highest
+                    .unwrap_or(0)
+                    .saturating_sub(t0.highest.unwrap_or(0));
+                let got = t1.count - t0.count;
+                lost += expected.saturating_sub(got) as f64;
+            }
+        }
+        let forwarded = (m1.forwarded - m0.forwarded).max(1.0);
+        let step = Step {
+            viewers: n,
+            us_per_packet: (cpu1 - cpu0).as_secs_f64() * 1e6 / forwarded,
+            lost_per_viewer: lost / n as f64,
+            p50_us: quantile(&m0.delay, &m1.delay, 0.5) * 1e6,
+            p99_us: quantile(&m0.delay, &m1.delay, 0.99) * 1e6,
+            kib_per_viewer: rss_bytes(pid).saturating_sub(rss0) as f64 / 1024.0 / n as f64,
+            dropped: m1.dropped - m0.dropped,
+        };
+        println!(
+            "media_server: viewers={} server CPU per forwarded packet={:.2} us, lost per viewer={:.1} (send drops {}), \
+             forwarding delay p50={:.0} us p99={:.0} us, memory per viewer={:.0} KiB, CPU busy={:.0}%",
+            step.viewers,
+            step.us_per_packet,
+            step.lost_per_viewer,
+            step.dropped,
+            step.p50_us,
+            step.p99_us,
+            step.kib_per_viewer,
+            (cpu1 - cpu0).as_secs_f64() / measure.as_secs_f64() * 100.0,
+        );
+        let lossy = step.lost_per_viewer > 0.0;
+        steps.push(step);
+        if lossy {
+            break;
+        }
+    }
+    println!("media_server: presenter wrote {} frames", sent.borrow());
+    drop(server);
+    steps
+}
+
+fn main() {
+    let a = args();
+    assert!(
+        cpus() >= 2,
+        "the media bench needs two CPUs: one for the server, one for the clients"
+    );
+    support::raise_open_files();
+    pin_to(1);
+    let db = support::BenchDb::new();
+    let steps = actix_rt::System::new().block_on(run(&a, db.url.clone()));
+    drop(db);
+    let clean: Vec<&Step> = steps.iter().filter(|s| s.lost_per_viewer == 0.0).collect();
+    if let Some(best) = clean.last() {
+        let pps = 30.0 * VIDEO_FRAME.div_ceil(1100) as f64 + 50.0;
+        println!(
+            "media_server: {} viewers at 0 loss on one core; at {:.2} us per packet and {:.0} packets/s per viewer, one core feeds {:.0} viewers",
+            best.viewers,
+            best.us_per_packet,
+            pps,
+            1e6 / (best.us_per_packet * pps)
+        );
+    } else {
+        println!("media_server: loss at every step");
+    }
+}
