@@ -268,5 +268,7 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   assert.deepEqual(report.questions, [q1], 'the top questions, without the hidden one');
   assert.equal(report.peak, String(report.statsPeak));
   await a.locator('#ended').waitFor();
+  await mod.waitForURL(/\/report$/);
+  await mod.locator('#attendance-chart').waitFor();
   assert.equal(alerts.length, 0, `no user text ran as code: ${alerts}`);
 });
