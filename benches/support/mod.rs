@@ -1,5 +1,9 @@
-//! What the benches share: a database of their own, a high open-file limit.
+//! What the benches share: a database of their own, a high open-file limit,
+//! the server binary as a child process pinned to a CPU, its CPU time.
 #![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::Connection;
@@ -48,4 +52,113 @@ pub fn raise_open_files() {
     if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
     }
+}
+
+pub fn pin_to(cpu: usize) {
+    let mut set = nix::sched::CpuSet::new();
+    if set.set(cpu).is_ok() {
+        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+    }
+}
+
+pub fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The server binary, its HTTP base URL and pid.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the `podium` binary (`bin`: the bench's CARGO_BIN_EXE_podium)
+/// on a fresh database with limits out of the way, every thread on `cpu`.
+pub fn start_server(bin: &str, db_url: &str, extra: &[&str], cpu: Option<usize>) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "--bind",
+        "127.0.0.1:0",
+        "--media-bind",
+        "127.0.0.1:0",
+        "--join-per-minute",
+        "1000000",
+        "--token-per-second",
+        "1000000",
+        "--password-per-minute",
+        "1000000",
+        "--room-password-per-minute",
+        "1000000",
+        "--ws-sends-per-second",
+        "1000000",
+        "--database-url",
+        db_url,
+    ])
+    .args(extra)
+    .env("RUST_LOG", "warn,podium::startup=info")
+    .env("NO_COLOR", "1")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    if let Some(cpu) = cpu {
+        // Set before exec: every thread the server makes inherits it.
+        unsafe {
+            cmd.pre_exec(move || {
+                pin_to(cpu);
+                Ok(())
+            });
+        }
+    }
+    let mut child = cmd.spawn().expect("start podium");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "podium exited");
+        if let Some(rest) = line.split("listening http=").nth(1) {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
+        }
+    };
+    std::thread::spawn(move || for _ in out.lines() {});
+    Server { child, base }
+}
+
+/// CPU time of every thread of `pid`, from the scheduler's own accounting.
+pub fn cpu_time(pid: u32) -> Duration {
+    let mut ns = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    Duration::from_nanos(ns)
+}
+
+pub fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
 }

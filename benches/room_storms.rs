@@ -1,0 +1,283 @@
+//! Storms on one room of the real server (the `podium` binary on CPU 0,
+//! the clients on CPU 1):
+//! - votes: V votes per second spread over 20 questions by many
+//!   participants (REST `PUT …/vote`), while one socket watches the room:
+//!   the final counts must equal the votes acknowledged; prints the vote
+//!   reply latency and the `question.updated` frames per second the room
+//!   got;
+//! - joins: J joins per second into a password room (argon2id checks):
+//!   join latency and errors.
+//!
+//! `cargo bench --bench room_storms -- --votes 1000 --joins 100 --seconds 30`
+//! Without `--bench` (as `cargo test --all-targets` runs it): a short run.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use awc::ws::Frame;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+
+const QUESTIONS: usize = 20;
+
+struct Args {
+    votes: u64,
+    joins: u64,
+    seconds: u64,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let bench = argv.iter().any(|a| a == "--bench");
+    let get = |name: &str, default: u64| {
+        argv.iter()
+            .position(|a| a == name)
+            .and_then(|i| argv.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (v, j, s) = if bench { (1000, 100, 30) } else { (100, 10, 2) };
+    Args {
+        votes: get("--votes", v),
+        joins: get("--joins", j),
+        seconds: get("--seconds", s),
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+async fn post(http: &awc::Client, url: String, body: Value, token: Option<&str>) -> (u16, Value) {
+    let mut req = http.post(url);
+    if let Some(t) = token {
+        req = req.insert_header(("authorization", format!("Bearer {t}")));
+    }
+    match req.send_json(&body).await {
+        Ok(mut r) => {
+            let status = r.status().as_u16();
+            (status, r.json().await.unwrap_or(Value::Null))
+        }
+        Err(_) => (0, Value::Null),
+    }
+}
+
+/// Runs `f(i)` for i in 0..n, started at `rate` per second; returns the
+/// latency of each call that succeeded and the number that failed.
+async fn paced<F, Fut>(n: u64, rate: u64, f: F) -> (Vec<Duration>, u64)
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = bool> + 'static,
+{
+    let done = Rc::new(RefCell::new((Vec::new(), 0u64)));
+    let start = Instant::now();
+    let mut handles = Vec::new();
+    for i in 0..n {
+        let at = start + Duration::from_secs_f64(i as f64 / rate as f64);
+        tokio::time::sleep_until(at.into()).await;
+        let fut = f(i);
+        let done = done.clone();
+        handles.push(actix_rt::spawn(async move {
+            let t0 = Instant::now();
+            let ok = fut.await;
+            let mut d = done.borrow_mut();
+            if ok {
+                d.0.push(t0.elapsed());
+            } else {
+                d.1 += 1;
+            }
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    let (mut lat, failed) = done.borrow().clone();
+    lat.sort_unstable();
+    (lat, failed)
+}
+
+async fn votes(a: &Args, http: &awc::Client, base: &str) {
+    let (_, room) = post(
+        http,
+        format!("{base}/api/rooms"),
+        json!({"title": "Votes", "presenter_name": "Ada", "max_participants": 100000}),
+        None,
+    )
+    .await;
+    let slug = room["slug"].as_str().unwrap().to_owned();
+    let (_, host) = post(
+        http,
+        format!("{base}/api/rooms/{slug}/join"),
+        json!({"name": "Ada", "key": room["host_key"]}),
+        None,
+    )
+    .await;
+    let host = host["token"].as_str().unwrap().to_owned();
+    let mut questions = Vec::new();
+    for i in 0..QUESTIONS {
+        let (_, q) = post(
+            http,
+            format!("{base}/api/rooms/{slug}/questions"),
+            json!({"body": format!("Question {i}")}),
+            Some(&host),
+        )
+        .await;
+        questions.push(q["id"].as_i64().unwrap());
+    }
+    // Each participant votes once on every question.
+    let total = a.votes * a.seconds;
+    let voters = total.div_ceil(QUESTIONS as u64);
+    let mut tokens = Vec::new();
+    for i in 0..voters {
+        let (_, j) = post(
+            http,
+            format!("{base}/api/rooms/{slug}/join"),
+            json!({"name": format!("V{i}")}),
+            None,
+        )
+        .await;
+        tokens.push(j["token"].as_str().unwrap().to_owned());
+    }
+
+    // One socket watches the room's broadcasts.
+    let ws_url = format!("{}/api/rooms/{slug}/ws", base.replace("http://", "ws://"));
+    let (_, mut ws) = awc::Client::new().ws(ws_url).connect().await.unwrap();
+    ws.send(awc::ws::Message::Text(
+        json!({"type": "hello", "token": host}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    let updates = Rc::new(RefCell::new(Vec::<Instant>::new()));
+    let seen = updates.clone();
+    actix_rt::spawn(async move {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let Frame::Text(t) = frame {
+                if t.windows(16).any(|w| w == b"question.updated") {
+                    seen.borrow_mut().push(Instant::now());
+                }
+            }
+        }
+    });
+
+    let tokens = Rc::new(tokens);
+    let questions = Rc::new(questions);
+    let started = Instant::now();
+    let (lat, failed) = paced(total, a.votes, |i| {
+        let http = http.clone();
+        let url = format!(
+            "{base}/api/rooms/{slug}/questions/{}/vote",
+            questions[(i % QUESTIONS as u64) as usize]
+        );
+        let token = tokens[(i / QUESTIONS as u64) as usize].clone();
+        async move {
+            http.put(url)
+                .insert_header(("authorization", format!("Bearer {token}")))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let mut r = http
+        .get(format!("{base}/api/rooms/{slug}/questions"))
+        .insert_header(("authorization", format!("Bearer {host}")))
+        .send()
+        .await
+        .unwrap();
+    let list: Value = r.json().limit(1 << 22).await.unwrap();
+    let counted: i64 = list["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["votes"].as_i64().unwrap())
+        .sum();
+    let acknowledged = lat.len() as i64;
+    let updates = updates.borrow();
+    let window = updates
+        .iter()
+        .filter(|t| t.duration_since(started) <= took)
+        .count();
+    println!(
+        "room_storms: votes: {acknowledged} acknowledged ({failed} failed) in {:.1} s ({:.0}/s); counts {} ({counted} counted); \
+         reply latency p50={:.1} ms p99={:.1} ms max={:.1} ms; question.updated frames {:.1}/s to each socket",
+        took.as_secs_f64(),
+        acknowledged as f64 / took.as_secs_f64(),
+        if counted == acknowledged { "exact" } else { "WRONG" },
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0),
+        window as f64 / took.as_secs_f64(),
+    );
+    assert_eq!(
+        counted, acknowledged,
+        "every acknowledged vote is counted, once"
+    );
+}
+
+async fn joins(a: &Args, http: &awc::Client, base: &str) {
+    let (_, room) = post(http, format!("{base}/api/rooms"), json!({"title": "Joins", "presenter_name": "Ada", "password": "a fine password", "max_participants": 100000}), None).await;
+    let slug = room["slug"].as_str().unwrap().to_owned();
+    let total = a.joins * a.seconds;
+    let started = Instant::now();
+    let (lat, failed) = paced(total, a.joins, |i| {
+        let http = http.clone();
+        let url = format!("{base}/api/rooms/{slug}/join");
+        async move {
+            let (status, _) = post(
+                &http,
+                url,
+                json!({"name": format!("J{i}"), "password": "a fine password"}),
+                None,
+            )
+            .await;
+            status == 200
+        }
+    })
+    .await;
+    println!(
+        "room_storms: joins: {} in {:.1} s at {}/s, {failed} errors; latency p50={:.1} ms p99={:.1} ms max={:.1} ms",
+        lat.len(),
+        started.elapsed().as_secs_f64(),
+        a.joins,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0),
+    );
+}
+
+fn main() {
+    let a = args();
+    support::raise_open_files();
+    let pinned = support::cpus() >= 2;
+    if pinned {
+        support::pin_to(1);
+    }
+    let db = support::BenchDb::new();
+    let server = support::start_server(
+        env!("CARGO_BIN_EXE_podium"),
+        &db.url,
+        &[],
+        pinned.then_some(0),
+    );
+    let base = server.base.clone();
+    actix_rt::System::new().block_on(async {
+        let http = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish();
+        votes(&a, &http, &base).await;
+        joins(&a, &http, &base).await;
+    });
+    drop(server);
+    drop(db);
+}
