@@ -13,6 +13,7 @@
 //! memory per viewer; at the end, the viewers one core feeds at 0 loss.
 //!
 //! `cargo bench --bench media_server -- --steps 100,200,400,600,800,1000`
+//! (`PODIUM_BENCH_DEBUG=1` also names each viewer stream that lost packets).
 //! Without `--bench` (as `cargo test --all-targets` runs it): one small step.
 
 #[path = "support/mod.rs"]
@@ -471,6 +472,9 @@ async fn run(a: &Args, db_url: String) -> Vec<Step> {
                     .unwrap_or(0)
                     .saturating_sub(t0.highest.unwrap_or(0));
                 let got = t1.count - t0.count;
+                if std::env::var("PODIUM_BENCH_DEBUG").is_ok() && expected != got {
+                    eprintln!("viewer ssrc {ssrc:08x}: expected {expected} got {got}");
+                }
                 lost += expected.saturating_sub(got) as f64;
             }
         }
