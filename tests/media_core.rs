@@ -270,3 +270,31 @@ fn a_viewer_on_another_shard_gets_media_keyframes_and_state_from_the_home_shard(
     net.remove(presenter);
     assert!(!net.cores[0].media_state(1).live);
 }
+
+#[test]
+fn media_goes_out_as_it_arrives_not_on_the_viewers_next_timer() {
+    // A packet written to a viewer must leave at once, not when the
+    // viewer's session next wakes (up to a second away for a viewer that
+    // sends nothing): that would deliver media in bursts. Audio comes every
+    // 20 ms and video every 33 ms, so no gap should be near 100 ms.
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        net.join(&AV_SEND, Some(Source::Camera), 0x42);
+        let viewers: Vec<usize> = (0..3).map(|_| net.join(&AV_RECV, None, 0).0).collect();
+        net.run(Duration::from_secs(2));
+        for v in &viewers {
+            assert!(net.clients[*v].connected);
+            net.clients[*v].counting = true;
+        }
+        net.run(Duration::from_secs(4));
+        for v in viewers {
+            let at = &net.clients[v].rtp_at;
+            assert!(at.len() > 200, "viewer {v} got media: {}", at.len());
+            let worst = at.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+            assert!(
+                worst < Duration::from_millis(100),
+                "viewer {v} on {shards} shard(s) waited {worst:?} between packets"
+            );
+        }
+    }
+}

@@ -698,6 +698,7 @@ impl SfuCore {
             rooms,
             peers,
             counters,
+            timers,
             ..
         } = self;
         let Some(media) = rooms.get(&pkt.room) else {
@@ -759,7 +760,8 @@ impl SfuCore {
                 counters.packets += 1;
                 counters.bytes += pkt.payload.len() as u64;
                 // One mutation, then drain: str0m's contract.
-                drain_transmits(&mut viewer.rtc, sink);
+                let next = drain_transmits(&mut viewer.rtc, sink);
+                sooner(timers, *vid, &mut viewer.deadline, next);
             }
         }
         // A slot that started showing this publisher needs a keyframe.
@@ -816,7 +818,8 @@ impl SfuCore {
         rx.request_keyframe(KeyframeRequestKind::Pli);
         p.last_pli = Some(now);
         self.counters.keyframe_requests += 1;
-        drain_transmits(&mut peer.rtc, sink);
+        let next = drain_transmits(&mut peer.rtc, sink);
+        sooner(&mut self.timers, publisher, &mut peer.deadline, next);
     }
 }
 
@@ -857,13 +860,30 @@ fn source_of(role: Role, media: &RoomMedia) -> Option<PeerId> {
 
 /// Drains output after a mutation made outside `drive`; events there are
 /// not expected (media writes and keyframe requests raise none we use).
-fn drain_transmits(rtc: &mut Rtc, sink: &mut Sink) {
+fn drain_transmits(rtc: &mut Rtc, sink: &mut Sink) -> Option<Instant> {
     while let Ok(out) = rtc.poll_output() {
         match out {
             Output::Transmit(t) => sink(t.destination, &t.contents),
-            Output::Timeout(_) => break,
+            Output::Timeout(t) => return Some(t),
             Output::Event(_) => {}
         }
+    }
+    None
+}
+
+/// A mutation may want the peer woken sooner (str0m sends queued media on
+/// its next timeout): move the peer's timer earlier if so, or its packets
+/// wait for whatever timer it had, up to a second away.
+fn sooner(
+    timers: &mut BTreeSet<(Instant, PeerId)>,
+    id: PeerId,
+    deadline: &mut Instant,
+    next: Option<Instant>,
+) {
+    if let Some(t) = next.filter(|t| *t < *deadline) {
+        timers.remove(&(*deadline, id));
+        *deadline = t;
+        timers.insert((t, id));
     }
 }
 

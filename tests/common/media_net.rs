@@ -28,6 +28,12 @@ pub struct Client {
     pub deadline: Instant,
     /// Received RTP: (mid, ssrc, sequence number, first payload byte).
     pub rtp: Vec<(Mid, u32, u16, u8)>,
+    /// When each video packet arrived (simulated time).
+    pub video_at: Vec<Instant>,
+    /// Counting mode: RTP is noted on arrival and not handed to the peer,
+    /// which then sends no reports: the quietest a viewer can be.
+    pub counting: bool,
+    pub rtp_at: Vec<Instant>,
     pub keyframe_requests: usize,
     /// Mids that carried video, in order of their first packet.
     pub video_mids: Vec<Mid>,
@@ -232,6 +238,9 @@ impl Net {
             rtc,
             deadline: self.now,
             rtp: Vec::new(),
+            video_at: Vec::new(),
+            counting: false,
+            rtp_at: Vec::new(),
             keyframe_requests: 0,
             video_mids: Vec::new(),
             connected: false,
@@ -279,6 +288,9 @@ impl Net {
                         let first = p.payload.last().copied().unwrap_or(0);
                         c.rtp
                             .push((mid, *p.header.ssrc, p.header.sequence_number, first));
+                        if video {
+                            c.video_at.push(self.now);
+                        }
                     }
                     Event::KeyframeRequest(_) => c.keyframe_requests += 1,
                     _ => {}
@@ -362,6 +374,12 @@ impl Net {
                 later = std::mem::replace(&mut self.wire, wire);
             } else if let Some(i) = self.clients.iter().position(|c| c.addr == to) {
                 let c = &mut self.clients[i];
+                // RFC 7983: 128..=191 is RTP or RTCP; RTCP types are 192..=223.
+                let rtp = (128..=191).contains(&data[0]) && !(192..=223).contains(&data[1]);
+                if c.counting && rtp {
+                    c.rtp_at.push(now);
+                    continue;
+                }
                 let input =
                     Input::Receive(now, Receive::new(Protocol::Udp, from, to, &data).unwrap());
                 if !c.silent {
