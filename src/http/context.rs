@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
-use actix_web::web;
 use diesel::PgConnection;
 
 use super::rate_limit::RateLimits;
@@ -129,19 +128,6 @@ impl AppContext {
         F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let result = web::block(move || {
-            let mut conn = pool.get()?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(ApiError::internal)?;
-        if matches!(
-            result,
-            Err(ApiError::Unavailable(_) | ApiError::Internal(_))
-        ) {
-            crate::metrics::db_error();
-        }
-        result
+        crate::store::blocking(&self.pool, work).await
     }
 }

@@ -87,11 +87,10 @@ enum Command {
 pub struct Hub {
     pool: PgPool,
     rooms: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
-    /// Whether each room shares a screen, for room tasks (re)starting;
-    /// whether it is live is stored with the room.
-    screens: Arc<Mutex<HashMap<i64, bool>>>,
-    /// Rooms whose presenter publishes, for the metrics.
-    live: Arc<Mutex<std::collections::HashSet<i64>>>,
+    /// Rooms with media now: (live, screen shared). The screen flag is for
+    /// room tasks (re)starting, the live count for the metrics; a room's
+    /// live status itself is stored with the room.
+    media: Arc<Mutex<HashMap<i64, (bool, bool)>>>,
     /// Room tasks run here, whoever first asks for them.
     runtime: tokio::runtime::Handle,
 }
@@ -102,8 +101,7 @@ impl Hub {
         Self {
             pool,
             rooms: Arc::default(),
-            screens: Arc::default(),
-            live: Arc::default(),
+            media: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
@@ -111,26 +109,23 @@ impl Hub {
     /// The media engine says a room went live, stopped, or shared a screen.
     pub async fn media_state(&self, room_id: i64, live: bool, screen: bool) {
         {
-            let mut screens = self.screens.lock().unwrap_or_else(|p| p.into_inner());
-            screens.insert(room_id, screen);
-            let mut live_rooms = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            if live {
-                live_rooms.insert(room_id);
+            let mut media = self.media.lock().unwrap_or_else(|p| p.into_inner());
+            if live || screen {
+                media.insert(room_id, (live, screen));
             } else {
-                live_rooms.remove(&room_id);
+                media.remove(&room_id);
             }
-            crate::metrics::rooms_live(live_rooms.len());
+            crate::metrics::rooms_live(media.values().filter(|(live, _)| *live).count());
         }
         let _ = self.send(room_id, Command::Media { live, screen }).await;
     }
 
     fn screen_of(&self, room_id: i64) -> bool {
-        self.screens
+        self.media
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&room_id)
-            .copied()
-            .unwrap_or_default()
+            .is_some_and(|(_, screen)| *screen)
     }
 
     fn sender(&self, room_id: i64) -> mpsc::Sender<Command> {

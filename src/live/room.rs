@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel::PgConnection;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -144,27 +143,6 @@ fn refuse(cmd: Command, err: impl Fn() -> ApiError) {
     }
 }
 
-async fn db<T, F>(pool: &PgPool, work: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    let pool = pool.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        work(&mut conn)
-    })
-    .await
-    .map_err(ApiError::internal)?;
-    if matches!(
-        result,
-        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
-    ) {
-        crate::metrics::db_error();
-    }
-    result
-}
-
 /// The `type` of a serialised server frame: the first `"type":"` key, as
 /// user text inside strings has its quotes escaped.
 pub fn frame_type(msg: &str) -> &str {
@@ -183,7 +161,7 @@ fn forbidden(what: &str) -> ApiError {
 
 impl RoomTask {
     async fn load(room_id: i64, pool: PgPool) -> Result<Self, ApiError> {
-        let (room, questions) = db(&pool, move |c| {
+        let (room, questions) = store::blocking(&pool, move |c| {
             let room = store::rooms::find_by_id(c, room_id)?
                 .ok_or_else(|| ApiError::NotFound("no such room".into()))?;
             // Connections a crash left open end now, not never.
@@ -284,7 +262,7 @@ impl RoomTask {
             self.disconnect(id);
         }
         let (room_id, live) = (self.room.id, self.live());
-        let stored = db(&self.pool, move |c| {
+        let stored = store::blocking(&self.pool, move |c| {
             for row in rows {
                 store::presence::close_session(c, row)?;
             }
@@ -315,7 +293,7 @@ impl RoomTask {
             return Err(ApiError::RoomEnded);
         }
         let (room_id, pid) = (self.room.id, member.participant_id);
-        let (messages, voted, session_row) = db(&self.pool, move |c| {
+        let (messages, voted, session_row) = store::blocking(&self.pool, move |c| {
             let (messages, _) = store::messages::page(c, room_id, SNAPSHOT_MESSAGES, None)?;
             let voted = store::questions::voted_by(c, room_id, pid)?;
             let row = store::presence::open_session(c, room_id, pid)?;
@@ -460,7 +438,7 @@ impl RoomTask {
         }
         self.screen = screen;
         let room_id = self.room.id;
-        match db(&self.pool, move |c| {
+        match store::blocking(&self.pool, move |c| {
             Ok(store::rooms::set_live(c, room_id, live)?)
         })
         .await
@@ -548,7 +526,7 @@ impl RoomTask {
                     .transpose()?
                     .map(ClientId::into_inner);
                 let (room_id, pid) = (self.room.id, member.participant_id);
-                let (row, created) = db(&self.pool, move |c| {
+                let (row, created) = store::blocking(&self.pool, move |c| {
                     Ok(store::messages::insert(
                         c,
                         room_id,
@@ -567,7 +545,7 @@ impl RoomTask {
             Act::DeleteMessage { id } => {
                 require(Action::Moderate)?;
                 let room_id = self.room.id;
-                let deleted = db(&self.pool, move |c| {
+                let deleted = store::blocking(&self.pool, move |c| {
                     Ok(store::messages::delete(c, room_id, id)?)
                 })
                 .await?;
@@ -596,7 +574,7 @@ impl RoomTask {
                     .map(ClientId::into_inner);
                 let approved = !self.room.questions_need_approval || staff;
                 let (room_id, pid) = (self.room.id, member.participant_id);
-                let (row, created) = db(&self.pool, move |c| {
+                let (row, created) = store::blocking(&self.pool, move |c| {
                     Ok(store::questions::insert(
                         c,
                         &NewQuestion {
@@ -616,7 +594,7 @@ impl RoomTask {
             Act::Promote { message_id } => {
                 require(Action::Moderate)?;
                 let room_id = self.room.id;
-                let (row, created) = db(&self.pool, move |c| {
+                let (row, created) = store::blocking(&self.pool, move |c| {
                     let m = store::messages::find(c, room_id, message_id)?
                         .ok_or_else(|| ApiError::NotFound("no such message".into()))?;
                     let body = QuestionBody::parse(&m.body)?.into_inner();
@@ -648,7 +626,7 @@ impl RoomTask {
                     return Err(ApiError::NotFound("no such question".into()));
                 }
                 let room_id = self.room.id;
-                let votes = db(&self.pool, move |c| {
+                let votes = store::blocking(&self.pool, move |c| {
                     Ok(store::questions::set_vote(c, room_id, id, pid, on)?)
                 })
                 .await?;
@@ -670,7 +648,7 @@ impl RoomTask {
                 let change = question_change(patch, before.answered)?;
                 let pid = member.participant_id;
                 let room_id = self.room.id;
-                let (row, mine) = db(&self.pool, move |c| {
+                let (row, mine) = store::blocking(&self.pool, move |c| {
                     let row = store::questions::update(c, id, &change)?;
                     let mine = store::questions::voted_by(c, room_id, pid)?.contains(&id);
                     Ok((row, mine))
@@ -716,7 +694,7 @@ impl RoomTask {
                     questions_need_approval: patch.questions_need_approval,
                 };
                 let room_id = self.room.id;
-                self.room = db(&self.pool, move |c| {
+                self.room = store::blocking(&self.pool, move |c| {
                     Ok(store::rooms::update_settings(c, room_id, &change)?)
                 })
                 .await?;
@@ -730,7 +708,7 @@ impl RoomTask {
                     return Err(ApiError::InvalidInput("you cannot kick yourself".into()));
                 }
                 let room_id = self.room.id;
-                let target = db(&self.pool, move |c| {
+                let target = store::blocking(&self.pool, move |c| {
                     let target = store::participants::find_by_id(c, room_id, participant_id)?
                         .ok_or_else(|| ApiError::NotFound("no such participant".into()))?;
                     Ok(target)
@@ -748,7 +726,7 @@ impl RoomTask {
                         target.role()
                     )));
                 }
-                db(&self.pool, move |c| {
+                store::blocking(&self.pool, move |c| {
                     Ok(store::participants::kick(c, room_id, participant_id)?)
                 })
                 .await?;
@@ -771,7 +749,7 @@ impl RoomTask {
             Act::End => {
                 require(Action::EndRoom)?;
                 let room_id = self.room.id;
-                let (room, raw) = db(&self.pool, move |c| {
+                let (room, raw) = store::blocking(&self.pool, move |c| {
                     let room =
                         store::rooms::end(c, room_id, Utc::now())?.ok_or(ApiError::RoomEnded)?;
                     let raw = store::stats::load(c, &room)?;
@@ -809,7 +787,7 @@ impl RoomTask {
         } else {
             // A retried send: answer as the first time, with today's votes.
             let (room_id, pid, id) = (self.room.id, member.participant_id, row.id);
-            let mine = db(&self.pool, move |c| {
+            let mine = store::blocking(&self.pool, move |c| {
                 Ok(store::questions::voted_by(c, room_id, pid)?.contains(&id))
             })
             .await

@@ -63,6 +63,31 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Runs database work on the blocking pool with a pooled connection. The
+/// one way the server reaches PostgreSQL outside start-up, so failures are
+/// counted once, here.
+pub async fn blocking<T, F>(pool: &PgPool, work: F) -> Result<T, crate::error::ApiError>
+where
+    F: FnOnce(&mut PgConnection) -> Result<T, crate::error::ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    use crate::error::ApiError;
+    let pool = pool.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if matches!(
+        result,
+        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
+    ) {
+        crate::metrics::db_error();
+    }
+    result
+}
+
 pub fn build_pool(url: &str, size: u32) -> PgPool {
     Pool::builder()
         .max_size(size.max(1))

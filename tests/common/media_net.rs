@@ -28,8 +28,6 @@ pub struct Client {
     pub deadline: Instant,
     /// Received RTP: (mid, ssrc, sequence number, first payload byte).
     pub rtp: Vec<(Mid, u32, u16, u8)>,
-    /// When each video packet arrived (simulated time).
-    pub video_at: Vec<Instant>,
     /// Counting mode: RTP is noted on arrival and not handed to the peer,
     /// which then sends no reports: the quietest a viewer can be.
     pub counting: bool,
@@ -238,7 +236,6 @@ impl Net {
             rtc,
             deadline: self.now,
             rtp: Vec::new(),
-            video_at: Vec::new(),
             counting: false,
             rtp_at: Vec::new(),
             keyframe_requests: 0,
@@ -288,9 +285,6 @@ impl Net {
                         let first = p.payload.last().copied().unwrap_or(0);
                         c.rtp
                             .push((mid, *p.header.ssrc, p.header.sequence_number, first));
-                        if video {
-                            c.video_at.push(self.now);
-                        }
                     }
                     Event::KeyframeRequest(_) => c.keyframe_requests += 1,
                     _ => {}

@@ -32,13 +32,6 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-export const $ = (sel, root = document) => root.querySelector(sel);
-
-export function clear(el) {
-  el.replaceChildren();
-  return el;
-}
-
 export function mount(...children) {
   const app = document.getElementById('app');
   app.replaceChildren(...children.flat().filter(Boolean));

@@ -110,10 +110,6 @@ export class LiveSession extends EventTarget {
       this.ws.send(JSON.stringify({ type, ref, ...fields }));
     });
   }
-
-  ended() {
-    this.setState('ended');
-  }
 }
 
 // A client_id makes a send idempotent: a retry after a reconnect is stored once.

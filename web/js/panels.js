@@ -2,7 +2,7 @@
 // shown to moderators and the presenter. State comes from the live session
 // (welcome snapshot + events); actions go back through it.
 
-import { h, clear, time, notice } from './dom.js';
+import { h, time, notice } from './dom.js';
 import { clientId } from './live.js';
 
 const STAFF = new Set(['moderator', 'presenter']);
@@ -413,4 +413,3 @@ export function settingsPanel(live, state) {
   return h('section', { class: 'panel settings', 'aria-label': 'Room settings' }, boxes.map((b) => b[2]), status);
 }
 
-export { clear };
