@@ -1,24 +1,75 @@
 //! Room passwords with argon2id. Hashing is slow on purpose, so it runs on
 //! the blocking pool and only a bounded number run at once: a join storm
 //! queues here instead of starving the server.
+//!
+//! Every attendee of a room types the same password, so once a password has
+//! verified against a stored hash, a keyed SHA-256 of it is remembered in
+//! memory and the next attendee with that password is let in without a
+//! second argon2 run (a join storm costs one hash, not one per join). Wrong
+//! passwords always pay the full argon2 price. The stored hash stays argon2
+//! (what protects a stolen database); the key is random per process, and
+//! the memory is bounded.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::Argon2;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use tokio::sync::Semaphore;
 
 use crate::domain::RoomPassword;
 
+/// Verified passwords remembered at most (one per stored hash); past this
+/// the memory starts over.
+const VERIFIED_MAX: usize = 10_000;
+
 #[derive(Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    verified: Arc<Verified>,
+}
+
+/// Stored hash -> keyed digest of the password that last matched it.
+struct Verified {
+    key: [u8; 32],
+    map: Mutex<HashMap<String, [u8; 32]>>,
+}
+
+impl Verified {
+    fn digest(&self, password: &RoomPassword) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.key);
+        h.update(password.as_str().as_bytes());
+        h.finalize().into()
+    }
+
+    fn matches(&self, stored: &str, digest: &[u8; 32]) -> bool {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(stored)
+            .is_some_and(|known| bool::from(known.ct_eq(digest)))
+    }
+
+    fn remember(&self, stored: String, digest: [u8; 32]) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= VERIFIED_MAX {
+            map.clear();
+        }
+        map.insert(stored, digest);
+    }
 }
 
 impl Passwords {
     pub fn new(concurrency: usize) -> Self {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).expect("the operating system's random source failed");
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            verified: Arc::new(Verified {
+                key,
+                map: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
@@ -33,10 +84,19 @@ impl Passwords {
     }
 
     pub async fn verify(&self, password: RoomPassword, stored: String) -> anyhow::Result<bool> {
+        let digest = self.verified.digest(&password);
+        if self.verified.matches(&stored, &digest) {
+            return Ok(true);
+        }
+        let verified = self.verified.clone();
         self.run(move || {
-            Ok(Argon2::default()
+            let ok = Argon2::default()
                 .verify_password(password.as_str().as_bytes(), stored.as_str())
-                .is_ok())
+                .is_ok();
+            if ok {
+                verified.remember(stored, digest);
+            }
+            Ok(ok)
         })
         .await
     }
@@ -71,6 +131,23 @@ mod tests {
             .verify(RoomPassword::parse("S3cret").unwrap(), stored)
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_remembered_password_still_refuses_others() {
+        let p = Passwords::new(1);
+        let pw = |s: &str| RoomPassword::parse(s).unwrap();
+        let stored = p.hash(pw("open sesame")).await.unwrap();
+        let other = p.hash(pw("open sesame")).await.unwrap();
+        // Twice: the second answer comes from memory and must agree.
+        for _ in 0..2 {
+            assert!(p.verify(pw("open sesame"), stored.clone()).await.unwrap());
+            assert!(!p.verify(pw("open sesamE"), stored.clone()).await.unwrap());
+            assert!(!p.verify(pw("open"), stored.clone()).await.unwrap());
+        }
+        // Remembered per stored hash: another room's hash is checked on its own.
+        assert!(!p.verify(pw("wrong"), other.clone()).await.unwrap());
+        assert!(p.verify(pw("open sesame"), other).await.unwrap());
     }
 
     #[tokio::test]

@@ -36,6 +36,8 @@ export async function start() {
     });
     server.on('exit', (code) => reject(new Error(`podium exited with ${code}`)));
   });
+  // A browser that fails to start must not leave the server holding the
+  // test process open.
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: [
@@ -45,6 +47,9 @@ export async function start() {
       '--auto-select-desktop-capture-source=Entire screen',
       '--autoplay-policy=no-user-gesture-required',
     ],
+  }).catch((e) => {
+    server.kill('SIGKILL');
+    throw e;
   });
   async function stop() {
     await browser?.close();

@@ -6,6 +6,15 @@ import { h, mount, notice } from './dom.js';
 import { store } from './api.js';
 import { endedScreen } from './screens.js';
 
+// The end of a session reaches the presenter twice (their own request and the
+// room.ended event); a second navigation would abort the first.
+let leaving = false;
+export function openReport(slug) {
+  if (leaving) return;
+  leaving = true;
+  location.assign(`/r/${slug}/report`);
+}
+
 export function shell({ live, state, card, kind, onEnded, actions }) {
   const badge = h('span', { class: 'live-badge', id: 'live-state', role: 'status' });
   const count = h('span', { class: 'count', id: 'attendee-count', 'aria-live': 'polite' });
@@ -50,7 +59,7 @@ export function shell({ live, state, card, kind, onEnded, actions }) {
   live.addEventListener('room.ended', (e) => {
     onEnded?.('ended');
     if (kind === 'attend') endedScreen(card);
-    else location.assign(`/r/${card.slug}/report`);
+    else openReport(card.slug);
     void e;
   });
   return { header, banner };

@@ -6,7 +6,7 @@ import { api, store } from './api.js';
 import { LiveSession } from './live.js';
 import { publish } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
-import { shell } from './shell.js';
+import { shell, openReport } from './shell.js';
 
 export function show({ slug, card, token, kind }) {
   const live = new LiveSession(slug, token);
@@ -133,7 +133,7 @@ export function show({ slug, card, token, kind }) {
     try {
       await api.end(slug, token);
       stopAll();
-      location.assign(`/r/${slug}/report`);
+      openReport(slug);
     } catch (e) {
       end.disabled = false;
       fail(e);
