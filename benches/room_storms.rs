@@ -3,8 +3,8 @@
 //! - votes: V votes per second spread over 20 questions by many
 //!   participants (REST `PUT …/vote`), while one socket watches the room:
 //!   the final counts must equal the votes acknowledged; prints the vote
-//!   reply latency and the `question.updated` frames per second the room
-//!   got;
+//!   reply latency and the vote-count frames (`question.updated`,
+//!   `questions.updated`) per second the room got;
 //! - joins: J joins per second into a password room (argon2id checks):
 //!   join latency and errors.
 //!
@@ -160,7 +160,10 @@ async fn votes(a: &Args, http: &awc::Client, base: &str) {
     actix_rt::spawn(async move {
         while let Some(Ok(frame)) = ws.next().await {
             if let Frame::Text(t) = frame {
-                if t.windows(16).any(|w| w == b"question.updated") {
+                // One question's count, or several in one frame.
+                if t.windows(16).any(|w| w == b"question.updated")
+                    || t.windows(17).any(|w| w == b"questions.updated")
+                {
                     seen.borrow_mut().push(Instant::now());
                 }
             }
@@ -210,7 +213,7 @@ async fn votes(a: &Args, http: &awc::Client, base: &str) {
         .count();
     println!(
         "room_storms: votes: {acknowledged} acknowledged ({failed} failed) in {:.1} s ({:.0}/s); counts {} ({counted} counted); \
-         reply latency p50={:.1} ms p99={:.1} ms max={:.1} ms; question.updated frames {:.1}/s to each socket",
+         reply latency p50={:.1} ms p99={:.1} ms max={:.1} ms; vote-count frames {:.1}/s to each socket",
         took.as_secs_f64(),
         acknowledged as f64 / took.as_secs_f64(),
         if counted == acknowledged { "exact" } else { "WRONG" },

@@ -222,6 +222,135 @@ async fn concurrent_votes_are_exact() {
     assert_eq!(last["question"]["votes"], 30);
 }
 
+/// The vote-count frames a socket gets until it has been quiet for 800 ms,
+/// each as the list of questions it carries.
+async fn vote_frames(ws: &mut Ws) -> Vec<Vec<Value>> {
+    let mut frames = Vec::new();
+    while let Ok(Ok(v)) = tokio::time::timeout(Duration::from_millis(800), ws.next()).await {
+        match v["type"].as_str() {
+            Some("question.updated") => frames.push(vec![v["question"].clone()]),
+            Some("questions.updated") => frames.push(v["questions"].as_array().unwrap().clone()),
+            _ => {}
+        }
+    }
+    frames
+}
+
+/// The last count each question had in a socket's frames.
+fn last_counts(frames: &[Vec<Value>]) -> std::collections::BTreeMap<i64, i64> {
+    frames
+        .iter()
+        .flatten()
+        .map(|q| (q["id"].as_i64().unwrap(), q["votes"].as_i64().unwrap()))
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let (_, moderator) = staff(&app, &room).await;
+    let mut public = Vec::new();
+    for body in ["One?", "Two?", "Three?"] {
+        let q = app
+            .post(
+                &path(&room, "/questions"),
+                Some(&moderator),
+                &json!({"body": body}),
+            )
+            .await;
+        public.push(q.body["id"].as_i64().unwrap());
+    }
+    let r = patch(
+        &app,
+        &path(&room, ""),
+        &moderator,
+        json!({"settings": {"questions_need_approval": true}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let author = app.join_ok(&room.slug, json!({"name": "Asker"})).await;
+    let q = app
+        .post(
+            &path(&room, "/questions"),
+            Some(&author),
+            &json!({"body": "Pending?"}),
+        )
+        .await;
+    let pending = q.body["id"].as_i64().unwrap();
+    let watcher = app.join_ok(&room.slug, json!({"name": "Watcher"})).await;
+    let (mut watcher_ws, _) = Ws::join(&app, &room.slug, &watcher).await;
+    let (mut author_ws, _) = Ws::join(&app, &room.slug, &author).await;
+    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+
+    let mut voters = Vec::new();
+    for i in 0..10 {
+        voters.push(
+            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
+                .await,
+        );
+    }
+    // 30 votes on the public questions, the author's own vote and a
+    // moderator's on the pending one, all at once.
+    let mut calls = Vec::new();
+    for t in &voters {
+        for id in &public {
+            calls.push((format!("/questions/{id}/vote"), t.clone()));
+        }
+    }
+    calls.push((format!("/questions/{pending}/vote"), author.clone()));
+    calls.push((format!("/questions/{pending}/vote"), moderator.clone()));
+    let replies = futures_util::future::join_all(
+        calls
+            .into_iter()
+            .map(|(p, t)| app.call_owned(awc::http::Method::PUT, path(&room, &p), t)),
+    )
+    .await;
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    let expected_public: std::collections::BTreeMap<i64, i64> =
+        public.iter().map(|id| (*id, 10)).collect();
+    let seen = vote_frames(&mut watcher_ws).await;
+    assert_eq!(
+        last_counts(&seen),
+        expected_public,
+        "an attendee sees the public counts, never the pending question"
+    );
+    // 30 count changes, coalesced into a few frames for the whole room.
+    assert!(seen.len() < 15, "{} frames for 30 votes", seen.len());
+    assert!(
+        seen.iter().any(|f| f.len() > 1),
+        "several questions share a frame: {seen:?}"
+    );
+
+    let mut all = expected_public.clone();
+    all.insert(pending, 2);
+    assert_eq!(
+        last_counts(&vote_frames(&mut mod_ws).await),
+        all,
+        "staff see every count"
+    );
+    assert_eq!(
+        last_counts(&vote_frames(&mut author_ws).await),
+        all,
+        "the author sees their pending question"
+    );
+    let mut conn = app.db.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            &format!("SELECT votes::bigint AS n FROM questions WHERE id = {pending}")
+        ),
+        2
+    );
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) AS n FROM question_votes"),
+        32
+    );
+}
+
 #[actix_rt::test]
 async fn approval_queue_hides_pending_questions_from_other_attendees() {
     let app = common::spawn_app().await;

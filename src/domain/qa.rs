@@ -105,7 +105,12 @@ impl QuestionFacts {
         if role.is_moderator_or_above() {
             return true;
         }
-        !self.hidden && (self.approved || self.author_id == viewer_id)
+        self.visible_to_all() || (!self.hidden && self.author_id == viewer_id)
+    }
+
+    /// Seen by every participant, attendees included.
+    pub fn visible_to_all(&self) -> bool {
+        !self.hidden && self.approved
     }
 
     /// Sort key of the `top` order: pinned first, open before answered,

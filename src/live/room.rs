@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinError, JoinHandle};
 
 use super::{close, views, Command, Connected, Hub, Member, Outlet, SESSION_QUEUE};
-use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
+use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody, QuestionFacts};
 use crate::domain::{stats, Action, Role};
 use crate::error::ApiError;
 use crate::store::models::Room;
@@ -20,7 +21,8 @@ use crate::store::questions::{NewQuestion, QuestionChange, QuestionRow};
 use crate::store::{self, PgPool};
 use crate::views::RoomView;
 
-/// Vote counts are broadcast at most this often (coalesced per question).
+/// Vote counts are broadcast at most this often (every changed question of
+/// the room in one frame).
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// Presence counts at most this often.
 const PRESENCE_EVERY: Duration = Duration::from_millis(500);
@@ -90,6 +92,16 @@ struct Conn {
     session_row: Option<i64>,
 }
 
+/// A vote that was checked and waits to be written with others.
+struct PendingVote {
+    question_id: i64,
+    participant_id: i64,
+    on: bool,
+    reply: oneshot::Sender<Result<Value, ApiError>>,
+}
+
+type VoteWrite = JoinHandle<Result<Vec<i32>, ApiError>>;
+
 struct RoomTask {
     room: Room,
     pool: PgPool,
@@ -98,6 +110,11 @@ struct RoomTask {
     online: BTreeMap<i64, (usize, Member)>,
     questions: BTreeMap<i64, QuestionRow>,
     dirty_questions: BTreeSet<i64>,
+    /// Votes are written in batches (group commit): those that arrive while
+    /// one batch is being written go in the next, so a vote storm costs one
+    /// transaction per database round trip, not one per vote.
+    votes_waiting: Vec<PendingVote>,
+    votes_writing: Option<(Vec<PendingVote>, VoteWrite)>,
     presence_dirty: bool,
     last_presence: Instant,
     last_sample: Option<(Instant, i32)>,
@@ -155,6 +172,20 @@ fn text(v: &Value) -> Arc<str> {
     Arc::from(v.to_string())
 }
 
+/// `question.updated` for one question, `questions.updated` for several.
+fn questions_frame<'a>(questions: impl Iterator<Item = &'a Value>) -> Option<Arc<str>> {
+    let mut list: Vec<&Value> = questions.collect();
+    match list.len() {
+        0 => None,
+        1 => Some(text(
+            &json!({"type": "question.updated", "question": list.pop()}),
+        )),
+        _ => Some(text(
+            &json!({"type": "questions.updated", "questions": list}),
+        )),
+    }
+}
+
 fn forbidden(what: &str) -> ApiError {
     ApiError::Forbidden(what.to_owned())
 }
@@ -177,6 +208,8 @@ impl RoomTask {
             online: BTreeMap::new(),
             questions: questions.into_iter().map(|q| (q.id, q)).collect(),
             dirty_questions: BTreeSet::new(),
+            votes_waiting: Vec::new(),
+            votes_writing: None,
             presence_dirty: false,
             last_presence: Instant::now(),
             last_sample: None,
@@ -200,6 +233,12 @@ impl RoomTask {
                     Some(cmd) => self.handle(cmd).await,
                     None => break,
                 },
+                written = async { (&mut self.votes_writing.as_mut().expect("guarded").1).await },
+                    if self.votes_writing.is_some() => {
+                    let (batch, _) = self.votes_writing.take().expect("just finished");
+                    self.votes_written(batch, written);
+                    self.start_votes();
+                }
                 _ = tick.tick() => {
                     self.flush();
                     let idle = self.idle_since.is_some_and(|t| t.elapsed() > IDLE_FOR);
@@ -214,6 +253,7 @@ impl RoomTask {
         while let Ok(cmd) = rx.try_recv() {
             self.handle(cmd).await;
         }
+        self.settle_votes().await;
         self.flush();
     }
 
@@ -227,7 +267,16 @@ impl RoomTask {
                 }
             }
             Command::Disconnect { conn_id } => self.disconnect(conn_id),
+            Command::Act {
+                member,
+                act: Act::Vote { id, on },
+                reply,
+            } => self.vote(&member, id, on, reply),
             Command::Act { member, act, reply } => {
+                if matches!(act, Act::End) {
+                    // The final statistics count every acknowledged vote.
+                    self.settle_votes().await;
+                }
                 let chat = matches!(act, Act::Chat { .. });
                 let t0 = Instant::now();
                 let result = self.act(&member, act).await;
@@ -247,6 +296,7 @@ impl RoomTask {
     /// running live stretch are stored before the task ends. Actions were
     /// stored when they were acknowledged, so nothing else is pending.
     async fn shut_down(&mut self) {
+        self.settle_votes().await;
         self.flush();
         self.broadcast(&json!({"type": "server.restarting"}));
         let rows: Vec<i64> = self
@@ -452,6 +502,138 @@ impl RoomTask {
         self.broadcast(&json!({"type": "room.updated", "room": view}));
     }
 
+    // ---- votes -----------------------------------------------------
+
+    fn vote(
+        &mut self,
+        member: &Member,
+        id: i64,
+        on: bool,
+        reply: oneshot::Sender<Result<Value, ApiError>>,
+    ) {
+        let pid = member.participant_id;
+        let checked = if self.room.is_ended() {
+            Err(ApiError::RoomEnded)
+        } else if !self
+            .questions
+            .get(&id)
+            .is_some_and(|q| views::facts(q).visible_to(pid, member.role))
+        {
+            Err(ApiError::NotFound("no such question".into()))
+        } else {
+            Ok(())
+        };
+        if let Err(e) = checked {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        self.votes_waiting.push(PendingVote {
+            question_id: id,
+            participant_id: pid,
+            on,
+            reply,
+        });
+        self.start_votes();
+    }
+
+    /// Writes the waiting votes unless a write is under way (its end starts
+    /// the next).
+    fn start_votes(&mut self) {
+        if self.votes_writing.is_some() || self.votes_waiting.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.votes_waiting);
+        let ops: Vec<_> = batch
+            .iter()
+            .map(|v| (v.question_id, v.participant_id, v.on))
+            .collect();
+        let (pool, room_id) = (self.pool.clone(), self.room.id);
+        let write = tokio::spawn(async move {
+            store::blocking(&pool, move |c| {
+                Ok(store::questions::set_votes(c, room_id, &ops)?)
+            })
+            .await
+        });
+        self.votes_writing = Some((batch, write));
+    }
+
+    /// Answers each vote of a written batch: its exact count once stored,
+    /// or the error (nothing of a failed batch was stored).
+    fn votes_written(
+        &mut self,
+        batch: Vec<PendingVote>,
+        written: Result<Result<Vec<i32>, ApiError>, JoinError>,
+    ) {
+        let counts = match written {
+            Ok(Ok(counts)) => counts,
+            failed => {
+                let e = failed.unwrap_or_else(|e| Err(ApiError::internal(e))).err();
+                let unavailable = matches!(e, Some(ApiError::Unavailable(_)));
+                let mut first = e;
+                for v in batch {
+                    let err = first.take().unwrap_or_else(|| {
+                        if unavailable {
+                            ApiError::db_unavailable()
+                        } else {
+                            ApiError::internal(anyhow::anyhow!("vote batch failed"))
+                        }
+                    });
+                    let _ = v.reply.send(Err(err));
+                }
+                return;
+            }
+        };
+        for (v, votes) in batch.into_iter().zip(counts) {
+            if let Some(q) = self.questions.get_mut(&v.question_id) {
+                if q.votes != votes {
+                    q.votes = votes;
+                    self.dirty_questions.insert(v.question_id);
+                }
+            }
+            let _ = v.reply.send(Ok(
+                json!({"id": v.question_id, "votes": votes, "voted_by_me": v.on}),
+            ));
+        }
+    }
+
+    /// Waits until every vote received so far is written and answered.
+    async fn settle_votes(&mut self) {
+        loop {
+            self.start_votes();
+            let Some((batch, write)) = self.votes_writing.take() else {
+                return;
+            };
+            let written = write.await;
+            self.votes_written(batch, written);
+        }
+    }
+
+    /// Changed vote counts, one frame per receiver per flush: staff get
+    /// every changed question, others those everyone may see, and the
+    /// author of a question still awaiting approval gets it on its own.
+    fn send_dirty_questions(&mut self) {
+        let dirty: Vec<(QuestionFacts, Value)> = std::mem::take(&mut self.dirty_questions)
+            .iter()
+            .filter_map(|id| self.questions.get(id))
+            .map(|q| (views::facts(q), views::question(q, None)))
+            .collect();
+        if let Some(all) = questions_frame(dirty.iter().map(|(_, v)| v)) {
+            self.send_where(|m| m.role.is_moderator_or_above(), &all);
+        }
+        let public = dirty.iter().filter(|(f, _)| f.visible_to_all());
+        if let Some(msg) = questions_frame(public.map(|(_, v)| v)) {
+            self.send_where(|m| !m.role.is_moderator_or_above(), &msg);
+        }
+        for (f, v) in dirty.iter().filter(|(f, _)| !f.visible_to_all()) {
+            if let Some(msg) = questions_frame(std::iter::once(v)) {
+                self.send_where(
+                    |m| !m.role.is_moderator_or_above() && f.visible_to(m.participant_id, m.role),
+                    &msg,
+                );
+            }
+        }
+    }
+
     // ---- periodic work ---------------------------------------------
 
     fn flush(&mut self) {
@@ -464,15 +646,7 @@ impl RoomTask {
         for id in closed {
             self.disconnect(id);
         }
-        for id in std::mem::take(&mut self.dirty_questions) {
-            if let Some(q) = self.questions.get(&id) {
-                let facts = views::facts(q);
-                let msg = text(
-                    &json!({"type": "question.updated", "question": views::question(q, None)}),
-                );
-                self.send_where(|m| facts.visible_to(m.participant_id, m.role), &msg);
-            }
-        }
+        self.send_dirty_questions();
         let now = Instant::now();
         if self.presence_dirty && now.duration_since(self.last_presence) >= PRESENCE_EVERY {
             self.presence_dirty = false;
@@ -616,28 +790,10 @@ impl RoomTask {
                 .await?;
                 Ok(self.question_created(row, created, member).await)
             }
-            Act::Vote { id, on } => {
-                let pid = member.participant_id;
-                let visible = self
-                    .questions
-                    .get(&id)
-                    .is_some_and(|q| views::facts(q).visible_to(pid, member.role));
-                if !visible {
-                    return Err(ApiError::NotFound("no such question".into()));
-                }
-                let room_id = self.room.id;
-                let votes = store::blocking(&self.pool, move |c| {
-                    Ok(store::questions::set_vote(c, room_id, id, pid, on)?)
-                })
-                .await?;
-                if let Some(q) = self.questions.get_mut(&id) {
-                    if q.votes != votes {
-                        q.votes = votes;
-                        self.dirty_questions.insert(id);
-                    }
-                }
-                Ok(json!({"id": id, "votes": votes, "voted_by_me": on}))
-            }
+            // Taken by `handle` to be written in a batch.
+            Act::Vote { .. } => Err(ApiError::internal(anyhow::anyhow!(
+                "vote outside its batch"
+            ))),
             Act::UpdateQuestion { id, patch } => {
                 require(Action::Moderate)?;
                 let before = self

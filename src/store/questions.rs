@@ -113,48 +113,63 @@ pub fn insert(conn: &mut PgConnection, new: &NewQuestion) -> QueryResult<(Questi
     }
 }
 
-/// Adds or removes one participant's vote; returns the new count.
-pub fn set_vote(
+/// Adds or removes votes `(question, participant, on)` in order, all in one
+/// transaction (one commit for a burst of votes); returns each vote's count
+/// right after it.
+pub fn set_votes(
+    conn: &mut PgConnection,
+    room_id: i64,
+    votes: &[(i64, i64, bool)],
+) -> QueryResult<Vec<i32>> {
+    conn.transaction(|conn| {
+        votes
+            .iter()
+            .map(|&(question_id, participant_id, on)| {
+                apply_vote(conn, room_id, question_id, participant_id, on)
+            })
+            .collect()
+    })
+}
+
+fn apply_vote(
     conn: &mut PgConnection,
     room_id: i64,
     question_id: i64,
     participant_id: i64,
     on: bool,
 ) -> QueryResult<i32> {
-    conn.transaction(|conn| {
-        let changed = if on {
-            diesel::insert_into(question_votes::table)
-                .values((
-                    question_votes::question_id.eq(question_id),
-                    question_votes::participant_id.eq(participant_id),
-                ))
-                .on_conflict_do_nothing()
-                .execute(conn)?
-        } else {
-            diesel::delete(
-                question_votes::table
-                    .filter(question_votes::question_id.eq(question_id))
-                    .filter(question_votes::participant_id.eq(participant_id)),
-            )
+    let changed = if on {
+        diesel::insert_into(question_votes::table)
+            .values((
+                question_votes::question_id.eq(question_id),
+                question_votes::participant_id.eq(participant_id),
+            ))
+            .on_conflict_do_nothing()
             .execute(conn)?
-        };
-        if changed == 0 {
-            return questions::table
-                .find(question_id)
-                .select(questions::votes)
-                .first(conn);
-        }
-        let delta = if on { 1 } else { -1 };
-        if on {
-            diesel::update(room_stats::table.find(room_id))
-                .set(room_stats::votes_cast.eq(room_stats::votes_cast + 1))
-                .execute(conn)?;
-        }
-        diesel::update(questions::table.find(question_id))
-            .set(questions::votes.eq(questions::votes + delta))
-            .returning(questions::votes)
-            .get_result(conn)
-    })
+    } else {
+        diesel::delete(
+            question_votes::table
+                .filter(question_votes::question_id.eq(question_id))
+                .filter(question_votes::participant_id.eq(participant_id)),
+        )
+        .execute(conn)?
+    };
+    if changed == 0 {
+        return questions::table
+            .find(question_id)
+            .select(questions::votes)
+            .first(conn);
+    }
+    let delta = if on { 1 } else { -1 };
+    if on {
+        diesel::update(room_stats::table.find(room_id))
+            .set(room_stats::votes_cast.eq(room_stats::votes_cast + 1))
+            .execute(conn)?;
+    }
+    diesel::update(questions::table.find(question_id))
+        .set(questions::votes.eq(questions::votes + delta))
+        .returning(questions::votes)
+        .get_result(conn)
 }
 
 pub fn voted_by(

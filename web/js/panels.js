@@ -299,11 +299,13 @@ export function qaPanel(live, state) {
   }
 
   live.addEventListener('welcome', render);
-  const put = (e) => {
-    const q = e.detail.question;
+  const merge = (q) => {
     const old = state.questions.get(q.id);
     // Broadcasts leave out voted_by_me; ours is kept from the last reply.
     state.questions.set(q.id, { ...old, ...q });
+  };
+  const put = (e) => {
+    merge(e.detail.question);
     render();
   };
   live.addEventListener('question.created', (e) => {
@@ -311,6 +313,10 @@ export function qaPanel(live, state) {
     put(e);
   });
   live.addEventListener('question.updated', put);
+  live.addEventListener('questions.updated', (e) => {
+    e.detail.questions.forEach(merge);
+    render();
+  });
   live.addEventListener('question.removed', (e) => {
     state.questions.delete(e.detail.id);
     render();
