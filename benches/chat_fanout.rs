@@ -1,8 +1,10 @@
-//! Chat fan-out: one presenter sends chat messages over WebSocket to a room
-//! of S sockets; every receiver notes how long each message took to reach
-//! it. Prints p50/p99/max delivery latency.
+//! Chat fan-out on the real server (the `podium` binary on CPU 0, the
+//! clients on CPU 1): S WebSocket sockets in one room, M chat messages a
+//! second from the presenter's socket; every receiver notes how long each
+//! message took to reach it. Prints p50/p99/max delivery latency and the
+//! deliveries per server CPU-second (the server's own scheduler accounting).
 //!
-//! `cargo bench --bench chat_fanout -- --sockets 500 --messages 200 --rate 20`
+//! `cargo bench --bench chat_fanout -- --sockets 5000 --rate 20 --seconds 10`
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a small
 //! smoke run of the same path. Needs PostgreSQL as the tests do
 //! (PODIUM_TEST_DATABASE_URL or 127.0.0.1:5432, user postgres).
@@ -16,14 +18,15 @@ use std::time::{Duration, Instant};
 
 use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
-use podium::config::Config;
-use podium::startup::Application;
 use serde_json::{json, Value};
+
+/// Sockets joining at once while the room fills.
+const CONNECTING: usize = 100;
 
 struct Args {
     sockets: usize,
-    messages: usize,
     rate: f64,
+    seconds: f64,
 }
 
 fn args() -> Args {
@@ -36,19 +39,30 @@ fn args() -> Args {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (s, m) = if bench { (500.0, 200.0) } else { (20.0, 5.0) };
+    let (s, secs) = if bench { (5000.0, 10.0) } else { (20.0, 1.0) };
     Args {
         sockets: get("--sockets", s) as usize,
-        messages: get("--messages", m) as usize,
         rate: get("--rate", 20.0),
+        seconds: get("--seconds", secs),
     }
 }
 
 fn main() {
     let a = args();
     support::raise_open_files();
+    let pinned = support::cpus() >= 2;
+    if pinned {
+        support::pin_to(1);
+    }
     let db = support::BenchDb::new();
-    let result = actix_rt::System::new().block_on(run(&a, db.url.clone()));
+    let server = support::start_server(
+        env!("CARGO_BIN_EXE_podium"),
+        &db.url,
+        &[],
+        pinned.then_some(0),
+    );
+    let result = actix_rt::System::new().block_on(run(&a, &server));
+    drop(server);
     drop(db);
     if let Err(e) = result {
         eprintln!("chat_fanout failed: {e}");
@@ -56,33 +70,69 @@ fn main() {
     }
 }
 
-async fn run(a: &Args, db_url: String) -> Result<(), String> {
-    let mut config = Config::from_args([
-        "--bind",
-        "127.0.0.1:0",
-        "--media-bind",
-        "127.0.0.1:0",
-        "--join-per-minute",
-        "1000000",
-        "--create-per-minute",
-        "1000",
-        "--token-per-second",
-        "1000000",
-        "--ws-sends-per-second",
-        "100000",
-    ])
-    .map_err(|e| e.to_string())?;
-    config.database_url = Some(db_url);
-    config.data_dir = std::env::temp_dir().join("podium-bench");
-    let app = Application::build(config)
+type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
+
+async fn join(http: &awc::Client, url: &str, body: Value) -> Result<String, String> {
+    let mut r = http
+        .post(url)
+        .send_json(&body)
         .await
-        .map_err(|e| format!("{e:#}"))?;
-    let base = format!("http://{}", app.http_addr());
-    actix_rt::spawn(app.run_until_stopped());
+        .map_err(|e| e.to_string())?;
+    let v: Value = r.json().await.map_err(|e| e.to_string())?;
+    v["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("join failed: {v}"))
+}
+
+/// A socket that said hello and got its welcome.
+async fn connect(ws_url: &str, token: &str) -> Result<Socket, String> {
+    let (_, mut framed) = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .finish()
+        .ws(ws_url)
+        // A staff welcome lists every participant: large in a big room.
+        .max_frame_size(1 << 24)
+        .connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    framed
+        .send(Message::Text(
+            json!({"type": "hello", "token": token}).to_string().into(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        match framed.next().await {
+            Some(Ok(Frame::Text(t))) if find(&t, b"\"welcome\"").is_some() => return Ok(framed),
+            Some(Ok(_)) => {}
+            _ => return Err("no welcome".to_string()),
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The send time a chat frame carries as its body (microseconds since the
+/// bench started), read without parsing the whole frame: with thousands of
+/// sockets on one client core, the clients must stay cheaper than the
+/// server.
+fn sent_at(frame: &[u8]) -> Option<u64> {
+    find(frame, b"chat.message")?;
+    let at = find(frame, b"\"body\":\"")? + 8;
+    let digits = &frame[at..];
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
+}
+
+async fn run(a: &Args, server: &support::Server) -> Result<(), String> {
+    let base = &server.base;
+    let pid = server.child.id();
     let http = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
-
     let mut r = http
         .post(format!("{base}/api/rooms"))
         .send_json(&json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}))
@@ -90,87 +140,47 @@ async fn run(a: &Args, db_url: String) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let room: Value = r.json().await.map_err(|e| e.to_string())?;
     let slug = room["slug"].as_str().ok_or("no slug")?.to_owned();
-    let join = |body: Value| {
-        let http = http.clone();
-        let url = format!("{base}/api/rooms/{slug}/join");
-        async move {
-            let mut r = http
-                .post(url)
-                .send_json(&body)
-                .await
-                .map_err(|e| e.to_string())?;
-            let v: Value = r.json().await.map_err(|e| e.to_string())?;
-            v["token"]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("join failed: {v}"))
-        }
-    };
-    let presenter = join(json!({"name": "Ada", "key": room["host_key"]})).await?;
+    let join_url = format!("{base}/api/rooms/{slug}/join");
     let ws_url = format!("{}/api/rooms/{slug}/ws", base.replace("http://", "ws://"));
-
-    let connect = |token: String| {
-        let ws_url = ws_url.clone();
-        async move {
-            let (_, mut framed) = awc::Client::new()
-                .ws(ws_url)
-                .connect()
-                .await
-                .map_err(|e| e.to_string())?;
-            framed
-                .send(Message::Text(
-                    json!({"type": "hello", "token": token}).to_string().into(),
-                ))
-                .await
-                .map_err(|e| e.to_string())?;
-            loop {
-                match framed.next().await {
-                    Some(Ok(Frame::Text(t)))
-                        if t.starts_with(b"{\"type\":\"welcome\"")
-                            || serde_json::from_slice::<Value>(&t)
-                                .map(|v| v["type"] == "welcome")
-                                .unwrap_or(false) =>
-                    {
-                        break
-                    }
-                    Some(Ok(_)) => {}
-                    _ => return Err("no welcome".to_string()),
-                }
-            }
-            Ok::<_, String>(framed)
-        }
-    };
+    let presenter = join(
+        &http,
+        &join_url,
+        json!({"name": "Ada", "key": room["host_key"]}),
+    )
+    .await?;
 
     let start = Instant::now();
     let latencies: Rc<RefCell<Vec<u64>>> = Rc::default();
-    for i in 0..a.sockets {
-        let token = join(json!({"name": format!("viewer {i}")})).await?;
-        let mut framed = connect(token).await?;
-        let lat = latencies.clone();
-        actix_rt::spawn(async move {
-            while let Some(Ok(frame)) = framed.next().await {
-                match frame {
-                    Frame::Text(t) => {
-                        let Ok(v) = serde_json::from_slice::<Value>(&t) else {
-                            continue;
-                        };
-                        if v["type"] == "chat.message" {
-                            if let Some(sent) = v["message"]["body"]
-                                .as_str()
-                                .and_then(|b| b.parse::<u64>().ok())
-                            {
+    let mut next = 0;
+    while next < a.sockets {
+        let batch = (next..a.sockets.min(next + CONNECTING)).map(|i| {
+            let (http, join_url, ws_url) = (http.clone(), join_url.clone(), ws_url.clone());
+            async move {
+                let token = join(&http, &join_url, json!({"name": format!("viewer {i}")})).await?;
+                connect(&ws_url, &token).await
+            }
+        });
+        for framed in futures_util::future::join_all(batch).await {
+            let mut framed = framed?;
+            let lat = latencies.clone();
+            actix_rt::spawn(async move {
+                while let Some(Ok(frame)) = framed.next().await {
+                    match frame {
+                        Frame::Text(t) => {
+                            if let Some(sent) = sent_at(&t) {
                                 let now = start.elapsed().as_micros() as u64;
                                 lat.borrow_mut().push(now.saturating_sub(sent));
                             }
                         }
+                        Frame::Ping(p) => {
+                            let _ = framed.send(Message::Pong(p)).await;
+                        }
+                        _ => {}
                     }
-                    Frame::Ping(p) => {
-                        let _ = framed.send(Message::Pong(p)).await;
-                    }
-                    _ => {}
                 }
-            }
-        });
+            });
+        }
+        next = a.sockets.min(next + CONNECTING);
     }
     println!(
         "chat_fanout: {} sockets connected in {:.1} s",
@@ -178,10 +188,13 @@ async fn run(a: &Args, db_url: String) -> Result<(), String> {
         start.elapsed().as_secs_f64()
     );
 
-    let mut sender = connect(presenter).await?;
+    let mut sender = connect(&ws_url, &presenter).await?;
+    let messages = (a.rate * a.seconds).round().max(1.0) as usize;
     let gap = Duration::from_secs_f64(1.0 / a.rate.max(0.1));
+    let cpu_before = support::cpu_time(pid);
     let sending = Instant::now();
-    for _ in 0..a.messages {
+    for i in 0..messages {
+        tokio::time::sleep_until((sending + gap * i as u32).into()).await;
         let body = start.elapsed().as_micros().to_string();
         sender
             .send(Message::Text(
@@ -191,33 +204,32 @@ async fn run(a: &Args, db_url: String) -> Result<(), String> {
             ))
             .await
             .map_err(|e| e.to_string())?;
-        tokio::time::sleep(gap).await;
     }
-    let expected = a.sockets * a.messages;
+    let expected = a.sockets * messages;
     let deadline = Instant::now() + Duration::from_secs(60);
     while latencies.borrow().len() < expected && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut l = latencies.borrow().clone();
+    let cpu = (support::cpu_time(pid) - cpu_before).as_secs_f64();
     let elapsed = sending.elapsed().as_secs_f64();
+    let mut l = latencies.borrow().clone();
     if l.len() < expected {
         return Err(format!("only {} of {expected} deliveries arrived", l.len()));
     }
     l.sort_unstable();
-    let pct = |p: f64| l[((l.len() as f64 * p) as usize).min(l.len() - 1)] as f64 / 1000.0;
+    let pct = |p: f64| l[((l.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
     println!(
-        "chat_fanout: sockets={} messages={} rate={}/s deliveries={} in {:.1} s",
+        "chat_fanout: sockets={} rate={}/s messages={messages} deliveries={} in {elapsed:.1} s; \
+         delivery latency p50={:.2} ms p99={:.2} ms max={:.2} ms; \
+         server CPU {cpu:.2} s ({:.0}% of one core), {:.0} deliveries per server CPU-second",
         a.sockets,
-        a.messages,
         a.rate,
         l.len(),
-        elapsed
-    );
-    println!(
-        "chat_fanout: delivery latency p50={:.2} ms p99={:.2} ms max={:.2} ms",
         pct(0.50),
         pct(0.99),
-        *l.last().unwrap() as f64 / 1000.0
+        pct(1.0),
+        100.0 * cpu / elapsed,
+        l.len() as f64 / cpu.max(1e-9),
     );
     Ok(())
 }
