@@ -84,8 +84,6 @@ impl Drop for Server {
 /// Starts the `podium` binary (`bin`: the bench's CARGO_BIN_EXE_podium)
 /// on a fresh database with limits out of the way, every thread on `cpu`.
 pub fn start_server(bin: &str, db_url: &str, extra: &[&str], cpu: Option<usize>) -> Server {
-    use std::io::{BufRead, BufReader};
-    use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(bin);
     cmd.args([
         "--bind",
@@ -107,9 +105,16 @@ pub fn start_server(bin: &str, db_url: &str, extra: &[&str], cpu: Option<usize>)
     ])
     .args(extra)
     .env("RUST_LOG", "warn,podium::startup=info")
-    .env("NO_COLOR", "1")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::inherit());
+    .env("NO_COLOR", "1");
+    start(cmd, cpu)
+}
+
+/// Starts a server process that prints `listening http=ADDR` once ready,
+/// every thread on `cpu`; stopped with SIGTERM when dropped.
+pub fn start(mut cmd: Command, cpu: Option<usize>) -> Server {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     if let Some(cpu) = cpu {
         // Set before exec: every thread the server makes inherits it.
         unsafe {
@@ -119,12 +124,12 @@ pub fn start_server(bin: &str, db_url: &str, extra: &[&str], cpu: Option<usize>)
             });
         }
     }
-    let mut child = cmd.spawn().expect("start podium");
+    let mut child = cmd.spawn().expect("start the server");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     let base = loop {
         line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "podium exited");
+        assert!(out.read_line(&mut line).unwrap() > 0, "the server exited");
         if let Some(rest) = line.split("listening http=").nth(1) {
             break format!("http://{}", rest.split_whitespace().next().unwrap());
         }
