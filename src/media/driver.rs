@@ -7,12 +7,14 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use str0m::ice::StunMessage;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use tokio::sync::oneshot;
 
 use super::core::{Counters, Relay, SfuCore};
@@ -22,6 +24,7 @@ use super::{shard_of, MediaError, MediaState, PeerId, Source};
 const QUEUE: usize = 8192;
 /// The longest a shard or the router waits before checking it is wanted.
 const IDLE: Duration = Duration::from_secs(1);
+const IDLE_MS: u16 = 1000;
 /// How often a shard adds its counts to the metrics (not per packet).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
@@ -122,7 +125,7 @@ impl MediaHandle {
     ) -> std::io::Result<Self> {
         let shards = shards.max(1);
         // Non-blocking for sending: a full buffer drops, never stalls a
-        // shard. The router reads through tokio for the same reason.
+        // shard. The router waits with poll(2) and then reads until empty.
         socket.set_nonblocking(true)?;
         let on_state = Arc::new(on_state);
         let mut senders = Vec::new();
@@ -155,15 +158,7 @@ impl MediaHandle {
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("podium-media-rx".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                match rt {
-                    Ok(rt) => rt.block_on(route(socket, weak)),
-                    Err(e) => tracing::error!(error = %e, "media runtime failed to start"),
-                }
-            })?;
+            .spawn(move || route(socket, weak))?;
         Ok(Self {
             shared,
             local: announce,
@@ -305,38 +300,44 @@ impl MediaHandle {
 /// Reads the socket and hands each datagram to the shard of its peer:
 /// STUN requests by the ICE username they carry (which also learns the
 /// sender's address), everything else by address.
-async fn route(socket: UdpSocket, shared: Weak<Shared>) {
-    let socket = match tokio::net::UdpSocket::from_std(socket) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "media socket unusable");
-            return;
-        }
-    };
+fn route(socket: UdpSocket, shared: Weak<Shared>) {
     let mut buf = vec![0u8; 2048];
     loop {
-        let received = tokio::time::timeout(IDLE, socket.recv_from(&mut buf)).await;
+        // Waits for readable only: the shards send on this same socket, and
+        // a wait that also took writable would wake this thread after
+        // every packet they send (tens of thousands of needless context
+        // switches a second under load).
+        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::from(IDLE_MS));
         let Some(shared) = shared.upgrade() else {
             break;
         };
-        let (n, from) = match received {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "media recv failed");
-                continue;
-            }
-            Err(_) => continue,
-        };
-        let data = &buf[..n];
-        let shard = if shared.shards.len() == 1 {
-            Some(0)
-        } else {
-            shard_for(&shared, from, data)
-        };
-        if let Some(shard) = shard {
-            let msg = Msg::Datagram(Instant::now(), from, data.to_vec());
-            let _ = shared.shards[shard].try_send(msg);
+        if !matches!(ready, Ok(n) if n > 0) {
+            continue;
         }
+        // Everything queued, before waiting again.
+        loop {
+            match socket.recv_from(&mut buf) {
+                Ok((n, from)) => dispatch(&shared, from, &buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "media recv failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn dispatch(shared: &Shared, from: SocketAddr, data: &[u8]) {
+    let shard = if shared.shards.len() == 1 {
+        Some(0)
+    } else {
+        shard_for(shared, from, data)
+    };
+    if let Some(shard) = shard {
+        let msg = Msg::Datagram(Instant::now(), from, data.to_vec());
+        let _ = shared.shards[shard].try_send(msg);
     }
 }
 
