@@ -13,8 +13,8 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryS
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use str0m::ice::StunMessage;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use str0m::ice::StunMessage;
 use tokio::sync::oneshot;
 
 use super::core::{Counters, Relay, SfuCore};
