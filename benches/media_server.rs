@@ -837,7 +837,7 @@ fn main() {
     }
     if let (Some(p), Some(b)) = (podium, baseline) {
         println!(
-            "media_server: at each one's largest loss-free step: Podium {p:.2} us, baseline {b:.2} us per packet"
+            "media_server: at each one's largest served step: Podium {p:.2} us, baseline {b:.2} us per packet"
         );
     }
     let out = if a.bench {
