@@ -1,0 +1,62 @@
+//! Replays the fuzzers' committed corpus (fuzz/corpus/<target>/) through the
+//! code the fuzz targets run (fuzz/fuzz_targets/common.rs), so every input
+//! the fuzzers kept is checked again, on stable Rust, in every test run.
+//! The long runs are `fuzz/run` (docs/RELIABILITY.md).
+
+#[path = "../fuzz/fuzz_targets/common.rs"]
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Instant;
+
+use podium::media::core::SfuCore;
+use podium::media::Source;
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/corpus")
+        .join(target);
+    let inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+        .collect();
+    assert!(!inputs.is_empty(), "{} holds no inputs", dir.display());
+    inputs
+}
+
+#[test]
+fn websocket_frames_from_the_corpus_never_panic() {
+    corpus("ws_frame").iter().for_each(|d| common::ws_frame(d));
+}
+
+#[test]
+fn json_bodies_from_the_corpus_never_panic() {
+    corpus("json_body")
+        .iter()
+        .for_each(|d| common::json_body(d));
+}
+
+#[test]
+fn media_inputs_from_the_corpus_never_panic() {
+    corpus("media").iter().for_each(|d| common::media(d));
+}
+
+/// The media seeds are offers the engine accepts, so the fuzzer starts from
+/// inputs that reach past SDP parsing into negotiation.
+#[test]
+fn the_seed_offers_are_accepted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/media");
+    let offer = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        String::from_utf8(bytes[1..].to_vec()).unwrap()
+    };
+    let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let mut sink = |_: SocketAddr, _: &[u8]| {};
+    let mut core = SfuCore::new(local);
+    let now = Instant::now();
+    core.add_publisher(now, 1, Source::Camera, &offer("seed-publish"), &mut sink)
+        .expect("the publish seed is accepted");
+    core.add_viewer(now, 1, &offer("seed-watch"), &mut sink)
+        .expect("the watch seed is accepted");
+}
