@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpOffer;
+use str0m::config::DtlsCert;
 use str0m::format::{Codec, CodecSpec};
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt};
 use str0m::net::{Protocol, Receive};
@@ -158,6 +159,10 @@ pub struct SfuCore {
     shards: usize,
     relays: Vec<Relay>,
     gone: Vec<Gone>,
+    /// One DTLS certificate for every peer of this core, made once: making
+    /// one per peer cost each join a key generation. (Peers check it by the
+    /// fingerprint in our answer, so sharing it weakens nothing.)
+    cert: Option<DtlsCert>,
 }
 
 /// What a core has done since it started; monotonic.
@@ -184,8 +189,12 @@ pub struct Gone {
     pub viewer: bool,
 }
 
-fn new_rtc(now: Instant) -> Rtc {
-    Rtc::builder()
+fn new_rtc(now: Instant, cert: Option<&DtlsCert>) -> Rtc {
+    let mut config = Rtc::builder();
+    if let Some(cert) = cert {
+        config = config.set_dtls_cert(cert.clone());
+    }
+    config
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .clear_codecs()
@@ -220,6 +229,9 @@ impl SfuCore {
             shards: count,
             relays: Vec::new(),
             gone: Vec::new(),
+            cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
         }
     }
 
@@ -349,7 +361,7 @@ impl SfuCore {
     ) -> Result<(PeerId, String), MediaError> {
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
-        let mut rtc = new_rtc(now);
+        let mut rtc = new_rtc(now, self.cert.as_ref());
         let candidate = Candidate::host(self.local, "udp")
             .map_err(|e| MediaError::Unsupported(e.to_string()))?;
         rtc.add_local_candidate(candidate);
