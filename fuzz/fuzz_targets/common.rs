@@ -72,17 +72,21 @@ pub fn json_body(data: &[u8]) {
 }
 
 /// The media engine: the first byte picks an SDP offer to publish, an
-/// offer to watch, or a datagram arriving on the media port.
+/// offer to watch, or a datagram arriving on the media port. One engine
+/// serves every input (as one shard serves every peer), so its certificate
+/// is made once.
 pub fn media(data: &[u8]) {
+    thread_local! {
+        static CORE: std::cell::RefCell<SfuCore> =
+            std::cell::RefCell::new(SfuCore::new("127.0.0.1:5000".parse().unwrap()));
+    }
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
     let from: SocketAddr = "127.0.0.1:6000".parse().unwrap();
     let now = Instant::now();
     let mut sink = |_: SocketAddr, _: &[u8]| {};
-    let mut core = SfuCore::new(local);
-    match mode % 3 {
+    CORE.with_borrow_mut(|core| match mode % 3 {
         0 | 1 => {
             let Ok(offer) = std::str::from_utf8(rest) else {
                 return;
@@ -96,8 +100,9 @@ pub fn media(data: &[u8]) {
                 core.handle_datagram(now, from, rest, &mut sink);
                 core.handle_timeout(now + Duration::from_secs(1), &mut sink);
                 core.remove(id, now);
+                core.handle_timeout(now + Duration::from_secs(2), &mut sink);
             }
         }
         _ => core.handle_datagram(now, from, rest, &mut sink),
-    }
+    });
 }

@@ -359,16 +359,31 @@ impl SfuCore {
         offer: &str,
         sink: &mut Sink,
     ) -> Result<(PeerId, String), MediaError> {
+        if let Some(pt) = super::offer::conflicting_payload_type(offer) {
+            return Err(MediaError::BadOffer(format!(
+                "payload type {pt} means different codecs in different sections"
+            )));
+        }
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
         let mut rtc = new_rtc(now, self.cert.as_ref());
         let candidate = Candidate::host(self.local, "udp")
             .map_err(|e| MediaError::Unsupported(e.to_string()))?;
         rtc.add_local_candidate(candidate);
-        let answer = rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        // str0m asserts on offers it cannot map; whatever else of that kind
+        // a client sends must cost it a 400, not the shard its thread. The
+        // new session is dropped, so nothing half-made survives the panic.
+        let accepted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            rtc.sdp_api().accept_offer(offer)
+        }));
+        let answer = match accepted {
+            Ok(answer) => answer.map_err(|e| MediaError::BadOffer(e.to_string()))?,
+            Err(_) => {
+                return Err(MediaError::BadOffer(
+                    "the offer could not be negotiated".into(),
+                ))
+            }
+        };
         let answer = answer.to_sdp_string();
         if !answer
             .lines()
