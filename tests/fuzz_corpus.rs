@@ -1,7 +1,8 @@
-//! Replays the fuzzers' committed corpus (fuzz/corpus/<target>/) through the
-//! code the fuzz targets run (fuzz/fuzz_targets/common.rs), so every input
-//! the fuzzers kept is checked again, on stable Rust, in every test run.
-//! The long runs are `fuzz/run` (docs/RELIABILITY.md).
+//! Replays the fuzzers' committed inputs through the code the fuzz targets
+//! run (fuzz/fuzz_targets/common.rs), so every input is checked again, on
+//! stable Rust, in every test run: the seeds and past crashes
+//! (fuzz/seeds/<target>/, kept by hand) and the corpus the fuzzers kept
+//! (fuzz/corpus/<target>/, minimised by `fuzz/run`, docs/RELIABILITY.md).
 
 #[path = "../fuzz/fuzz_targets/common.rs"]
 mod common;
@@ -14,14 +15,16 @@ use podium::media::core::SfuCore;
 use podium::media::Source;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/corpus")
-        .join(target);
-    let inputs: Vec<Vec<u8>> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
-        .collect();
-    assert!(!inputs.is_empty(), "{} holds no inputs", dir.display());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs = Vec::new();
+    for dir in [
+        root.join("seeds").join(target),
+        root.join("corpus").join(target),
+    ] {
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        inputs.extend(entries.map(|entry| std::fs::read(entry.unwrap().path()).unwrap()));
+    }
+    assert!(inputs.len() > 1, "no inputs for {target}");
     inputs
 }
 
@@ -46,7 +49,7 @@ fn media_inputs_from_the_corpus_never_panic() {
 /// inputs that reach past SDP parsing into negotiation.
 #[test]
 fn the_seed_offers_are_accepted() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/media");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/media");
     let offer = |name: &str| {
         let bytes = std::fs::read(dir.join(name)).unwrap();
         String::from_utf8(bytes[1..].to_vec()).unwrap()
