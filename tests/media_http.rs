@@ -201,6 +201,24 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
         v.accept(pending, &answer);
         peers.push(v);
     }
+    // An attendee's crafted offer (one payload type, two meanings; it once
+    // made str0m assert on the shard's thread) is refused, and the others'
+    // media goes on.
+    let crafted = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fuzz/seeds/media/regression-pt-conflict-1"
+    ))
+    .unwrap();
+    let attacker = app.join_ok(&room.slug, json!({"name": "Mallory"})).await;
+    let (status, _, body) = post_sdp(
+        &app,
+        &format!("/api/rooms/{}/whep", room.slug),
+        &attacker,
+        String::from_utf8(crafted[1..].to_vec()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("payload type"), "{body}");
     let peers = run(peers, Duration::from_secs(4)).await;
     assert!(peers[0].connected, "publisher connected");
     for (i, v) in peers[1..].iter().enumerate() {
