@@ -174,3 +174,94 @@ async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
         serde_json::from_str::<serde_json::Value>(line).expect("each line is JSON");
     }
 }
+
+/// SIGKILL in the middle of a session (no shutdown at all): after a restart
+/// on the same database, every chat message, question, vote, pin and answer
+/// that a client had been acknowledged is there, for REST and for a socket
+/// that reconnects; the same tokens still work.
+#[actix_rt::test]
+async fn sigkill_loses_nothing_that_was_acknowledged() {
+    let db = TestDb::new();
+    let args = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
+    let mut server = common::process::start(&args, Some(&db.url));
+    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let room = app.open_room().await;
+    let base = format!("/api/rooms/{}", room.slug);
+    let moderator = app
+        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &grace).await;
+
+    for (i, body) in ["one", "two", "three"].iter().enumerate() {
+        ws.send(json!({"type": "chat.send", "body": body, "ref": i}))
+            .await;
+        ws.recv_type("ack").await;
+    }
+    ws.send(json!({"type": "question.ask", "body": "Does it survive?", "ref": "q"}))
+        .await;
+    let q = ws.recv_type("ack").await["result"]["id"].as_i64().unwrap();
+    // Votes from many participants at once, each acknowledged.
+    let mut voters = Vec::new();
+    for i in 0..20 {
+        voters.push(
+            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
+                .await,
+        );
+    }
+    let votes = voters.iter().map(|t| {
+        app.call_owned(
+            awc::http::Method::PUT,
+            format!("{base}/questions/{q}/vote"),
+            t.clone(),
+        )
+    });
+    let acked = futures_util::future::join_all(votes)
+        .await
+        .iter()
+        .filter(|r| r.status == 200)
+        .count();
+    assert_eq!(acked, 20);
+    ws.send(
+        json!({"type": "question.update", "id": q, "pinned": true, "answered": true,
+        "answer": "It does.", "ref": "a"}),
+    )
+    .await;
+    // An attendee may not answer: refused, so not part of what must survive.
+    assert_eq!(ws.recv_type("error").await["code"], "forbidden");
+    let r = app
+        .send(
+            app.request(
+                awc::http::Method::PATCH,
+                &format!("{base}/questions/{q}"),
+                Some(&moderator),
+            ),
+            Some(&json!({"pinned": true, "answered": true, "answer": "It does."})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    server.signal(nix::sys::signal::Signal::SIGKILL);
+    server.wait(Duration::from_secs(10));
+
+    let again = common::process::start(&args, Some(&app.db.url));
+    let app = TestApp::at(format!("http://{}", again.addr), app.db);
+    let messages = app.get(&format!("{base}/messages"), Some(&grace)).await;
+    let bodies: Vec<&str> = messages.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["one", "two", "three"]);
+    let questions = app.get(&format!("{base}/questions"), Some(&grace)).await;
+    let question = &questions.body["questions"][0];
+    assert_eq!(question["votes"], 20);
+    assert_eq!(question["pinned"], true);
+    assert_eq!(question["answered"], true);
+    assert_eq!(question["answer"], "It does.");
+    // A client reconnecting after the crash gets the same in its snapshot.
+    let (_, welcome) = Ws::join(&app, &room.slug, &grace).await;
+    assert_eq!(welcome["questions"][0]["votes"], 20);
+    assert_eq!(welcome["messages"].as_array().unwrap().len(), 3);
+}
