@@ -62,12 +62,10 @@ impl Verified {
 
 impl Passwords {
     pub fn new(concurrency: usize) -> Self {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key).expect("the operating system's random source failed");
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             verified: Arc::new(Verified {
-                key,
+                key: crate::secrets::random_bytes(),
                 map: Mutex::new(HashMap::new()),
             }),
         }

@@ -14,7 +14,7 @@ pub const TOKEN_BYTES: usize = 32;
 /// 144 bits: host and moderator keys (the contract asks for at least 128).
 pub const KEY_BYTES: usize = 18;
 
-fn random_bytes<const N: usize>() -> [u8; N] {
+pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // Without an OS RNG no secret can be made safely: stop rather than go on.
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");

@@ -32,6 +32,18 @@ async fn patch(app: &TestApp, p: &str, token: &str, body: Value) -> common::Resp
     .await
 }
 
+/// Asks a question over REST; its id.
+async fn ask(app: &TestApp, room: &Room, token: &str, body: &str) -> i64 {
+    let r = app
+        .post(
+            &path(room, "/questions"),
+            Some(token),
+            &json!({"body": body}),
+        )
+        .await;
+    r.body["id"].as_i64().unwrap()
+}
+
 async fn put(app: &TestApp, p: &str, token: &str) -> common::Resp {
     app.send(app.request(awc::http::Method::PUT, p, Some(token)), None)
         .await
@@ -252,14 +264,7 @@ async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
     let (_, moderator) = staff(&app, &room).await;
     let mut public = Vec::new();
     for body in ["One?", "Two?", "Three?"] {
-        let q = app
-            .post(
-                &path(&room, "/questions"),
-                Some(&moderator),
-                &json!({"body": body}),
-            )
-            .await;
-        public.push(q.body["id"].as_i64().unwrap());
+        public.push(ask(&app, &room, &moderator, body).await);
     }
     let r = patch(
         &app,
@@ -538,14 +543,7 @@ async fn top_sort_pins_first_and_answered_last() {
     let (presenter, _) = staff(&app, &room).await;
     let mut ids = Vec::new();
     for b in ["q0", "q1", "q2", "q3"] {
-        let r = app
-            .post(
-                &path(&room, "/questions"),
-                Some(&presenter),
-                &json!({"body": b}),
-            )
-            .await;
-        ids.push(r.body["id"].as_i64().unwrap());
+        ids.push(ask(&app, &room, &presenter, b).await);
     }
     for i in 0..3 {
         let t = app

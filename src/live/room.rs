@@ -10,7 +10,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
-use tokio::task::{JoinError, JoinHandle};
 
 use super::{close, views, Command, Connected, Hub, Member, Outlet, SESSION_QUEUE};
 use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody, QuestionFacts};
@@ -100,7 +99,8 @@ struct PendingVote {
     reply: oneshot::Sender<Result<Value, ApiError>>,
 }
 
-type VoteWrite = JoinHandle<Result<Vec<i32>, ApiError>>;
+type VoteWrite =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<i32>, ApiError>> + Send>>;
 
 struct RoomTask {
     room: Room,
@@ -548,7 +548,7 @@ impl RoomTask {
             .map(|v| (v.question_id, v.participant_id, v.on))
             .collect();
         let (pool, room_id) = (self.pool.clone(), self.room.id);
-        let write = tokio::spawn(async move {
+        let write = Box::pin(async move {
             store::blocking(&pool, move |c| {
                 Ok(store::questions::set_votes(c, room_id, &ops)?)
             })
@@ -558,24 +558,21 @@ impl RoomTask {
     }
 
     /// Answers each vote of a written batch: its exact count once stored,
-    /// or the error (nothing of a failed batch was stored).
-    fn votes_written(
-        &mut self,
-        batch: Vec<PendingVote>,
-        written: Result<Result<Vec<i32>, ApiError>, JoinError>,
-    ) {
+    /// or why not (nothing of a failed batch was stored).
+    fn votes_written(&mut self, batch: Vec<PendingVote>, written: Result<Vec<i32>, ApiError>) {
         let counts = match written {
-            Ok(Ok(counts)) => counts,
-            failed => {
-                let e = failed.unwrap_or_else(|e| Err(ApiError::internal(e))).err();
-                let unavailable = matches!(e, Some(ApiError::Unavailable(_)));
-                let mut first = e;
+            Ok(counts) => counts,
+            Err(e) => {
+                // The cause is logged once, with the error itself; every
+                // voter hears the same answer.
+                let unavailable = matches!(e, ApiError::Unavailable(_));
+                let mut first = Some(e);
                 for v in batch {
                     let err = first.take().unwrap_or_else(|| {
                         if unavailable {
                             ApiError::db_unavailable()
                         } else {
-                            ApiError::internal(anyhow::anyhow!("vote batch failed"))
+                            ApiError::internal(anyhow::anyhow!("vote batch not stored"))
                         }
                     });
                     let _ = v.reply.send(Err(err));

@@ -24,7 +24,6 @@ use super::{shard_of, MediaError, MediaState, PeerId, Source};
 const QUEUE: usize = 8192;
 /// The longest a shard or the router waits before checking it is wanted.
 const IDLE: Duration = Duration::from_secs(1);
-const IDLE_MS: u16 = 1000;
 /// How often a shard adds its counts to the metrics (not per packet).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
@@ -308,7 +307,10 @@ fn route(socket: UdpSocket, shared: Weak<Shared>) {
         // every packet they send (tens of thousands of needless context
         // switches a second under load).
         let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
-        let ready = poll(&mut fds, PollTimeout::from(IDLE_MS));
+        let ready = poll(
+            &mut fds,
+            PollTimeout::try_from(IDLE).unwrap_or(PollTimeout::MAX),
+        );
         let Some(shared) = shared.upgrade() else {
             break;
         };

@@ -6,35 +6,34 @@ use std::collections::HashMap;
 /// different media sections of one offer. str0m asserts that a payload type
 /// is bound once, so such an offer must be refused before it gets there.
 pub fn conflicting_payload_type(offer: &str) -> Option<u8> {
-    // Per payload type: (section, rtpmap, fmtp) as first seen.
-    let mut seen: HashMap<u8, (usize, String, String)> = HashMap::new();
-    let mut section = 0;
+    // Per payload type: (rtpmap, fmtp) in the sections seen so far, and in
+    // the current one.
+    let mut seen: HashMap<u8, (String, String)> = HashMap::new();
     let mut current: HashMap<u8, (String, String)> = HashMap::new();
     let mut conflict = None;
-    let mut close = |current: &mut HashMap<u8, (String, String)>, section: usize| {
-        for (pt, (map, fmtp)) in current.drain() {
+    let mut close = |current: &mut HashMap<u8, (String, String)>| {
+        for (pt, meaning) in current.drain() {
             match seen.get(&pt) {
-                Some((s, m, f)) if *s != section && (m != &map || f != &fmtp) => {
+                Some(earlier) if *earlier != meaning => {
                     conflict.get_or_insert(pt);
                 }
                 Some(_) => {}
                 None => {
-                    seen.insert(pt, (section, map, fmtp));
+                    seen.insert(pt, meaning);
                 }
             }
         }
     };
     for line in offer.lines().map(str::trim_end) {
         if line.starts_with("m=") {
-            close(&mut current, section);
-            section += 1;
+            close(&mut current);
         } else if let Some((pt, value)) = attribute(line, "a=rtpmap:") {
             current.entry(pt).or_default().0 = value.to_ascii_lowercase();
         } else if let Some((pt, value)) = attribute(line, "a=fmtp:") {
             current.entry(pt).or_default().1 = value.to_owned();
         }
     }
-    close(&mut current, section);
+    close(&mut current);
     conflict
 }
 
