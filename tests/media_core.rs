@@ -261,6 +261,7 @@ fn a_viewer_on_another_shard_gets_media_keyframes_and_state_from_the_home_shard(
     assert_eq!(
         gone,
         vec![podium::media::core::Gone {
+            id: peer,
             ufrag,
             addr: Some(net.clients[v].addr),
             room: 1,

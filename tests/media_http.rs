@@ -137,14 +137,7 @@ async fn run(mut peers: Vec<Peer>, d: Duration) -> Vec<Peer> {
     }
 }
 
-const AV_SEND: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::SendOnly),
-    (MediaKind::Video, Direction::SendOnly),
-];
-const AV_RECV: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::RecvOnly),
-    (MediaKind::Video, Direction::RecvOnly),
-];
+use common::sdp::{AV_RECV, AV_SEND};
 
 async fn post_sdp(
     app: &common::TestApp,
@@ -152,16 +145,7 @@ async fn post_sdp(
     token: &str,
     sdp: String,
 ) -> (u16, Option<String>, String) {
-    let req = app
-        .request(awc::http::Method::POST, path, Some(token))
-        .insert_header(("Content-Type", "application/sdp"));
-    let mut res = req.send_body(sdp).await.unwrap();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-    (res.status().as_u16(), location, body)
+    common::sdp::post(app, path, Some(token), sdp).await
 }
 
 #[actix_rt::test]

@@ -1,9 +1,8 @@
 //! What every handler shares: the pool, password hashing, rate limits and
 //! the settings that shape responses.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use diesel::PgConnection;
 
@@ -12,7 +11,6 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::live::{Act, Hub, Member};
 use crate::media::driver::MediaHandle;
-use crate::media::PeerId;
 use crate::passwords::Passwords;
 use crate::store::PgPool;
 use serde_json::Value;
@@ -22,7 +20,6 @@ pub struct AppContext {
     pub hub: Hub,
     pub media: MediaHandle,
     /// Media session -> (room, participant) that opened it (0: the host key).
-    media_owners: Mutex<HashMap<PeerId, (i64, i64)>>,
     pub passwords: Passwords,
     pub limits: RateLimits,
     pub public_url: String,
@@ -47,7 +44,6 @@ impl AppContext {
         Arc::new(Self {
             hub,
             media,
-            media_owners: Mutex::default(),
             pool,
             passwords: Passwords::new(config.hash_concurrency()),
             limits: RateLimits::new(&config.limits),
@@ -60,13 +56,6 @@ impl AppContext {
             ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
         })
-    }
-
-    pub fn own(&self, peer: PeerId, room: i64, participant: i64) {
-        self.media_owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(peer, (room, participant));
     }
 
     /// Asks the room to act, then ends the media sessions the act ends:
@@ -82,8 +71,8 @@ impl AppContext {
         match ends {
             Some(None) => self.media.end_room(room).await,
             Some(Some(participant)) => {
-                for peer in self.sessions_of(room, participant) {
-                    self.end_media(peer, room).await;
+                for peer in self.media.sessions_of(room, participant) {
+                    self.media.remove(peer, room).await;
                 }
             }
             None => {}
@@ -92,36 +81,6 @@ impl AppContext {
     }
 
     /// Ends a media session and forgets who opened it.
-    pub async fn end_media(&self, peer: PeerId, room: i64) {
-        self.media.remove(peer, room).await;
-        self.disown(peer);
-    }
-
-    fn disown(&self, peer: PeerId) {
-        self.media_owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&peer);
-    }
-
-    pub fn owner(&self, peer: PeerId) -> Option<(i64, i64)> {
-        self.media_owners
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&peer)
-            .copied()
-    }
-
-    /// Media sessions a participant opened (to end them on kick).
-    pub fn sessions_of(&self, room: i64, participant: i64) -> Vec<PeerId> {
-        let owners = self.media_owners.lock().unwrap_or_else(|p| p.into_inner());
-        owners
-            .iter()
-            .filter(|(_, o)| **o == (room, participant))
-            .map(|(p, _)| *p)
-            .collect()
-    }
-
     /// Runs blocking database work on actix's blocking pool.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where

@@ -116,10 +116,9 @@ pub async fn whip(
     let offer = sdp_body(&req, &body)?;
     let (peer, answer) = ctx
         .media
-        .publish(room_id, source, offer)
+        .publish(room_id, participant, source, offer)
         .await
         .map_err(media_error)?;
-    ctx.own(peer, room_id, participant);
     tracing::info!(room = %slug, %peer, ?source, "publishing");
     Ok(created(slug.as_str(), peer, answer))
 }
@@ -136,10 +135,9 @@ pub async fn whep(
     let offer = sdp_body(&req, &body)?;
     let (peer, answer) = ctx
         .media
-        .view(who.room.id, offer)
+        .view(who.room.id, who.participant.id, offer)
         .await
         .map_err(media_error)?;
-    ctx.own(peer, who.room.id, who.participant.id);
     // The peak only rises when a viewer arrives. Failing to note it must
     // not cost the viewer its session.
     let (room, viewers) = (who.room.id, ctx.media.viewers(who.room.id));
@@ -178,7 +176,7 @@ async fn session(
             (room_id, 0, true)
         }
     };
-    match ctx.owner(peer) {
+    match ctx.media.owner(peer) {
         Some((r, p)) if r == room_id && (p == participant || staff) => Ok((peer, room_id)),
         _ => Err(ApiError::NotFound("no such media session".into())),
     }
@@ -206,6 +204,6 @@ pub async fn stop(
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (peer, room_id) = session(&ctx, &req, path).await?;
-    ctx.end_media(peer, room_id).await;
+    ctx.media.remove(peer, room_id).await;
     Ok(HttpResponse::Ok().finish())
 }

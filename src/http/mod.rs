@@ -14,6 +14,7 @@ pub mod moderation;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
+pub mod route_table;
 pub mod scrape;
 pub mod site;
 pub mod spans;
@@ -41,64 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json::config())
         .app_data(json::path_config())
         .app_data(json::query_config())
-        .service(
-            web::scope("/api")
-                .service(resource("/health").route(web::get().to(health::health)))
-                .service(resource("/rooms").route(web::post().to(rooms::create)))
-                .service(
-                    resource("/rooms/{slug}")
-                        .route(web::get().to(rooms::card))
-                        .route(web::patch().to(moderation::settings))
-                        .route(web::delete().to(moderation::end)),
-                )
-                .service(resource("/rooms/{slug}/join").route(web::post().to(join::join)))
-                .service(resource("/rooms/{slug}/me").route(web::get().to(join::me)))
-                .service(resource("/rooms/{slug}/ws").route(web::get().to(ws::ws)))
-                .service(
-                    resource("/rooms/{slug}/messages")
-                        .route(web::get().to(chat::list))
-                        .route(web::post().to(chat::send)),
-                )
-                .service(
-                    resource("/rooms/{slug}/messages/{id}").route(web::delete().to(chat::delete)),
-                )
-                .service(
-                    resource("/rooms/{slug}/messages/{id}/promote")
-                        .route(web::post().to(chat::promote)),
-                )
-                .service(
-                    resource("/rooms/{slug}/questions")
-                        .route(web::get().to(questions::list))
-                        .route(web::post().to(questions::ask)),
-                )
-                .service(
-                    resource("/rooms/{slug}/questions/{id}")
-                        .route(web::patch().to(questions::update)),
-                )
-                .service(
-                    resource("/rooms/{slug}/questions/{id}/vote")
-                        .route(web::put().to(questions::vote_on))
-                        .route(web::delete().to(questions::vote_off)),
-                )
-                .service(
-                    resource("/rooms/{slug}/participants/{id}/kick")
-                        .route(web::post().to(moderation::kick)),
-                )
-                .service(resource("/rooms/{slug}/stats").route(web::get().to(moderation::stats)))
-                .service(
-                    resource("/rooms/{slug}/stats.csv").route(web::get().to(export::attendance)),
-                )
-                .service(
-                    resource("/rooms/{slug}/questions.csv").route(web::get().to(export::questions)),
-                )
-                .service(resource("/rooms/{slug}/whip").route(web::post().to(media::whip)))
-                .service(resource("/rooms/{slug}/whep").route(web::post().to(media::whep)))
-                .service(
-                    resource("/rooms/{slug}/media/{id}")
-                        .route(web::patch().to(media::trickle))
-                        .route(web::delete().to(media::stop)),
-                ),
-        )
+        .configure(route_table::register)
         .configure(site::routes)
         .default_service(web::to(not_found));
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::room::{QuestionPatch, SettingsPatch};
 use super::Act;
+use crate::domain::Action;
 
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", deny_unknown_fields)]
@@ -46,6 +47,24 @@ pub enum ClientFrame {
     #[serde(rename = "room.end")]
     RoomEnd {},
 }
+
+/// Every client frame `type` with what it asks of the sender's role
+/// (`None`: any participant). The escalation tests attack every entry; a
+/// unit test below keeps the list equal to the enum's.
+pub const KINDS: &[(&str, Option<Action>)] = &[
+    ("hello", None),
+    ("ping", None),
+    ("chat.send", Some(Action::Chat)),
+    ("chat.delete", Some(Action::Moderate)),
+    ("chat.promote", Some(Action::Moderate)),
+    ("question.ask", Some(Action::AskQuestion)),
+    ("question.vote", Some(Action::Vote)),
+    ("question.unvote", Some(Action::Vote)),
+    ("question.update", Some(Action::Moderate)),
+    ("room.update", Some(Action::ChangeSettings)),
+    ("participant.kick", Some(Action::Kick)),
+    ("room.end", Some(Action::EndRoom)),
+];
 
 impl ClientFrame {
     /// The frame's `type`, for metrics.
@@ -160,6 +179,15 @@ mod tests {
             parse(r#"{"type":"ping"}"#).unwrap().frame,
             ClientFrame::Ping {}
         ));
+    }
+
+    #[test]
+    fn kinds_lists_every_frame_type() {
+        // serde names every variant when it meets an unknown one.
+        let (why, _) = parse(r#"{"type":"?"}"#).err().unwrap();
+        let listed: Vec<&str> = why.split('`').skip(3).step_by(2).collect();
+        let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+        assert_eq!(listed, kinds, "{why}");
     }
 
     #[test]

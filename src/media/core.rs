@@ -181,6 +181,7 @@ pub struct Counters {
 /// A peer that was removed, for whoever routed to it or counted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gone {
+    pub id: PeerId,
     /// Our ICE username for it.
     pub ufrag: String,
     /// The address it last spoke from.
@@ -423,6 +424,7 @@ impl SfuCore {
         peer.rtc.disconnect();
         self.timers.remove(&(peer.deadline, id));
         self.gone.push(Gone {
+            id,
             ufrag: peer.ufrag,
             addr: peer.addr,
             room: peer.room,

@@ -30,12 +30,14 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 enum Command {
     Publish {
         room: i64,
+        owner: i64,
         source: Source,
         offer: String,
         reply: oneshot::Sender<Result<(PeerId, String), MediaError>>,
     },
     View {
         room: i64,
+        owner: i64,
         offer: String,
         reply: oneshot::Sender<Result<(PeerId, String), MediaError>>,
     },
@@ -78,12 +80,19 @@ struct Shared {
     routes: Mutex<Routes>,
     /// Viewers per room, over all shards.
     viewers: Mutex<HashMap<i64, usize>>,
+    /// Each live session's room and the participant who opened it (0 for
+    /// the host key), kept until the session is gone for any reason.
+    owners: Mutex<HashMap<PeerId, (i64, i64)>>,
 }
 
 impl Shared {
     fn routes(&self) -> std::sync::MutexGuard<'_, Routes> {
         // The maps stay consistent under a panic elsewhere: use them.
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, (i64, i64)>> {
+        self.owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn count_viewer(&self, room: i64, joined: bool) {
@@ -139,6 +148,7 @@ impl MediaHandle {
             load: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
             routes: Mutex::new(Routes::default()),
             viewers: Mutex::default(),
+            owners: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let shard = Shard {
@@ -200,15 +210,18 @@ impl MediaHandle {
         rx.await.ok()
     }
 
+    /// Publishes for participant `owner` (0: the host key).
     pub async fn publish(
         &self,
         room: i64,
+        owner: i64,
         source: Source,
         offer: String,
     ) -> Result<(PeerId, String), MediaError> {
         // A room's publishers share its home shard, which decides its state.
         self.ask(self.home(room), |reply| Command::Publish {
             room,
+            owner,
             source,
             offer,
             reply,
@@ -217,9 +230,15 @@ impl MediaHandle {
         .unwrap_or_else(|| Err(stopped()))
     }
 
-    pub async fn view(&self, room: i64, offer: String) -> Result<(PeerId, String), MediaError> {
+    pub async fn view(
+        &self,
+        room: i64,
+        owner: i64,
+        offer: String,
+    ) -> Result<(PeerId, String), MediaError> {
         self.ask(self.least_loaded(), |reply| Command::View {
             room,
+            owner,
             offer,
             reply,
         })
@@ -236,6 +255,21 @@ impl MediaHandle {
         })
         .await
         .unwrap_or(false)
+    }
+
+    /// A live session's room and the participant who opened it.
+    pub fn owner(&self, peer: PeerId) -> Option<(i64, i64)> {
+        self.shared.owners().get(&peer).copied()
+    }
+
+    /// The live sessions a participant opened in a room.
+    pub fn sessions_of(&self, room: i64, participant: i64) -> Vec<PeerId> {
+        let owners = self.shared.owners();
+        owners
+            .iter()
+            .filter(|(_, o)| **o == (room, participant))
+            .map(|(p, _)| *p)
+            .collect()
     }
 
     /// Media sessions now: (publishers, viewers).
@@ -471,6 +505,7 @@ impl Shard {
         }
         let mut gone = 0;
         self.core.drain_gone(|peer| {
+            shared.owners().remove(&peer.id);
             if peer.viewer {
                 shared.count_viewer(peer.room, false);
             }
@@ -519,19 +554,29 @@ fn command(
     match cmd {
         Command::Publish {
             room,
+            owner,
             source,
             offer,
             reply,
         } => {
             let r = core.add_publisher(now, room, source, &offer, send);
             added(core, &r);
+            if let Ok((id, _)) = &r {
+                shared.owners().insert(*id, (room, owner));
+            }
             let _ = reply.send(r);
         }
-        Command::View { room, offer, reply } => {
+        Command::View {
+            room,
+            owner,
+            offer,
+            reply,
+        } => {
             let r = core.add_viewer(now, room, &offer, send);
             added(core, &r);
-            if r.is_ok() {
+            if let Ok((id, _)) = &r {
                 shared.count_viewer(room, true);
+                shared.owners().insert(*id, (room, owner));
             }
             let _ = reply.send(r);
         }

@@ -119,6 +119,8 @@ pub fn template() -> &'static str {
 pub struct TestDb {
     pub name: String,
     pub url: String,
+    /// Whether dropping this value drops the database.
+    owned: bool,
 }
 
 impl TestDb {
@@ -142,6 +144,7 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
+            owned: true,
         }
     }
 
@@ -154,6 +157,7 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
+            owned: true,
         }
     }
 
@@ -163,6 +167,17 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
+            owned: true,
+        }
+    }
+
+    /// The same database, for one of many tests sharing it; dropping it
+    /// leaves the database to its owner.
+    pub fn borrowed(&self) -> TestDb {
+        TestDb {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owned: false,
         }
     }
 
@@ -189,6 +204,9 @@ impl Default for TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

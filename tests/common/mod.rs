@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod process;
+pub mod sdp;
 pub mod ws;
 
 use std::time::Duration;
@@ -102,6 +103,24 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     TestApp { base, db, client }
 }
 
+/// The application on a thread of its own, for many tests sharing one
+/// server (each with its own runtime); returns its base URL.
+pub fn serve_in_background(db: &TestDb) -> String {
+    let mut config = test_config();
+    config.database_url = Some(db.url.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = Application::build(config)
+                .await
+                .expect("application builds");
+            tx.send(format!("http://{}", app.http_addr())).unwrap();
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    rx.recv().expect("the server starts")
+}
+
 impl TestApp {
     pub async fn send(&self, req: awc::ClientRequest, body: Option<&Value>) -> Resp {
         let res = match body {
@@ -157,9 +176,22 @@ impl TestApp {
 
     /// POST with a raw body and content type, for malformed-input tests.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Resp {
-        let req = self
-            .request(awc::http::Method::POST, path, None)
-            .insert_header(("Content-Type", content_type));
+        self.send_body(
+            self.request(awc::http::Method::POST, path, None),
+            content_type,
+            body,
+        )
+        .await
+    }
+
+    /// Sends `req` with a raw body of `content_type`.
+    pub async fn send_body(
+        &self,
+        req: awc::ClientRequest,
+        content_type: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> Resp {
+        let req = req.insert_header(("Content-Type", content_type));
         read(
             req.send_body(body.into())
                 .await

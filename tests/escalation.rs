@@ -1,0 +1,580 @@
+//! Role escalation, generated from the server's own route table
+//! (`podium::http::route_table::API_ROUTES`) and WebSocket frame list
+//! (`podium::live::protocol::KINDS`): every route and frame is tried by
+//! every caller who must be refused, one test each, and must answer with
+//! the right code and change nothing. Each also has a test that the
+//! rightful caller succeeds with the same request, so a refusal is the
+//! credential's doing and not a malformed call. A route or frame this file
+//! does not know how to call fails its tests until it is taught.
+
+mod common;
+
+use std::time::Duration;
+
+use awc::http::Method;
+use common::{ws::Ws, TestApp, TestDb};
+use diesel::prelude::*;
+use libtest_mimic::{Arguments, Trial};
+use podium::domain::{Action, Role};
+use podium::http::route_table::{Access, ApiRoute, API_ROUTES};
+use podium::live::protocol::KINDS;
+use serde_json::{json, Value};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Caller {
+    /// The weakest caller the route is for.
+    Rightful,
+    Attendee,
+    Moderator,
+    /// An attendee who does not own the media session in the path.
+    OtherAttendee,
+    /// The presenter of another room.
+    OtherRoom,
+    /// An attendee who was kicked.
+    Kicked,
+    /// The rightful caller, after the room ended.
+    Ended,
+    /// A token of the right shape that was never issued.
+    Forged,
+    /// The rightful caller's token, cut short.
+    Truncated,
+    Missing,
+}
+
+const ATTACKERS: [Caller; 9] = [
+    Caller::Attendee,
+    Caller::Moderator,
+    Caller::OtherAttendee,
+    Caller::OtherRoom,
+    Caller::Kicked,
+    Caller::Ended,
+    Caller::Forged,
+    Caller::Truncated,
+    Caller::Missing,
+];
+
+impl Caller {
+    fn describe(self) -> &'static str {
+        match self {
+            Caller::Rightful => "succeeds for the rightful caller",
+            Caller::Attendee => "refused to an attendee",
+            Caller::Moderator => "refused to a moderator",
+            Caller::OtherAttendee => "refused to another attendee",
+            Caller::OtherRoom => "refused to another room's presenter",
+            Caller::Kicked => "refused to a kicked attendee",
+            Caller::Ended => "refused after the room ended",
+            Caller::Forged => "refused to a forged token",
+            Caller::Truncated => "refused to a truncated token",
+            Caller::Missing => "refused without a token",
+        }
+    }
+}
+
+/// What `caller` must get from `route`: `None` when the caller is not an
+/// attacker of this route (an attendee reading chat, say).
+fn refusal(route: &ApiRoute, caller: Caller) -> Option<(u16, &'static str)> {
+    use Access::*;
+    let access = route.access;
+    match caller {
+        Caller::Rightful => None,
+        Caller::Forged
+        | Caller::Truncated
+        | Caller::OtherRoom
+        | Caller::Kicked
+        | Caller::Missing => Some((401, "unauthorized")),
+        // Sessions end with the room, so there is nothing left to touch.
+        Caller::Ended if access == SessionOwner => Some((404, "not_found")),
+        // Reads stay open after the end: the report is made of them.
+        Caller::Ended => route.writes.then_some((410, "room_ended")),
+        Caller::Attendee => matches!(access, Moderator | Presenter).then_some((403, "forbidden")),
+        Caller::Moderator if access == Presenter => Some((403, "forbidden")),
+        // Someone else's media session is not revealed to exist.
+        Caller::Moderator | Caller::OtherAttendee if access == SessionOwner => {
+            Some((404, "not_found"))
+        }
+        Caller::Moderator | Caller::OtherAttendee => None,
+    }
+}
+
+/// One room with a participant of every kind and something of everything.
+struct Scene {
+    slug: String,
+    room_id: i64,
+    presenter: String,
+    moderator: String,
+    attendee: String,
+    other_attendee: String,
+    other_attendee_id: i64,
+    kicked: String,
+    message: i64,
+    question: i64,
+    /// The attendee's WHEP session, as its Location.
+    session: String,
+}
+
+async fn scene(app: &TestApp) -> Scene {
+    let room = app.open_room().await;
+    let slug = room.slug.clone();
+    let (presenter, _) = joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
+    let (moderator, _) = joined(app, &slug, json!({"name": "Mo", "key": room.moderator_key})).await;
+    let (attendee, _) = joined(app, &slug, json!({"name": "Bea"})).await;
+    let (other_attendee, other_attendee_id) = joined(app, &slug, json!({"name": "Cy"})).await;
+    let (kicked, kicked_id) = joined(app, &slug, json!({"name": "Dee"})).await;
+    let base = format!("/api/rooms/{slug}");
+    let r = app
+        .post(
+            &format!("{base}/participants/{kicked_id}/kick"),
+            Some(&moderator),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "kick: {}", r.body);
+    let r = app
+        .post(
+            &format!("{base}/messages"),
+            Some(&attendee),
+            &json!({"body": "hello"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "chat: {}", r.body);
+    let message = r.body["id"].as_i64().unwrap();
+    let r = app
+        .post(
+            &format!("{base}/questions"),
+            Some(&attendee),
+            &json!({"body": "why?"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "ask: {}", r.body);
+    let question = r.body["id"].as_i64().unwrap();
+    let r = app
+        .send(
+            app.request(
+                Method::PUT,
+                &format!("{base}/questions/{question}/vote"),
+                Some(&other_attendee),
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "vote: {}", r.body);
+    let (status, location, body) = common::sdp::post(
+        app,
+        &format!("{base}/whep"),
+        Some(&attendee),
+        common::sdp::offer(&common::sdp::AV_RECV),
+    )
+    .await;
+    assert_eq!(status, 201, "whep: {body}");
+    let room_id = room_id(app, &slug);
+    Scene {
+        slug,
+        room_id,
+        presenter,
+        moderator,
+        attendee,
+        other_attendee,
+        other_attendee_id,
+        kicked,
+        message,
+        question,
+        session: location.expect("WHEP gives a Location"),
+    }
+}
+
+async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
+    let r = app.join(slug, body).await;
+    assert_eq!(r.status, 200, "join: {}", r.body);
+    (
+        r.body["token"].as_str().unwrap().to_owned(),
+        r.body["participant"]["id"].as_i64().unwrap(),
+    )
+}
+
+fn room_id(app: &TestApp, slug: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query("SELECT id FROM rooms WHERE slug = $1")
+        .bind::<diesel::sql_types::Text, _>(slug)
+        .get_result::<Id>(&mut app.db.conn())
+        .unwrap()
+        .id
+}
+
+/// Everything stored about the room, and whether its media session lives.
+async fn fingerprint(app: &TestApp, s: &Scene) -> String {
+    #[derive(QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    let stored = diesel::sql_query(
+        "SELECT concat_ws(' | ',
+           (SELECT json_agg(r)::text FROM (SELECT status, title, chat_enabled, questions_enabled,
+              anonymous_questions, questions_need_approval, max_participants, ended_at, live_since
+              FROM rooms WHERE id = $1) r),
+           (SELECT json_agg(p ORDER BY p.id)::text FROM (SELECT id, name, role, token_hash, kicked_at
+              FROM participants WHERE room_id = $1) p),
+           (SELECT json_agg(m ORDER BY m.id)::text FROM (SELECT id, participant_id, body, deleted_at
+              FROM messages WHERE room_id = $1) m),
+           (SELECT json_agg(q ORDER BY q.id)::text FROM (SELECT id, body, votes, pinned, hidden,
+              approved, answered, answer FROM questions WHERE room_id = $1) q),
+           (SELECT json_agg(v ORDER BY v.question_id, v.participant_id)::text FROM
+              (SELECT v.question_id, v.participant_id FROM question_votes v
+               JOIN questions q ON q.id = v.question_id WHERE q.room_id = $1) v)
+         ) AS text",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(s.room_id)
+    .get_result::<Text>(&mut app.db.conn())
+    .unwrap()
+    .text;
+    let (status, _) = trickle(app, &s.session, Some(&s.attendee)).await;
+    format!("{stored} | media session answers {status}")
+}
+
+async fn trickle(app: &TestApp, location: &str, token: Option<&str>) -> (u16, Value) {
+    let r = app
+        .send_body(
+            app.request(Method::PATCH, location, token),
+            "application/trickle-ice-sdpfrag",
+            "a=ice-ufrag:abcd\r\na=end-of-candidates\r\n",
+        )
+        .await;
+    (r.status.as_u16(), r.body)
+}
+
+/// Ends the scene's room (its media sessions end with it).
+async fn end(app: &TestApp, s: &Scene) {
+    let r = app
+        .delete(&format!("/api/rooms/{}", s.slug), Some(&s.presenter))
+        .await;
+    assert_eq!(r.status, 200, "end: {}", r.body);
+}
+
+/// The request that exercises `route` on scene `s`: path and body.
+enum Body {
+    None,
+    Json(Value),
+    Sdp(String),
+    Trickle,
+}
+
+fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
+    let session_id = s.session.rsplit('/').next().unwrap().to_owned();
+    let path = route
+        .path
+        .replace("{slug}", &s.slug)
+        .replace("messages/{id}", &format!("messages/{}", s.message))
+        .replace("questions/{id}", &format!("questions/{}", s.question))
+        .replace(
+            "participants/{id}",
+            &format!("participants/{}", s.other_attendee_id),
+        )
+        .replace("media/{id}", &format!("media/{session_id}"));
+    assert!(
+        !path.contains('{'),
+        "{} {}: teach tests/escalation.rs what to put in this path",
+        route.method,
+        route.path
+    );
+    let body = match (route.method, route.path) {
+        ("PATCH", "/api/rooms/{slug}") => Body::Json(json!({"settings": {"chat_enabled": false}})),
+        ("POST", "/api/rooms/{slug}/messages") => Body::Json(json!({"body": "let me in"})),
+        ("POST", "/api/rooms/{slug}/questions") => Body::Json(json!({"body": "may I?"})),
+        ("PATCH", "/api/rooms/{slug}/questions/{id}") => {
+            Body::Json(json!({"pinned": true, "hidden": true, "answer": "no"}))
+        }
+        ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(common::sdp::offer(&common::sdp::AV_SEND)),
+        ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(common::sdp::offer(&common::sdp::AV_RECV)),
+        ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
+        ("DELETE", "/api/rooms/{slug}")
+        | ("GET", "/api/rooms/{slug}/me")
+        | ("GET", "/api/rooms/{slug}/messages")
+        | ("DELETE", "/api/rooms/{slug}/messages/{id}")
+        | ("GET", "/api/rooms/{slug}/questions")
+        | ("PUT", "/api/rooms/{slug}/questions/{id}/vote")
+        | ("DELETE", "/api/rooms/{slug}/questions/{id}/vote")
+        | ("GET", "/api/rooms/{slug}/stats")
+        | ("GET", "/api/rooms/{slug}/stats.csv")
+        | ("GET", "/api/rooms/{slug}/questions.csv")
+        | ("DELETE", "/api/rooms/{slug}/media/{id}") => Body::None,
+        ("POST", "/api/rooms/{slug}/messages/{id}/promote")
+        | ("POST", "/api/rooms/{slug}/participants/{id}/kick") => Body::Json(json!({})),
+        (m, p) => panic!("{m} {p}: teach tests/escalation.rs how to call this route"),
+    };
+    (path, body)
+}
+
+/// The credential `caller` presents to `route` in `s` (`other` is another
+/// room's scene).
+fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Option<String> {
+    let rightful = match route.access {
+        Access::Anyone | Access::Participant | Access::SessionOwner => &s.attendee,
+        Access::Moderator => &s.moderator,
+        Access::Presenter => &s.presenter,
+    };
+    Some(match caller {
+        Caller::Rightful | Caller::Ended => rightful.clone(),
+        Caller::Attendee => s.attendee.clone(),
+        Caller::Moderator => s.moderator.clone(),
+        Caller::OtherAttendee => s.other_attendee.clone(),
+        Caller::OtherRoom => other.presenter.clone(),
+        Caller::Kicked => s.kicked.clone(),
+        Caller::Forged => forged(),
+        Caller::Truncated => rightful[..rightful.len() - 4].to_owned(),
+        Caller::Missing => return None,
+    })
+}
+
+/// 32 random bytes in the token alphabet: a token's shape, never issued.
+fn forged() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).unwrap();
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut s: String = b
+        .iter()
+        .map(|x| ALPHABET[(*x & 63) as usize] as char)
+        .collect();
+    s.push_str("AbCdEfGhIjK");
+    s
+}
+
+async fn send(
+    app: &TestApp,
+    route: &ApiRoute,
+    path: &str,
+    token: Option<&str>,
+    body: Body,
+) -> common::Resp {
+    let req = app.request(route.method(), path, token);
+    match body {
+        Body::None => app.send(req, None).await,
+        Body::Json(v) => app.send(req, Some(&v)).await,
+        Body::Sdp(sdp) => app.send_body(req, "application/sdp", sdp).await,
+        Body::Trickle => {
+            app.send_body(
+                req,
+                "application/trickle-ice-sdpfrag",
+                "a=end-of-candidates\r\n",
+            )
+            .await
+        }
+    }
+}
+
+async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
+    let s = scene(&app).await;
+    let other = scene(&app).await;
+    if caller == Caller::Ended {
+        end(&app, &s).await;
+    }
+    if caller == Caller::Rightful && route.method == "DELETE" && route.path.ends_with("/vote") {
+        // Take back a vote the caller did cast.
+        let r = app
+            .send(
+                app.request(
+                    Method::PUT,
+                    &format!("/api/rooms/{}/questions/{}/vote", s.slug, s.question),
+                    Some(&s.attendee),
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200);
+    }
+    let token = token_for(route, caller, &s, &other);
+    let (path, body) = call_for(route, &s);
+    let before = fingerprint(&app, &s).await;
+    let r = send(&app, route, &path, token.as_deref(), body).await;
+    match refusal(route, caller) {
+        None => {
+            assert!(
+                r.status.is_success(),
+                "{} {path}: {} {}",
+                route.method,
+                r.status,
+                r.body
+            );
+        }
+        Some((status, code)) => {
+            assert_eq!(
+                (r.status.as_u16(), r.code()),
+                (status, code),
+                "{} {path}: {}",
+                route.method,
+                r.body
+            );
+            let after = fingerprint(&app, &s).await;
+            assert_eq!(before, after, "the refused call changed something");
+        }
+    }
+}
+
+/// A `hello` on the room's socket with the caller's token.
+async fn hello_case(app: TestApp, caller: Caller) {
+    let s = scene(&app).await;
+    let other = scene(&app).await;
+    if caller == Caller::Ended {
+        end(&app, &s).await;
+    }
+    let ws_route = API_ROUTES.iter().find(|r| r.path.ends_with("/ws")).unwrap();
+    let token = token_for(ws_route, caller, &s, &other).unwrap_or_default();
+    let before = fingerprint(&app, &s).await;
+    let mut ws = Ws::open(&app, &s.slug).await;
+    ws.send(json!({"type": "hello", "token": token})).await;
+    let first = ws.next().await;
+    if caller == Caller::Rightful {
+        assert_eq!(first.expect("a welcome")["type"], "welcome");
+        return;
+    }
+    let first = first.expect("an error frame before the close");
+    let expected = if caller == Caller::Ended {
+        "room_ended"
+    } else {
+        "unauthorized"
+    };
+    assert_eq!(
+        (first["type"].as_str(), first["code"].as_str()),
+        (Some("error"), Some(expected)),
+        "{first}"
+    );
+    assert!(ws.closed().await.is_some(), "the socket is closed");
+    assert_eq!(before, fingerprint(&app, &s).await);
+}
+
+/// A frame a participant of `role` may not send, or (`rightful`) one the
+/// weakest allowed role sends.
+async fn frame_case(app: TestApp, kind: &'static str, action: Action, role: Role) {
+    let s = scene(&app).await;
+    let token = match role {
+        Role::Attendee => &s.attendee,
+        Role::Moderator => &s.moderator,
+        Role::Presenter => &s.presenter,
+    };
+    let mut frame = match kind {
+        "chat.send" => json!({"body": "hi"}),
+        "chat.delete" | "chat.promote" => json!({"id": s.message}),
+        "question.ask" => json!({"body": "how?"}),
+        "question.vote" | "question.unvote" => json!({"id": s.question}),
+        "question.update" => json!({"id": s.question, "pinned": true, "hidden": true}),
+        "room.update" => json!({"settings": {"questions_enabled": false}}),
+        "participant.kick" => json!({"id": s.other_attendee_id}),
+        "room.end" => json!({}),
+        other => panic!("{other}: teach tests/escalation.rs how to send this frame"),
+    };
+    frame["type"] = kind.into();
+    frame["ref"] = "r1".into();
+    let (mut ws, _) = Ws::join(&app, &s.slug, token).await;
+    let before = fingerprint(&app, &s).await;
+    ws.send(frame).await;
+    let reply = loop {
+        let v = ws.recv().await;
+        if v["ref"] == "r1" {
+            break v;
+        }
+    };
+    if role.can(action) {
+        assert_eq!(reply["type"], "ack", "{kind} by a {role}: {reply}");
+    } else {
+        assert_eq!(
+            (reply["type"].as_str(), reply["code"].as_str()),
+            (Some("error"), Some("forbidden")),
+            "{kind} by a {role}: {reply}"
+        );
+        // Let anything wrongly started land before looking.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(
+            before,
+            fingerprint(&app, &s).await,
+            "{kind} by a {role} changed something"
+        );
+    }
+}
+
+fn weakest_allowed(action: Action) -> Role {
+    [Role::Attendee, Role::Moderator, Role::Presenter]
+        .into_iter()
+        .find(|r| r.can(action))
+        .expect("someone may do it")
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let db = TestDb::new();
+    let base = common::serve_in_background(&db);
+    let mut trials = Vec::new();
+    // Each test makes its client inside its own runtime.
+    let app = |db: &TestDb| {
+        let (base, db) = (base.clone(), db.borrowed());
+        move || TestApp::at(base, db)
+    };
+    for route in API_ROUTES {
+        if route.access == Access::Anyone {
+            continue;
+        }
+        let is_ws = route.path.ends_with("/ws");
+        for caller in std::iter::once(Caller::Rightful).chain(ATTACKERS) {
+            if caller != Caller::Rightful && !is_ws && refusal(route, caller).is_none() {
+                continue;
+            }
+            if is_ws
+                && matches!(
+                    caller,
+                    Caller::Attendee | Caller::Moderator | Caller::OtherAttendee
+                )
+            {
+                continue;
+            }
+            let name = format!(
+                "{} {} {}",
+                route.method,
+                route.path,
+                if is_ws && caller != Caller::Rightful {
+                    caller.describe().replace("refused", "hello refused")
+                } else {
+                    caller.describe().to_owned()
+                }
+            );
+            let app = app(&db);
+            trials.push(Trial::test(name, move || {
+                actix_rt::System::new().block_on(async move {
+                    if is_ws {
+                        hello_case(app(), caller).await
+                    } else {
+                        http_case(app(), route, caller).await
+                    }
+                });
+                Ok(())
+            }));
+        }
+    }
+    for &(kind, action) in KINDS {
+        let Some(action) = action else { continue };
+        let allowed = weakest_allowed(action);
+        let mut roles = vec![allowed];
+        roles.extend(
+            [Role::Attendee, Role::Moderator]
+                .into_iter()
+                .filter(|r| !r.can(action)),
+        );
+        for role in roles {
+            let what = if role.can(action) {
+                "succeeds for".to_owned()
+            } else {
+                "refused to".to_owned()
+            };
+            let name = format!("ws {kind} {what} a {role}");
+            let app = app(&db);
+            trials.push(Trial::test(name, move || {
+                actix_rt::System::new().block_on(frame_case(app(), kind, action, role));
+                Ok(())
+            }));
+        }
+    }
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(db);
+    conclusion.exit();
+}
