@@ -18,8 +18,16 @@ pub struct Server {
 /// Starts the binary with `args` (and `DATABASE_URL` when given) and waits
 /// for `listening http=ADDR media=ADDR`.
 pub fn start(args: &[&str], database_url: Option<&str>) -> Server {
+    start_with_env(args, database_url, &[])
+}
+
+// As above.
+#[allow(clippy::zombie_processes)]
+/// `start` with extra environment variables.
+pub fn start_with_env(args: &[&str], database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
     cmd.args(args)
+        .envs(env.iter().copied())
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());

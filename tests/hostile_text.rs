@@ -1,0 +1,282 @@
+//! Hostile text (HTML, script, SQL, right-to-left overrides, zero-width
+//! characters, 4-byte emoji, formulas, fake log lines) as names, titles,
+//! chat, questions and answers: stored and given back verbatim on every
+//! path, never breaking the CSV or the logs; and no secret in the logs,
+//! even those of failed attempts, at debug level.
+
+mod common;
+
+use common::ws::Ws;
+use common::{TestApp, TestDb};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+/// Each fits the shortest limit (a name: 60 characters).
+const HOSTILE: [&str; 10] = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "'; DROP TABLE messages; --",
+    "Robert'); DELETE FROM questions; --",
+    "\u{202E}gnp.exe",
+    "zero\u{200B}width\u{200D}joiner\u{FEFF}",
+    "🦀🎉👩‍💻 𝕌𝕟𝕚𝕔𝕠𝕕𝕖",
+    "=cmd|' /C calc'!A0",
+    "%s%n%x {0} ${PATH} \\u0000",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+];
+
+/// What a spreadsheet-safe CSV cell holds for `s`.
+fn defused(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+fn path(slug: &str, rest: &str) -> String {
+    format!("/api/rooms/{slug}{rest}")
+}
+
+#[actix_rt::test]
+async fn hostile_text_comes_back_verbatim_everywhere() {
+    let app = common::spawn_app().await;
+    let title = HOSTILE[0];
+    let room = app
+        .create_room(json!({"title": title, "presenter_name": HOSTILE[6]}))
+        .await;
+    let slug = room.slug.clone();
+    let moderator = app
+        .join_ok(
+            &slug,
+            json!({"name": HOSTILE[4], "key": room.moderator_key}),
+        )
+        .await;
+    let (mut staff_ws, _) = Ws::join(&app, &slug, &moderator).await;
+
+    let mut questions = Vec::new();
+    // Kept open: the participant list names those connected.
+    let mut sockets = Vec::new();
+    for (i, text) in HOSTILE.iter().enumerate() {
+        let token = app.join_ok(&slug, json!({"name": text})).await;
+        let (mut ws, welcome) = Ws::join(&app, &slug, &token).await;
+        assert_eq!(welcome["participant"]["name"], *text);
+        ws.send(json!({"type": "chat.send", "body": text, "ref": i}))
+            .await;
+        assert_eq!(ws.recv_type("ack").await["ref"], i);
+        let seen = &staff_ws.recv_type("chat.message").await["message"];
+        assert_eq!(
+            (&seen["body"], &seen["name"]),
+            (&json!(text), &json!(text)),
+            "broadcast"
+        );
+        let q = app
+            .post(
+                &path(&slug, "/questions"),
+                Some(&token),
+                &json!({"body": text}),
+            )
+            .await;
+        assert_eq!(q.status, 201, "{}", q.body);
+        assert_eq!(q.body["body"], *text);
+        let id = q.body["id"].as_i64().unwrap();
+        let answered = app
+            .send(
+                app.request(
+                    awc::http::Method::PATCH,
+                    &path(&slug, &format!("/questions/{id}")),
+                    Some(&moderator),
+                ),
+                Some(&json!({"answer": text})),
+            )
+            .await;
+        assert_eq!(answered.status, 200, "{}", answered.body);
+        assert_eq!(answered.body["answer"], *text);
+        questions.push(id);
+        sockets.push(ws);
+    }
+
+    // The card, the histories and a fresh snapshot give the same text.
+    let card = app.get(&path(&slug, ""), None).await;
+    assert_eq!(
+        (&card.body["title"], &card.body["presenter_name"]),
+        (&json!(title), &json!(HOSTILE[6]))
+    );
+    let messages = app
+        .get(&path(&slug, "/messages?limit=50"), Some(&moderator))
+        .await;
+    let bodies: Vec<&str> = messages.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, HOSTILE);
+    for m in messages.body["messages"].as_array().unwrap() {
+        assert_eq!(m["name"], m["body"], "each author was named by their text");
+    }
+    let listed = app
+        .get(&path(&slug, "/questions?sort=new"), Some(&moderator))
+        .await;
+    for q in listed.body["questions"].as_array().unwrap() {
+        assert!(HOSTILE.contains(&q["body"].as_str().unwrap()));
+        assert_eq!((&q["author_name"], &q["answer"]), (&q["body"], &q["body"]));
+    }
+    let (_ws, snapshot) = Ws::join(&app, &slug, &moderator).await;
+    let names: Vec<&str> = snapshot["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for text in HOSTILE {
+        assert!(names.contains(&text), "{text:?} in the participant list");
+    }
+
+    // Stored as given: nothing was run, nothing was dropped.
+    let mut conn = app.db.conn();
+    let stored = common::db::count(
+        &mut conn,
+        "SELECT count(*) AS n FROM messages m JOIN participants p ON p.id = m.participant_id
+         WHERE m.body = p.name",
+    );
+    assert_eq!(stored, HOSTILE.len() as i64);
+    #[derive(QueryableByName)]
+    struct Body {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        body: String,
+    }
+    let stored: Vec<String> = diesel::sql_query("SELECT body FROM questions ORDER BY id")
+        .load::<Body>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.body)
+        .collect();
+    assert_eq!(stored, HOSTILE);
+
+    // The questions CSV: one record per question, each cell the text,
+    // defused where a spreadsheet would run it.
+    let mut res = app
+        .request(
+            awc::http::Method::GET,
+            &path(&slug, "/questions.csv"),
+            Some(&moderator),
+        )
+        .send()
+        .await
+        .unwrap();
+    let csv_text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_text.as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), HOSTILE.len());
+    for row in rows {
+        let id: i64 = row[0].parse().unwrap();
+        let text = HOSTILE[questions.iter().position(|q| *q == id).unwrap()];
+        assert_eq!(
+            (&row[1], &row[2], &row[6]),
+            (
+                defused(text).as_str(),
+                defused(text).as_str(),
+                defused(text).as_str()
+            )
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
+    let db = TestDb::new();
+    let mut server = common::process::start_with_env(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--media-bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ],
+        Some(&db.url),
+        &[("RUST_LOG", "debug")],
+    );
+    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let password = "correct horse battery staple";
+    let wrong = "tr0ub4dor&3-wrong";
+    let room = app
+        .create_room(json!({"title": "Logs", "presenter_name": "Ada", "password": password}))
+        .await;
+    let slug = room.slug.clone();
+    let r = app
+        .join(&slug, json!({"name": "Eve", "password": wrong}))
+        .await;
+    assert_eq!(r.status, 401);
+    let token = app
+        .join_ok(&slug, json!({"name": "Grace", "password": password}))
+        .await;
+    let presenter = app
+        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let forged = "Zm9yZ2VkLXRva2VuLW5ldmVyLWlzc3VlZC1ieS1wb2RpdW0";
+    assert_eq!(app.get(&path(&slug, "/me"), Some(forged)).await.status, 401);
+    let mut ws = Ws::open(&app, &slug).await;
+    ws.send(json!({"type": "hello", "token": forged})).await;
+    assert!(ws.closed().await.is_some());
+    let (status, _, _) = common::sdp::post(
+        &app,
+        &path(&slug, "/whip"),
+        Some(&room.moderator_key),
+        common::sdp::offer(&common::sdp::AV_SEND),
+    )
+    .await;
+    assert_eq!(status, 401, "a moderator key is not a publishing key");
+    let (status, location, _) = common::sdp::post(
+        &app,
+        &path(&slug, "/whip"),
+        Some(&room.host_key),
+        common::sdp::offer(&common::sdp::AV_SEND),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let location = location.unwrap();
+    let (mut ws, _) = Ws::join(&app, &slug, &token).await;
+    // A chat line that pretends to be a log line of its own.
+    let fake = "hi\n{\"level\":\"ERROR\",\"fields\":{\"message\":\"fake\"}}\nINFO forged line";
+    ws.send(json!({"type": "chat.send", "body": fake, "ref": 1}))
+        .await;
+    ws.recv_type("ack").await;
+    for text in HOSTILE {
+        ws.send(json!({"type": "question.ask", "body": text, "ref": text}))
+            .await;
+        ws.recv_type("ack").await;
+    }
+    app.delete(&path(&slug, ""), Some(&presenter)).await;
+    server.signal(nix::sys::signal::Signal::SIGTERM);
+    server.wait(std::time::Duration::from_secs(10));
+
+    let log = server.log.lock().unwrap().join("\n");
+    for secret in [
+        token.as_str(),
+        presenter.as_str(),
+        room.host_key.as_str(),
+        room.moderator_key.as_str(),
+        password,
+        wrong,
+        forged,
+    ] {
+        assert!(!log.contains(secret), "a secret reached the log");
+    }
+    // Media URLs name the session, never a credential.
+    assert!(!location.contains(&room.host_key) && !location.contains(&token));
+    let mut lines = 0;
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        assert_ne!(
+            v["fields"]["message"], "fake",
+            "user text forged a log line"
+        );
+        lines += 1;
+    }
+    assert!(lines > 20, "debug logging was on ({lines} lines)");
+}
