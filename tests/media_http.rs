@@ -6,6 +6,7 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
+use common::sdp::{AV_RECV, AV_SEND};
 use common::ws::Ws;
 use serde_json::json;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
@@ -136,8 +137,6 @@ async fn run(mut peers: Vec<Peer>, d: Duration) -> Vec<Peer> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
-
-use common::sdp::{AV_RECV, AV_SEND};
 
 async fn post_sdp(
     app: &common::TestApp,
@@ -332,4 +331,128 @@ async fn kicking_a_viewer_ends_its_media_session() {
     );
     let r = app.delete(&location.unwrap(), Some(&presenter)).await;
     assert_eq!(r.status, 404, "the kicked viewer's session is already gone");
+}
+
+/// Packets each viewer (all but the first peer) has received so far.
+fn received(peers: &[Peer]) -> Vec<usize> {
+    peers[1..].iter().map(|v| v.packets).collect()
+}
+
+#[actix_rt::test]
+async fn postgresql_restarting_mid_session_costs_writes_not_media() {
+    use podium::store::embedded::{find_bindir, PrivateCluster};
+    let bindir = find_bindir().expect("PostgreSQL server binaries are installed");
+    let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("pg-restart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let cluster = PrivateCluster::start(&bindir, &root).unwrap();
+    let url = cluster.url("podium");
+    let server_url = url.clone();
+    let app = common::spawn_app_with(move |c| c.database_url = Some(server_url)).await;
+    let room = app.open_room().await;
+    let slug = room.slug.clone();
+    let presenter = app
+        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let attendee = app.join_ok(&slug, json!({"name": "Bob"})).await;
+    let (mut ws, _) = Ws::join(&app, &slug, &attendee).await;
+    let (mut publisher, offer, pending) = peer(&AV_SEND, false);
+    let (status, _, answer) =
+        post_sdp(&app, &format!("/api/rooms/{slug}/whip"), &presenter, offer).await;
+    assert_eq!(status, 201, "{answer}");
+    publisher.accept(pending, &answer);
+    let mut peers = vec![publisher];
+    for _ in 0..2 {
+        let (mut v, offer, pending) = peer(&AV_RECV, true);
+        let (status, _, answer) =
+            post_sdp(&app, &format!("/api/rooms/{slug}/whep"), &attendee, offer).await;
+        assert_eq!(status, 201, "{answer}");
+        v.accept(pending, &answer);
+        peers.push(v);
+    }
+    let chat = format!("/api/rooms/{slug}/messages");
+    let r = app
+        .post(&chat, Some(&attendee), &json!({"body": "before"}))
+        .await;
+    assert_eq!(r.status, 201);
+    let peers = run(peers, Duration::from_secs(2)).await;
+    let before = received(&peers);
+    assert!(before.iter().all(|n| *n > 50), "media flows: {before:?}");
+
+    // PostgreSQL stops (a restart's first half).
+    let cluster = actix_web::rt::task::spawn_blocking(move || {
+        let mut cluster = cluster;
+        cluster.stop().unwrap();
+        cluster
+    })
+    .await
+    .unwrap();
+    let outage = async {
+        let r = app.get("/api/health", None).await;
+        assert_eq!((r.status.as_u16(), r.code()), (503, "unavailable"));
+        assert_eq!(r.body["database"], "unavailable");
+        let r = app
+            .post(&chat, Some(&attendee), &json!({"body": "lost in REST"}))
+            .await;
+        assert_eq!(
+            (r.status.as_u16(), r.code()),
+            (503, "unavailable"),
+            "{}",
+            r.body
+        );
+        ws.send(json!({"type": "chat.send", "body": "lost on the socket", "ref": 1}))
+            .await;
+        let reply = ws.recv_type("error").await;
+        assert_eq!(
+            (reply["ref"].clone(), reply["code"].clone()),
+            (json!(1), json!("unavailable"))
+        );
+    };
+    let (peers, ()) = futures_util::join!(run(peers, Duration::from_secs(8)), outage);
+    let during = received(&peers);
+    for (b, d) in before.iter().zip(&during) {
+        assert!(
+            d - b > 100,
+            "media went on during the outage: {before:?} -> {during:?}"
+        );
+    }
+
+    // PostgreSQL is back: the same server, the same socket, work again.
+    let cluster_root = root.clone();
+    drop(cluster);
+    let cluster = actix_web::rt::task::spawn_blocking(move || {
+        PrivateCluster::start(&bindir, &cluster_root).unwrap()
+    })
+    .await
+    .unwrap();
+    let recovered = async {
+        let r = app.get("/api/health", None).await;
+        assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
+        let r = app
+            .post(&chat, Some(&attendee), &json!({"body": "after"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        ws.send(json!({"type": "chat.send", "body": "after, on the socket", "ref": 2}))
+            .await;
+        assert_eq!(ws.recv_type("ack").await["ref"], 2);
+    };
+    let (peers, ()) = futures_util::join!(run(peers, Duration::from_secs(2)), recovered);
+    let after = received(&peers);
+    for (d, a) in during.iter().zip(&after) {
+        assert!(a > d, "media still flows: {during:?} -> {after:?}");
+    }
+    // Stored: what was acknowledged, and nothing that was refused.
+    let listed = app.get(&chat, Some(&attendee)).await;
+    let bodies: Vec<&str> = listed.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["before", "after", "after, on the socket"]);
+    drop(app);
+    let mut cluster = cluster;
+    cluster.stop().unwrap();
+    let _ = std::fs::remove_dir_all(&root);
 }
