@@ -206,6 +206,23 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   await order({ 'attendee A': a, 'attendee B': b }, [q1], 'the hidden question gone');
   await mod.locator('.qa-list li.is-hidden').filter({ hasText: q2 }).waitFor();
 
+  // Hostile text as a question and its answer shows as typed and runs nothing.
+  const evilQ = "<script>alert(2)</script> '; DROP TABLE questions; -- \u202Egnp.exe zero\u200Bwidth 🦀👩‍💻";
+  const evilA = "<img src=y onerror=alert(3)> Robert'); -- \u202E\u200D𝕌𝕟𝕚𝕔𝕠𝕕𝕖 🎉";
+  await ask(a, evilQ);
+  await control(mod, 'DROP TABLE questions', 'Answer');
+  await mod.fill('.answer-editor textarea', evilA);
+  await mod.getByRole('button', { name: 'Save answer' }).click();
+  for (const [name, page] of [['A', a], ['B', b]]) {
+    await until(page, ([q, answer]) => {
+      const li = [...document.querySelectorAll('.qa-list li')].find((l) => l.querySelector('.body')?.textContent === q);
+      return li?.querySelector('.answer')?.textContent === `Answer: ${answer}`;
+    }, [evilQ, evilA], `the hostile question and answer as typed on ${name}'s page`);
+    assert.equal(await page.locator('.qa-list img, .qa-list script').count(), 0, 'no element was made from user text');
+  }
+  await control(mod, 'DROP TABLE questions', 'Hide');
+  await order({ 'attendee A': a }, [q1], 'the hostile question hidden again');
+
   // The presenter shares a screen: it takes the stage, the camera goes small.
   await presenter.click('#share');
   await until(presenter, () => document.querySelector('#share')?.textContent === 'Stop sharing', null, 'the share to start');
