@@ -117,6 +117,10 @@ struct RoomTask {
     votes_writing: Option<(Vec<PendingVote>, VoteWrite)>,
     presence_dirty: bool,
     last_presence: Instant,
+    /// Participants who came or went since the last flush, told to staff
+    /// once per flush: a crowd arriving at once is a few frames, not one
+    /// per arrival (which would overflow a moderator's queue).
+    roster_dirty: BTreeSet<i64>,
     last_sample: Option<(Instant, i32)>,
     idle_since: Option<Instant>,
     next_conn: u64,
@@ -212,6 +216,7 @@ impl RoomTask {
             votes_writing: None,
             presence_dirty: false,
             last_presence: Instant::now(),
+            roster_dirty: BTreeSet::new(),
             last_sample: None,
             idle_since: Some(Instant::now()),
             next_conn: 1,
@@ -362,12 +367,7 @@ impl RoomTask {
         };
         if first {
             self.presence_dirty = true;
-            let joined =
-                json!({"type": "participant.joined", "participant": participant_json(&member)});
-            self.send_where(
-                |m| m.role.is_moderator_or_above() && m.participant_id != pid,
-                &text(&joined),
-            );
+            self.roster_dirty.insert(pid);
         }
         self.idle_since = None;
 
@@ -439,8 +439,7 @@ impl RoomTask {
         if last {
             self.online.remove(&pid);
             self.presence_dirty = true;
-            let left = json!({"type": "participant.left", "id": pid});
-            self.send_where(|m| m.role.is_moderator_or_above(), &text(&left));
+            self.roster_dirty.insert(pid);
         }
         if self.conns.is_empty() {
             self.idle_since = Some(Instant::now());
@@ -633,6 +632,35 @@ impl RoomTask {
 
     // ---- periodic work ---------------------------------------------
 
+    /// Tells staff who came and went: `participant.joined` or
+    /// `participant.left` for one change, `participants.updated` for more.
+    fn send_roster_changes(&mut self) {
+        if self.roster_dirty.is_empty() {
+            return;
+        }
+        let (mut joined, mut left) = (Vec::new(), Vec::new());
+        for pid in std::mem::take(&mut self.roster_dirty) {
+            match self.online.get(&pid) {
+                Some((_, m)) => joined.push(participant_json(m)),
+                None => left.push(pid),
+            }
+        }
+        // Whoever's only news is their own arrival has it in their welcome.
+        let alone = match (joined.as_slice(), left.len()) {
+            ([p], 0) => p["id"].as_i64(),
+            _ => None,
+        };
+        let frame = match (joined.len(), left.len()) {
+            (1, 0) => json!({"type": "participant.joined", "participant": joined.pop()}),
+            (0, 1) => json!({"type": "participant.left", "id": left[0]}),
+            _ => json!({"type": "participants.updated", "joined": joined, "left": left}),
+        };
+        self.send_where(
+            |m| m.role.is_moderator_or_above() && alone != Some(m.participant_id),
+            &text(&frame),
+        );
+    }
+
     fn flush(&mut self) {
         let closed: Vec<u64> = self
             .conns
@@ -644,6 +672,7 @@ impl RoomTask {
             self.disconnect(id);
         }
         self.send_dirty_questions();
+        self.send_roster_changes();
         let now = Instant::now();
         if self.presence_dirty && now.duration_since(self.last_presence) >= PRESENCE_EVERY {
             self.presence_dirty = false;

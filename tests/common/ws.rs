@@ -118,6 +118,14 @@ impl Ws {
         }
     }
 
+    /// Says goodbye with a close frame.
+    pub async fn close(&mut self) {
+        let _ = self
+            .framed
+            .send(Message::Close(Some(awc::ws::CloseCode::Normal.into())))
+            .await;
+    }
+
     pub async fn send_binary(&mut self, b: &'static [u8]) {
         self.framed
             .send(Message::Binary(Bytes::from_static(b)))

@@ -385,6 +385,12 @@ export function participantsPanel(live, state) {
     state.participants.delete(e.detail.id);
     render();
   });
+  // Several arrivals and departures at once, in one frame.
+  live.addEventListener('participants.updated', (e) => {
+    for (const p of e.detail.joined) state.participants.set(p.id, p);
+    for (const id of e.detail.left) state.participants.delete(id);
+    render();
+  });
   return h('section', { class: 'panel people-panel', 'aria-label': 'Participants' }, status, list);
 }
 
