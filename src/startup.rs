@@ -30,16 +30,20 @@ pub struct Application {
 
 /// In-flight requests get this long to finish once the server stops.
 const DRAIN: u64 = 3;
+/// A connection must send its whole first request head within this, or it
+/// gets 408 and is closed: idle and trickling connections cannot pile up.
+const REQUEST_HEAD_WITHIN: Duration = Duration::from_secs(5);
 /// Rooms get this long to say goodbye and store what is pending.
 const ROOMS_GRACE: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        raise_open_file_limit();
         let (url, cluster) = prepare_database(&config).await?;
         let pool = store::build_pool(&url, config.db_pool_size);
 
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let listener =
+            listen(config.bind).with_context(|| format!("cannot listen on {}", config.bind))?;
         let http_addr = listener.local_addr()?;
         let media_socket = UdpSocket::bind(config.media_bind())
             .with_context(|| format!("cannot bind media UDP {}", config.media_bind()))?;
@@ -91,14 +95,15 @@ impl Application {
                     http::routes_with_metrics
                 })
         })
+        .client_request_timeout(REQUEST_HEAD_WITHIN)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(DRAIN)
         .run();
         let (metrics_server, metrics_addr) = match config.metrics_bind {
             Some(addr) => {
-                let listener = TcpListener::bind(addr)
-                    .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+                let listener =
+                    listen(addr).with_context(|| format!("cannot listen for metrics on {addr}"))?;
                 let bound = listener.local_addr()?;
                 let metrics_ctx = ctx.clone();
                 let server = HttpServer::new(move || {
@@ -243,4 +248,33 @@ fn spawn_limiter_cleanup(ctx: web::Data<AppContext>) {
             ctx.limits.forget_idle();
         }
     });
+}
+
+/// Every socket is an open file: take the whole hard limit, since the usual
+/// soft default (1,024) would cap the audience far below a room's size.
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => tracing::info!(open_files = hard, "open file limit raised"),
+            Err(e) => tracing::warn!(open_files = soft, error = %e, "open file limit not raised"),
+        },
+        Ok((soft, _)) => tracing::info!(open_files = soft, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "open file limit unknown"),
+    }
+}
+
+/// Connections the kernel may queue before we accept them. The standard
+/// library listens with 128; a crowd joining at once overflows that, and
+/// each overflow costs its client a second's SYN retry. (The kernel caps it
+/// at net.core.somaxconn.)
+const LISTEN_BACKLOG: i32 = 4096;
+
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
