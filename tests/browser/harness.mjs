@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -17,25 +18,42 @@ const pgSocket = process.env.PODIUM_PG_SOCKET ?? '/var/run/postgresql';
 export async function start() {
   const database = `podium_browser_${randomBytes(6).toString('hex')}`;
   const profile = mkdtempSync(join(tmpdir(), 'podium-chromium-'));
-  const server = spawn(binary, [
-    '--bind', '127.0.0.1:0',
-    '--media-bind', '198.51.100.1:0',
-    '--database-url', `postgres://postgres@localhost/${database}?host=${encodeURIComponent(pgSocket)}`,
-    '--data-dir', join(profile, 'data'),
-  ], { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const base = await new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error('podium did not start within 30 s')), 30_000);
-    server.stdout.on('data', (chunk) => {
-      seen += chunk;
-      const m = seen.match(/listening http=(\S+) media=(\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${m[1]}`);
-      }
+  const launch = (bind) => {
+    const child = spawn(binary, [
+      '--bind', bind,
+      '--media-bind', '198.51.100.1:0',
+      '--database-url', `postgres://postgres@localhost/${database}?host=${encodeURIComponent(pgSocket)}`,
+      '--data-dir', join(profile, 'data'),
+    ], { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const listening = new Promise((resolve, reject) => {
+      let seen = '';
+      const timer = setTimeout(() => reject(new Error('podium did not start within 30 s')), 30_000);
+      child.stdout.on('data', (chunk) => {
+        // PODIUM_TEST_LOG=1 shows the server's log, to debug a failure.
+        if (process.env.PODIUM_TEST_LOG) process.stderr.write(chunk);
+        seen += chunk;
+        const m = seen.match(/listening http=(\S+) media=(\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(`http://${m[1]}`);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`podium exited with ${code}`)));
     });
-    server.on('exit', (code) => reject(new Error(`podium exited with ${code}`)));
-  });
+    return { child, listening };
+  };
+  let { child: server, listening } = launch('127.0.0.1:0');
+  const base = await listening;
+  // SIGKILL, no goodbye, then the same server on the same address and
+  // database, as a crash and a supervisor's restart would do.
+  async function crashAndRestart() {
+    const old = server;
+    const gone = new Promise((r) => (old.exitCode !== null || old.signalCode !== null ? r() : old.on('exit', r)));
+    old.kill('SIGKILL');
+    await gone;
+    ({ child: server, listening } = launch(new URL(base).host));
+    return listening;
+  }
   // A browser that fails to start must not leave the server holding the
   // test process open.
   const browser = await chromium.launch({
@@ -61,5 +79,52 @@ export async function start() {
     } catch { /* nothing to drop */ }
     rmSync(profile, { recursive: true, force: true });
   }
-  return { base, browser, stop };
+  return { base, browser, stop, crashAndRestart };
+}
+
+// waitForFunction takes a returned promise for a truthy value, so an async
+// condition is polled here instead.
+export async function eventually(page, fn, arg, what, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function until(page, fn, arg, what, timeout = 15_000) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
+  } catch (e) {
+    throw new Error(`timed out waiting for ${what}: ${e.message.split('\n')[0]}`);
+  }
+}
+
+// Frames decoded and audio packets received by the page's viewer.
+export async function mediaStats(page) {
+  return page.evaluate(async () => {
+    const out = { frames: 0, audio: 0 };
+    const stats = await window.podium?.stats();
+    stats?.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') out.frames += s.framesDecoded ?? 0;
+      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived ?? 0;
+    });
+    return out;
+  });
+}
+
+export async function watching(page, who) {
+  await eventually(page, async () => {
+    let frames = 0;
+    (await window.podium?.stats())?.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+    });
+    return frames > 0;
+  }, null, `${who} to decode video`);
+  const first = await mediaStats(page);
+  await page.waitForTimeout(1500);
+  const later = await mediaStats(page);
+  assert.ok(later.frames > first.frames, `${who}: decoded frames keep rising (${first.frames} -> ${later.frames})`);
+  assert.ok(later.audio > first.audio && later.audio > 0, `${who}: audio packets arrive (${first.audio} -> ${later.audio})`);
 }

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, root } from './harness.mjs';
+import { start, root, until, watching } from './harness.mjs';
 
 const shots = join(root, 'target', 'screenshots');
 const XSS = '<img src=x onerror=alert(1)>';
@@ -44,42 +44,6 @@ async function newPage(viewport = DESKTOP) {
 
 const text = (page, sel) => page.locator(sel).allInnerTexts();
 const questionOrder = (page) => page.locator('.qa-list li .q .body').allInnerTexts();
-
-async function until(page, fn, arg, what, timeout = 15_000) {
-  try {
-    await page.waitForFunction(fn, arg, { timeout, polling: 100 });
-  } catch (e) {
-    throw new Error(`timed out waiting for ${what}: ${e.message.split('\n')[0]}`);
-  }
-}
-
-// Frames decoded and audio packets received by the page's viewer.
-async function mediaStats(page) {
-  return page.evaluate(async () => {
-    const out = { frames: 0, audio: 0 };
-    const stats = await window.podium?.stats();
-    stats?.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') out.frames += s.framesDecoded ?? 0;
-      if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived ?? 0;
-    });
-    return out;
-  });
-}
-
-async function watching(page, who) {
-  await until(page, async () => {
-    let frames = 0;
-    (await window.podium?.stats())?.forEach((s) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-    });
-    return frames > 0;
-  }, null, `${who} to decode video`);
-  const first = await mediaStats(page);
-  await page.waitForTimeout(1500);
-  const later = await mediaStats(page);
-  assert.ok(later.frames > first.frames, `${who}: decoded frames keep rising (${first.frames} -> ${later.frames})`);
-  assert.ok(later.audio > first.audio && later.audio > 0, `${who}: audio packets arrive (${first.audio} -> ${later.audio})`);
-}
 
 async function order(pages, expected, what) {
   for (const [name, page] of Object.entries(pages)) {

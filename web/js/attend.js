@@ -53,10 +53,12 @@ export function show({ slug, card, token, kind }) {
     },
   });
   // Diagnostics for tests and support: the viewer's WebRTC statistics.
-  window.podium = { stats: () => viewer.pc()?.getStats() };
+  window.podium = { stats: () => viewer.pc()?.getStats(), pc: () => viewer.pc() };
 
   const { header, banner } = shell({ live, state, card, kind, onEnded: () => viewer.stop() });
   live.addEventListener('welcome', place);
+  // A welcome after a drop may follow a server restart: is our media there?
+  live.addEventListener('welcome', () => viewer.check());
   live.addEventListener('media.state', place);
 
   document.title = `${card.title} · Podium`;

@@ -26,81 +26,158 @@ async function negotiate(pc, url, token) {
   return res.headers.get('location');
 }
 
-function stopper(pc, location, token) {
-  return async () => {
-    pc.close();
-    if (location) {
-      await fetch(location, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+// A connection that stays disconnected this long is treated as failed:
+// when the server goes away, the browser would wait ~30 s for "failed".
+const STALL_MS = 3000;
+
+// One WHIP or WHEP session that keeps itself up. `setup(pc)` adds what the
+// session sends or receives. When the connection fails or stalls, the old
+// session is ended and a new one negotiated, with backoff, until it works
+// or the server refuses for good (401, 403, 410). Resolves once the first
+// negotiation succeeds; rejects if it fails.
+function session({ url, token, setup, onState }) {
+  let closed = false;
+  let current = null;
+  let attempt = 0;
+  let stall = null;
+
+  function end(s) {
+    if (!s) return Promise.resolve();
+    s.pc.close();
+    return s.location
+      ? fetch(s.location, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } }).catch(() => {})
+      : Promise.resolve();
+  }
+
+  function retry() {
+    if (closed) return;
+    clearTimeout(stall);
+    end(current);
+    current = null;
+    const delay = Math.min(8000, 500 * 2 ** attempt++);
+    setTimeout(() => !closed && connect().catch(() => {}), delay);
+  }
+
+  async function connect() {
+    const pc = new RTCPeerConnection();
+    const mine = { pc, location: null };
+    current = mine;
+    setup(pc);
+    pc.onconnectionstatechange = () => {
+      if (closed || current !== mine) return;
+      clearTimeout(stall);
+      if (pc.connectionState === 'connected') {
+        attempt = 0;
+        onState?.('connected');
+      } else if (pc.connectionState === 'failed') {
+        onState?.('failed');
+        retry();
+      } else if (pc.connectionState === 'disconnected') {
+        stall = setTimeout(() => {
+          onState?.('failed');
+          retry();
+        }, STALL_MS);
+      }
+    };
+    try {
+      mine.location = await negotiate(pc, url, token);
+    } catch (e) {
+      if (current === mine) {
+        if (e.status === 401 || e.status === 403 || e.status === 410) {
+          current = null;
+          pc.close();
+          onState?.('refused');
+        } else {
+          retry();
+        }
+      }
+      throw e;
     }
-  };
+  }
+
+  return connect().then(() => ({
+    pc: () => current?.pc,
+    // Asks the server whether it still has this session (it has not after
+    // a restart, long before the browser notices): if not, reconnect now.
+    async check() {
+      const s = current;
+      if (closed || !s?.location) return;
+      const res = await fetch(s.location, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/trickle-ice-sdpfrag', authorization: `Bearer ${token}` },
+        body: 'a=end-of-candidates\r\n',
+      }).catch(() => null);
+      if (res?.status === 404 && current === s) {
+        attempt = 0;
+        retry();
+      }
+    },
+    stop() {
+      closed = true;
+      clearTimeout(stall);
+      const s = current;
+      current = null;
+      return end(s);
+    },
+  }), (e) => {
+    closed = true;
+    throw e;
+  });
 }
 
-// Publishes a stream's tracks as `kind` ("camera" or "screen").
-export async function publish({ slug, token, stream, kind }) {
-  const pc = new RTCPeerConnection();
-  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
-  const location = await negotiate(pc, `/api/rooms/${slug}/whip?kind=${kind}`, token);
-  return { pc, location, stop: stopper(pc, location, token) };
+// Publishes as `kind` ("camera" or "screen") the tracks `tracks()` gives
+// at each (re)connection, so a camera switched meanwhile is the one sent.
+export function publish({ slug, token, tracks, kind }) {
+  return session({
+    url: `/api/rooms/${slug}/whip?kind=${kind}`,
+    token,
+    setup: (pc) => {
+      const list = tracks();
+      const stream = new MediaStream(list);
+      for (const track of list) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+    },
+  });
 }
 
 // Watches a room: audio, camera video and screen video, one session that
 // outlives the presenter's reconnects. Calls onTracks({audio, camera,
 // screen}) with MediaStreams as tracks arrive, onState('connected' |
-// 'failed') as the connection changes, and reconnects itself on failure.
+// 'failed' | 'refused') as the connection changes, and reconnects itself
+// when it fails, the first attempt included.
 export function watch({ slug, token, onTracks, onState }) {
-  let closed = false;
-  let session = null;
-  let attempt = 0;
-
-  async function connect() {
-    const pc = new RTCPeerConnection();
+  let stopped = false;
+  let handle = null;
+  const setup = (pc) => {
     const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
     const camera = pc.addTransceiver('video', { direction: 'recvonly' });
-    const screen = pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
     const streams = { audio: new MediaStream(), camera: new MediaStream(), screen: new MediaStream() };
     pc.ontrack = (e) => {
       const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
       streams[which].addTrack(e.track);
       onTracks(streams);
     };
-    pc.onconnectionstatechange = () => {
-      if (closed) return;
-      if (pc.connectionState === 'connected') {
-        attempt = 0;
-        onState?.('connected');
-      }
-      if (pc.connectionState === 'failed') {
-        onState?.('failed');
-        retry();
-      }
-    };
-    try {
-      const location = await negotiate(pc, `/api/rooms/${slug}/whep`, token);
-      session = { pc, stop: stopper(pc, location, token) };
-    } catch (e) {
-      pc.close();
-      if (e.status === 401 || e.status === 403 || e.status === 410) {
-        onState?.('refused');
-        return;
-      }
-      retry();
-    }
-  }
-
-  function retry() {
-    if (closed) return;
-    session?.stop();
-    session = null;
-    const delay = Math.min(8000, 500 * 2 ** attempt++);
-    setTimeout(() => !closed && connect(), delay);
-  }
-
-  connect();
+  };
+  let attempt = 0;
+  (function start() {
+    session({ url: `/api/rooms/${slug}/whep`, token, setup, onState }).then(
+      (h) => {
+        handle = h;
+        if (stopped) h.stop();
+      },
+      (e) => {
+        // A first attempt that fails for a passing reason is tried again.
+        if (stopped || [401, 403, 410].includes(e.status)) return;
+        setTimeout(start, Math.min(8000, 500 * 2 ** attempt++));
+      },
+    );
+  })();
   return {
     stop() {
-      closed = true;
-      session?.stop();
+      stopped = true;
+      return handle?.stop();
     },
-    pc: () => session?.pc,
+    check: () => handle?.check(),
+    pc: () => handle?.pc(),
   };
 }

@@ -39,7 +39,7 @@ export function show({ slug, card, token, kind }) {
       next.getAudioTracks().forEach((t) => (t.enabled = !muted));
       // Live: swap the tracks in place, viewers notice nothing.
       if (camera) {
-        for (const sender of camera.pc.getSenders()) {
+        for (const sender of camera.pc()?.getSenders() ?? []) {
           const track = next.getTracks().find((t) => t.kind === sender.track?.kind);
           if (track) await sender.replaceTrack(track);
         }
@@ -76,7 +76,7 @@ export function show({ slug, card, token, kind }) {
         camera = null;
       } else {
         if (!stream) await acquire();
-        camera = await publish({ slug, token, stream, kind: 'camera' });
+        camera = await publish({ slug, token, tracks: () => stream.getTracks(), kind: 'camera' });
       }
       status.replaceChildren();
     } catch (e) {
@@ -104,7 +104,7 @@ export function show({ slug, card, token, kind }) {
       } else {
         const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
         const track = display.getVideoTracks()[0];
-        screen = await publish({ slug, token, stream: display, kind: 'screen' });
+        screen = await publish({ slug, token, tracks: () => display.getTracks(), kind: 'screen' });
         screen.display = display;
         // The browser's own "Stop sharing" ends it too.
         track.addEventListener('ended', () => stopShare());
@@ -192,6 +192,12 @@ export function show({ slug, card, token, kind }) {
       ]),
     ),
   );
+  // A welcome after a drop may follow a server restart: publish again now
+  // if the server lost our sessions, not when the browser notices.
+  live.addEventListener('welcome', () => {
+    camera?.check();
+    screen?.check();
+  });
   live.start();
   acquire();
 }
