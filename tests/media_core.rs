@@ -153,6 +153,42 @@ fn single_video_viewers_see_the_screen_while_it_is_shared() {
 }
 
 #[test]
+fn a_vanished_presenter_leaves_the_room_waiting_and_a_new_publish_is_seen_within_two_seconds() {
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        let (p1, _) = net.join(&AV_SEND, Some(Source::Camera), 0x51);
+        let (v, _) = net.join(&AV_RECV, None, 0);
+        net.run(Duration::from_secs(2));
+        assert!(net.cores[0].take_events().iter().any(|e| e.live));
+        // The presenter's network drops with no goodbye.
+        net.clients[p1].silent = true;
+        net.run(Duration::from_secs(10));
+        let events = net.cores[0].take_events();
+        assert_eq!(
+            events.last().map(|e| e.live),
+            Some(false),
+            "the room is told its presenter is gone (waiting): {events:?}"
+        );
+        // They publish again: the viewer sees the new session's video,
+        // counted on the simulated clock from the new WHIP offer.
+        let published = net.now;
+        net.join(&AV_SEND, Some(Source::Camera), 0x52);
+        while !video(&net.clients[v]).iter().any(|r| r.3 == 0x52) {
+            assert!(
+                net.now - published < Duration::from_secs(2),
+                "no video from the new session within 2 s ({shards} shards)"
+            );
+            net.step(Duration::from_millis(5));
+        }
+        eprintln!(
+            "{shards} shard(s): video from the new publish after {:?} (simulated)",
+            net.now - published
+        );
+        assert!(net.cores[0].take_events().iter().any(|e| e.live));
+    }
+}
+
+#[test]
 fn vanished_peers_are_freed() {
     // One shard, then two: viewers also on a shard without the presenter.
     for shards in [1, 2] {
