@@ -164,7 +164,8 @@ pub struct Limits {
     )]
     pub token_per_second: u32,
 
-    /// Chat, question and vote frames one WebSocket may send per second.
+    /// Actions (every frame but hello and ping) one WebSocket may send per
+    /// second.
     #[arg(
         long,
         env = "PODIUM_WS_SENDS_PER_SECOND",

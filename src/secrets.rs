@@ -1,6 +1,7 @@
-//! Bearer tokens, room keys and slugs: random from the OS, stored only as
-//! SHA-256 hashes (they carry 128+ bits, so a fast hash is enough), compared
-//! in constant time.
+//! Bearer tokens, room keys and slugs: random from the OS. Tokens and keys
+//! are stored only as SHA-256 hashes (they carry 144+ bits, so a fast hash
+//! is enough) and compared in constant time; a slug is an address, kept in
+//! clear.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

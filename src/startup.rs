@@ -108,6 +108,7 @@ impl Application {
                 let metrics_ctx = ctx.clone();
                 let server = HttpServer::new(move || {
                     App::new()
+                        .wrap(http::site::security_headers())
                         .app_data(metrics_ctx.clone())
                         .configure(http::metrics_routes)
                 })

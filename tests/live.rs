@@ -740,6 +740,14 @@ async fn bad_frames_get_errors_and_the_socket_stays() {
     let app = common::spawn_app().await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    // Before hello too: an oversized frame is refused unread.
+    let mut early = Ws::open(&app, &room.slug).await;
+    early
+        .send(json!({"type": "hello", "token": "x".repeat(40_000)}))
+        .await;
+    assert_eq!(early.recv_type("error").await["code"], "too_large");
+    early.send(json!({"type": "hello", "token": bob})).await;
+    early.recv_type("welcome").await;
     let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
     let frames = [
         ("not json".to_owned(), "invalid_input"),

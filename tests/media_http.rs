@@ -279,6 +279,27 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
         .insert_header(("Content-Type", "application/json"));
     let res = req.send_body(offer.clone()).await.unwrap();
     assert_eq!(res.status(), 415);
+    // Offers past 64 KiB, however far past, get the contract's 413.
+    for size in [65 * 1024, 300 * 1024, 4 << 20] {
+        let huge = format!("v=0\r\n{}", "a=x\r\n".repeat(size / 5));
+        for (path, token) in [
+            (whip.clone(), room.host_key.as_str()),
+            (format!("/api/rooms/{}/whep", room.slug), attendee.as_str()),
+        ] {
+            let r = app
+                .send_body(
+                    app.request(awc::http::Method::POST, &path, Some(token)),
+                    "application/sdp",
+                    huge.clone(),
+                )
+                .await;
+            assert_eq!(
+                (r.status.as_u16(), r.code()),
+                (413, "too_large"),
+                "{size} bytes"
+            );
+        }
+    }
     // The host key itself is a valid WHIP bearer (for tools like OBS).
     let (status, location, body) = post_sdp(&app, &whip, &room.host_key, offer).await;
     assert_eq!(status, 201, "{body}");

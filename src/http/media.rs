@@ -30,16 +30,20 @@ fn content_type_is(req: &HttpRequest, expected: &str) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case(expected))
 }
 
-fn sdp_body(req: &HttpRequest, body: &web::Bytes) -> Result<String, ApiError> {
+/// The offer: `application/sdp`, at most MAX_SDP bytes (read only after
+/// the caller is known), UTF-8, starting like SDP.
+async fn sdp_body(req: &HttpRequest, payload: web::Payload) -> Result<String, ApiError> {
     if !content_type_is(req, "application/sdp") {
         return Err(ApiError::UnsupportedMediaType(
             "send the offer as application/sdp".into(),
         ));
     }
-    if body.len() > MAX_SDP {
-        return Err(ApiError::TooLarge(MAX_SDP));
-    }
-    let text = std::str::from_utf8(body)
+    let body = match payload.to_bytes_limited(MAX_SDP).await {
+        Err(_) => return Err(ApiError::TooLarge(MAX_SDP)),
+        Ok(Err(_)) => return Err(ApiError::InvalidInput("the offer could not be read".into())),
+        Ok(Ok(body)) => body,
+    };
+    let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::InvalidInput("the offer is not UTF-8".into()))?;
     if !text.trim_start().starts_with("v=0") {
         return Err(ApiError::InvalidInput(
@@ -104,7 +108,7 @@ pub async fn whip(
     ctx: web::Data<AppContext>,
     slug: web::Path<String>,
     q: web::Query<WhipQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let slug = Slug::parse(&slug)?;
     let source = match q.kind.as_deref() {
@@ -113,7 +117,7 @@ pub async fn whip(
             .ok_or_else(|| ApiError::InvalidInput("kind must be camera or screen".into()))?,
     };
     let (room_id, participant) = presenter(&ctx, &req, &slug).await?;
-    let offer = sdp_body(&req, &body)?;
+    let offer = sdp_body(&req, body).await?;
     let (peer, answer) = ctx
         .media
         .publish(room_id, participant, source, offer)
@@ -127,12 +131,12 @@ pub async fn whep(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     who: Authed,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     if who.room.is_ended() {
         return Err(ApiError::RoomEnded);
     }
-    let offer = sdp_body(&req, &body)?;
+    let offer = sdp_body(&req, body).await?;
     let (peer, answer) = ctx
         .media
         .view(who.room.id, who.participant.id, offer)

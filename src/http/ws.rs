@@ -87,6 +87,10 @@ async fn run(
                 return;
             }
             msg = stream.next() => match msg {
+                Some(Ok(AggregatedMessage::Text(t))) if t.len() > MAX_FRAME => {
+                    let m = error_frame("too_large", &format!("frames are at most {MAX_FRAME} bytes"), None);
+                    if session.text(m).await.is_err() { return; }
+                }
                 Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
                     Ok(p) => match p.frame {
                         ClientFrame::Hello { token } => match hello(&ctx, &slug, &token).await {
