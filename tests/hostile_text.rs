@@ -250,6 +250,9 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
             .await;
         ws.recv_type("ack").await;
     }
+    for _ in 0..6 {
+        app.get(&path(&slug, "/me"), Some(&presenter)).await;
+    }
     app.delete(&path(&slug, ""), Some(&presenter)).await;
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(std::time::Duration::from_secs(10));
@@ -276,7 +279,114 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
             v["fields"]["message"], "fake",
             "user text forged a log line"
         );
+        // Each event sits in its own request's spans, never in another's
+        // (an open socket once lent its span to requests on its thread).
+        let requests = v["spans"]
+            .as_array()
+            .map_or(0, |s| s.iter().filter(|s| s["name"] == "request").count());
+        assert!(requests <= 1, "an event inside two requests' spans: {line}");
         lines += 1;
     }
     assert!(lines > 20, "debug logging was on ({lines} lines)");
+}
+
+#[actix_rt::test]
+async fn no_participant_is_ever_sent_a_secret() {
+    let app = common::spawn_app().await;
+    let password = "a shared secret";
+    let room = app
+        .create_room(json!({"title": "Secrets", "presenter_name": "Ada", "password": password}))
+        .await;
+    let slug = room.slug.clone();
+    let presenter = app
+        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let moderator = app
+        .join_ok(&slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let grace = app
+        .join_ok(&slug, json!({"name": "Grace", "password": password}))
+        .await;
+    let (mut staff_ws, staff_welcome) = Ws::join(&app, &slug, &moderator).await;
+    let (mut grace_ws, grace_welcome) = Ws::join(&app, &slug, &grace).await;
+    let bob = app
+        .join_ok(&slug, json!({"name": "Bob", "password": password}))
+        .await;
+    let (mut bob_ws, _) = Ws::join(&app, &slug, &bob).await;
+    bob_ws
+        .send(json!({"type": "chat.send", "body": "hi", "ref": 1}))
+        .await;
+    bob_ws.recv_type("ack").await;
+    let q = app
+        .post(
+            &path(&slug, "/questions"),
+            Some(&bob),
+            &json!({"body": "q?", "anonymous": true}),
+        )
+        .await;
+    let id = q.body["id"].as_i64().unwrap();
+    app.send(
+        app.request(
+            awc::http::Method::PATCH,
+            &path(&slug, &format!("/questions/{id}")),
+            Some(&presenter),
+        ),
+        Some(&json!({"answer": "a", "pinned": true})),
+    )
+    .await;
+    let (status, location, _) = common::sdp::post(
+        &app,
+        &path(&slug, "/whep"),
+        Some(&grace),
+        common::sdp::offer(&common::sdp::AV_RECV),
+    )
+    .await;
+    assert_eq!(status, 201);
+
+    // Everything the moderator and an attendee were sent or could fetch.
+    let mut seen = vec![
+        staff_welcome.to_string(),
+        grace_welcome.to_string(),
+        location.unwrap(),
+    ];
+    for ws in [&mut staff_ws, &mut grace_ws] {
+        let frames = ws.drain(std::time::Duration::from_millis(500)).await;
+        assert!(!frames.is_empty());
+        seen.extend(frames.iter().map(Value::to_string));
+    }
+    for (token, rest) in [
+        (&moderator, "/stats"),
+        (&moderator, "/questions"),
+        (&moderator, "/messages"),
+        (&grace, "/questions"),
+        (&grace, "/messages"),
+        (&grace, "/me"),
+        (&grace, ""),
+    ] {
+        seen.push(
+            app.get(&path(&slug, rest), Some(token))
+                .await
+                .body
+                .to_string(),
+        );
+    }
+    seen.push(
+        app.get(&path(&slug, "/questions.csv"), Some(&moderator))
+            .await
+            .body
+            .to_string(),
+    );
+    let seen = seen.join("\n");
+    assert!(seen.contains("\"Bob\""), "the check reads real content");
+    for secret in [
+        presenter.as_str(),
+        moderator.as_str(),
+        grace.as_str(),
+        bob.as_str(),
+        room.host_key.as_str(),
+        room.moderator_key.as_str(),
+        password,
+    ] {
+        assert!(!seen.contains(secret), "a secret was sent to a participant");
+    }
 }

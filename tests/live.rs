@@ -976,24 +976,56 @@ async fn websocket_sends_are_rate_limited_per_connection() {
     let app = common::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Flood"})).await;
+    let ann = app.join_ok(&room.slug, json!({"name": "Ann"})).await;
+    let question = ask(&app, &room, &ann, "Is anyone else here?").await;
     let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    for i in 0..20 {
-        ws.send(json!({"type": "chat.send", "body": format!("flood {i}"), "ref": i}))
-            .await;
+    let (mut ann_ws, _) = Ws::join(&app, &room.slug, &ann).await;
+    // Chat, questions and votes, as fast as the socket goes.
+    for i in 0..30 {
+        let frame = match i % 3 {
+            0 => json!({"type": "chat.send", "body": format!("flood {i}"), "ref": i}),
+            1 => json!({"type": "question.ask", "body": format!("flood {i}?"), "ref": i}),
+            _ => json!({"type": "question.vote", "id": question, "ref": i}),
+        };
+        ws.send(frame).await;
     }
-    let mut acks = 0;
+    // Acknowledged sends by kind: chat, questions, votes.
+    let mut acks = [0i64; 3];
     let mut limited = 0;
-    while acks + limited < 20 {
+    while acks.iter().sum::<i64>() + limited < 30 {
         let v = ws.recv().await;
         match v["type"].as_str() {
-            Some("ack") => acks += 1,
+            Some("ack") => acks[v["ref"].as_u64().unwrap() as usize % 3] += 1,
             Some("error") if v["code"] == "rate_limited" => limited += 1,
             _ => {}
         }
     }
-    assert!(limited > 0 && acks >= 6, "acks {acks}, limited {limited}");
-    let stored = count(&mut app.db.conn(), "SELECT count(*) AS n FROM messages");
-    assert_eq!(stored, acks, "only acknowledged sends are stored");
+    let total: i64 = acks.iter().sum();
+    assert!(
+        limited > 0 && total >= 6,
+        "acks {acks:?}, limited {limited}"
+    );
+    // Only acknowledged sends are stored (a vote counts once however often).
+    let mut conn = app.db.conn();
+    assert_eq!(
+        [
+            count(&mut conn, "SELECT count(*) AS n FROM messages"),
+            count(&mut conn, "SELECT count(*) AS n FROM questions") - 1,
+            count(&mut conn, "SELECT count(*) AS n FROM question_votes"),
+        ],
+        [acks[0], acks[1], acks[2].min(1)]
+    );
+    // The room is unharmed: the others' sends go through and reach everyone.
+    ann_ws
+        .send(json!({"type": "chat.send", "body": "still fine", "ref": "a"}))
+        .await;
+    assert_eq!(ann_ws.recv_type("ack").await["ref"], "a");
+    loop {
+        let m = ws.recv_type("chat.message").await;
+        if m["message"]["body"] == "still fine" {
+            break;
+        }
+    }
 }
 
 #[actix_rt::test]

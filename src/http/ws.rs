@@ -143,8 +143,9 @@ async fn run(
         ctx.hub.disconnect(room_id, conn_id);
         return;
     }
-    let _span =
-        tracing::info_span!("ws", room = %slug, participant = member.participant_id).entered();
+    // The socket's span (made in `ws`) already carries the room and the
+    // participant. Never hold an entered span across an await here: the
+    // worker thread would log other requests inside it.
 
     // 3. Pump until either side ends.
     let per_second = NonZeroU32::new(ctx.ws_sends_per_second).unwrap_or(NonZeroU32::MIN);

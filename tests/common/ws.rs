@@ -118,6 +118,17 @@ impl Ws {
         }
     }
 
+    /// Every frame that arrives within `within` of the last one.
+    pub async fn drain(&mut self, within: Duration) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(Some(Ok(frame))) = tokio::time::timeout(within, self.framed.next()).await {
+            if let Frame::Text(b) = frame {
+                out.push(serde_json::from_slice(&b).unwrap());
+            }
+        }
+        out
+    }
+
     /// Says goodbye with a close frame.
     pub async fn close(&mut self) {
         let _ = self
