@@ -14,21 +14,6 @@ use serde_json::{json, Value};
 
 const CROWD: usize = 1000;
 
-fn open_files(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
-}
-
-fn resident_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/<pid>/status")
-}
-
 /// What a moderator's socket says of the room: the count everyone sees
 /// and the list of who is connected that staff see.
 struct Observer {
@@ -90,22 +75,16 @@ async fn connected(app: &TestApp) -> f64 {
 
 #[actix_rt::test]
 async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
-    let db = TestDb::new();
-    let server = common::process::start(
+    let (server, app) = common::process::serve(
+        TestDb::new(),
         &[
-            "--bind",
-            "127.0.0.1:0",
-            "--media-bind",
-            "127.0.0.1:0",
             "--join-per-minute",
             "100000",
             "--token-per-second",
             "100000",
         ],
-        Some(&db.url),
+        &[],
     );
-    let pid = server.child.id();
-    let app = TestApp::at(format!("http://{}", server.addr), db);
     let room = app.open_room().await;
     let slug = room.slug.clone();
     let moderator = app
@@ -127,7 +106,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
         }
     }
 
-    let idle = resident_kib(pid);
+    let idle = server.resident_kib();
     eprintln!("before: {idle} KiB resident");
     let mut figures = Vec::new();
     for round in 0..4 {
@@ -139,7 +118,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
             .collect();
         observer.settles_at(CROWD + 1).await;
         assert_eq!(connected(&app).await, (CROWD + 1) as f64);
-        let busy = (open_files(pid), resident_kib(pid));
+        let busy = (server.open_files(), server.resident_kib());
         // All gone at once: half say goodbye, half just vanish.
         let (polite, abrupt): (Vec<_>, Vec<_>) = sockets
             .into_iter()
@@ -154,7 +133,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
         assert_eq!(connected(&app).await, 1.0, "only the observer");
         // Let closed connections finish closing before counting files.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let after = (open_files(pid), resident_kib(pid));
+        let after = (server.open_files(), server.resident_kib());
         eprintln!(
             "round {round}: with {CROWD} sockets {} open files, {} KiB resident; after they left {} files, {} KiB",
             busy.0, busy.1, after.0, after.1

@@ -231,19 +231,19 @@ async fn fingerprint(app: &TestApp, s: &Scene) -> String {
     .get_result::<Text>(&mut app.db.conn())
     .unwrap()
     .text;
-    let (status, _) = trickle(app, &s.session, Some(&s.attendee)).await;
+    let req = app.request(Method::PATCH, &s.session, Some(&s.attendee));
+    let status = trickle(app, req).await.status;
     format!("{stored} | media session answers {status}")
 }
 
-async fn trickle(app: &TestApp, location: &str, token: Option<&str>) -> (u16, Value) {
-    let r = app
-        .send_body(
-            app.request(Method::PATCH, location, token),
-            "application/trickle-ice-sdpfrag",
-            "a=ice-ufrag:abcd\r\na=end-of-candidates\r\n",
-        )
-        .await;
-    (r.status.as_u16(), r.body)
+/// A trickle PATCH: what the media session routes answer to.
+async fn trickle(app: &TestApp, req: awc::ClientRequest) -> common::Resp {
+    app.send_body(
+        req,
+        "application/trickle-ice-sdpfrag",
+        "a=end-of-candidates\r\n",
+    )
+    .await
 }
 
 /// Ends the scene's room (its media sessions end with it).
@@ -323,23 +323,11 @@ fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Opti
         Caller::OtherAttendee => s.other_attendee.clone(),
         Caller::OtherRoom => other.presenter.clone(),
         Caller::Kicked => s.kicked.clone(),
-        Caller::Forged => forged(),
+        // Made as tokens are, never issued.
+        Caller::Forged => podium::secrets::new_token(),
         Caller::Truncated => rightful[..rightful.len() - 4].to_owned(),
         Caller::Missing => return None,
     })
-}
-
-/// 32 random bytes in the token alphabet: a token's shape, never issued.
-fn forged() -> String {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).unwrap();
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut s: String = b
-        .iter()
-        .map(|x| ALPHABET[(*x & 63) as usize] as char)
-        .collect();
-    s.push_str("AbCdEfGhIjK");
-    s
 }
 
 async fn send(
@@ -354,14 +342,7 @@ async fn send(
         Body::None => app.send(req, None).await,
         Body::Json(v) => app.send(req, Some(&v)).await,
         Body::Sdp(sdp) => app.send_body(req, "application/sdp", sdp).await,
-        Body::Trickle => {
-            app.send_body(
-                req,
-                "application/trickle-ice-sdpfrag",
-                "a=end-of-candidates\r\n",
-            )
-            .await
-        }
+        Body::Trickle => trickle(app, req).await,
     }
 }
 

@@ -7,7 +7,7 @@
 mod common;
 
 use common::ws::Ws;
-use common::{TestApp, TestDb};
+use common::TestDb;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -187,20 +187,11 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
 #[actix_rt::test]
 async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
-    let db = TestDb::new();
-    let mut server = common::process::start_with_env(
-        &[
-            "--bind",
-            "127.0.0.1:0",
-            "--media-bind",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-        ],
-        Some(&db.url),
+    let (mut server, app) = common::process::serve(
+        TestDb::new(),
+        &["--log-format", "json"],
         &[("RUST_LOG", "debug")],
     );
-    let app = TestApp::at(format!("http://{}", server.addr), db);
     let password = "correct horse battery staple";
     let wrong = "tr0ub4dor&3-wrong";
     let room = app

@@ -10,17 +10,11 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::ws::Ws;
-use common::{TestApp, TestDb};
+use common::TestDb;
 use serde_json::json;
 
 const SILENT: usize = 3000;
 const TRICKLING: usize = 1000;
-
-fn open_files(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .count()
-}
 
 /// Whether the server closed `s` (EOF or reset, after any 408 it sent)
 /// before `deadline`.
@@ -43,14 +37,8 @@ fn closed_by_server(mut s: TcpStream, deadline: Instant) -> bool {
 
 #[actix_rt::test]
 async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
-    let db = TestDb::new();
-    let server = common::process::start(
-        &["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"],
-        Some(&db.url),
-    );
-    let pid = server.child.id();
+    let (server, app) = common::process::serve(TestDb::new(), &[], &[]);
     let addr = server.addr.clone();
-    let app = TestApp::at(format!("http://{addr}"), db);
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -58,7 +46,7 @@ async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     let (mut ada, _) = Ws::join(&app, &room.slug, &presenter).await;
     let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    let before = open_files(pid);
+    let before = server.open_files();
 
     let target = addr.clone();
     let started = Instant::now();
@@ -77,7 +65,7 @@ async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
     })
     .await
     .unwrap();
-    let held = open_files(pid) - before;
+    let held = server.open_files() - before;
     eprintln!(
         "{} connections in {:?}; the server holds {held} of them",
         SILENT + TRICKLING,
@@ -114,14 +102,14 @@ async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
     .unwrap();
     assert_eq!(shed, SILENT + TRICKLING, "every idle connection was closed");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while open_files(pid) > before + 5 && Instant::now() < deadline {
+    while server.open_files() > before + 5 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        open_files(pid) <= before + 5,
+        server.open_files() <= before + 5,
         "the files come back: {} before, {} after",
         before,
-        open_files(pid)
+        server.open_files()
     );
     ada.send(json!({"type": "chat.send", "body": "all clear", "ref": 2}))
         .await;

@@ -100,7 +100,7 @@ async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
     // Post the clients' offers until they hang up, which they do once both
     // are negotiated (or when they panic).
     while let Some(post) = offers.recv().await {
-        let reply = post_sdp(&app, &post.path, &post.token, post.offer).await;
+        let reply = common::sdp::post(&app, &post.path, Some(&post.token), post.offer).await;
         let _ = post.reply.send(reply);
     }
     // Keep this thread's runtime (and with it the server) turning while the
@@ -125,19 +125,6 @@ async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
         received.audio,
         received.after
     );
-}
-
-async fn post_sdp(app: &common::TestApp, path: &str, token: &str, sdp: String) -> SdpReply {
-    let req = app
-        .request(awc::http::Method::POST, path, Some(token))
-        .insert_header(("Content-Type", "application/sdp"));
-    let mut res = req.send_body(sdp).await.unwrap();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-    (res.status().as_u16(), location, body)
 }
 
 /// The webrtc-rs side: publish, watch, stream synthetic media and count

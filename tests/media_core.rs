@@ -300,8 +300,6 @@ fn a_viewer_on_another_shard_gets_media_keyframes_and_state_from_the_home_shard(
             id: peer,
             ufrag,
             addr: Some(net.clients[v].addr),
-            room: 1,
-            viewer: true
         }]
     );
     net.remove(presenter);

@@ -8,17 +8,11 @@ use std::time::Duration;
 
 use common::db::{count, TestDb};
 use common::ws::Ws;
-use common::TestApp;
 use serde_json::json;
 
 #[actix_rt::test]
 async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
-    let db = TestDb::new();
-    let mut server = common::process::start(
-        &["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"],
-        Some(&db.url),
-    );
-    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
     let linus = app.join_ok(&room.slug, json!({"name": "Linus"})).await;
@@ -81,10 +75,7 @@ async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
 
 #[actix_rt::test]
 async fn an_ended_rooms_statistics_survive_a_restart() {
-    let db = TestDb::new();
-    let args = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
-    let mut server = common::process::start(&args, Some(&db.url));
-    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -103,8 +94,7 @@ async fn an_ended_rooms_statistics_survive_a_restart() {
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(Duration::from_secs(10));
 
-    let again = common::process::start(&args, Some(&app.db.url));
-    let app = TestApp::at(format!("http://{}", again.addr), app.db);
+    let (_again, app) = common::process::serve(app.db, &[], &[]);
     let after = app.get(&format!("{base}/stats"), Some(&presenter)).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.body, before.body, "the same figures after a restart");
@@ -113,20 +103,8 @@ async fn an_ended_rooms_statistics_survive_a_restart() {
 
 #[actix_rt::test]
 async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
-    let db = TestDb::new();
-    let mut server = common::process::start(
-        &[
-            "--bind",
-            "127.0.0.1:0",
-            "--media-bind",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--privacy",
-        ],
-        Some(&db.url),
-    );
-    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let (mut server, app) =
+        common::process::serve(TestDb::new(), &["--log-format", "json", "--privacy"], &[]);
     let room = app
         .create_room(
             json!({"title": "Secrets", "presenter_name": "Ada", "password": "hunter2-hunter2"}),
@@ -181,10 +159,7 @@ async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
 /// that reconnects; the same tokens still work.
 #[actix_rt::test]
 async fn sigkill_loses_nothing_that_was_acknowledged() {
-    let db = TestDb::new();
-    let args = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
-    let mut server = common::process::start(&args, Some(&db.url));
-    let app = TestApp::at(format!("http://{}", server.addr), db);
+    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let base = format!("/api/rooms/{}", room.slug);
     let moderator = app
@@ -244,8 +219,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     server.signal(nix::sys::signal::Signal::SIGKILL);
     server.wait(Duration::from_secs(10));
 
-    let again = common::process::start(&args, Some(&app.db.url));
-    let app = TestApp::at(format!("http://{}", again.addr), app.db);
+    let (_again, app) = common::process::serve(app.db, &[], &[]);
     let messages = app.get(&format!("{base}/messages"), Some(&grace)).await;
     let bodies: Vec<&str> = messages.body["messages"]
         .as_array()

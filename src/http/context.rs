@@ -19,7 +19,6 @@ pub struct AppContext {
     pub pool: PgPool,
     pub hub: Hub,
     pub media: MediaHandle,
-    /// Media session -> (room, participant) that opened it (0: the host key).
     pub passwords: Passwords,
     pub limits: RateLimits,
     pub public_url: String,
@@ -80,7 +79,6 @@ impl AppContext {
         Ok(result)
     }
 
-    /// Ends a media session and forgets who opened it.
     /// Runs blocking database work on actix's blocking pool.
     pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
     where

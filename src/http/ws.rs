@@ -63,6 +63,15 @@ async fn close(session: Session, code: u16, why: &str) {
         .await;
 }
 
+/// The answer to a frame over MAX_FRAME, before and after hello alike.
+fn too_large() -> String {
+    error_frame(
+        "too_large",
+        &format!("frames are at most {MAX_FRAME} bytes"),
+        None,
+    )
+}
+
 fn error_frame(code: &str, message: &str, reference: Option<Value>) -> String {
     let mut v = json!({"type": "error", "code": code, "message": message});
     if let Some(r) = reference {
@@ -88,8 +97,7 @@ async fn run(
             }
             msg = stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Text(t))) if t.len() > MAX_FRAME => {
-                    let m = error_frame("too_large", &format!("frames are at most {MAX_FRAME} bytes"), None);
-                    if session.text(m).await.is_err() { return; }
+                    if session.text(too_large()).await.is_err() { return; }
                 }
                 Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
                     Ok(p) => match p.frame {
@@ -227,11 +235,7 @@ async fn on_frame(
     text: &str,
 ) -> Vec<String> {
     if text.len() > MAX_FRAME {
-        return vec![error_frame(
-            "too_large",
-            &format!("frames are at most {MAX_FRAME} bytes"),
-            None,
-        )];
+        return vec![too_large()];
     }
     let parsed = match protocol::parse(text) {
         Ok(p) => p,

@@ -641,19 +641,22 @@ impl RoomTask {
         let (mut joined, mut left) = (Vec::new(), Vec::new());
         for pid in std::mem::take(&mut self.roster_dirty) {
             match self.online.get(&pid) {
-                Some((_, m)) => joined.push(participant_json(m)),
+                Some((_, m)) => joined.push((pid, participant_json(m))),
                 None => left.push(pid),
             }
         }
         // Whoever's only news is their own arrival has it in their welcome.
-        let alone = match (joined.as_slice(), left.len()) {
-            ([p], 0) => p["id"].as_i64(),
-            _ => None,
-        };
-        let frame = match (joined.len(), left.len()) {
-            (1, 0) => json!({"type": "participant.joined", "participant": joined.pop()}),
-            (0, 1) => json!({"type": "participant.left", "id": left[0]}),
-            _ => json!({"type": "participants.updated", "joined": joined, "left": left}),
+        let (frame, alone) = match (joined.as_mut_slice(), left.as_slice()) {
+            ([(pid, p)], []) => (
+                json!({"type": "participant.joined", "participant": p.take()}),
+                Some(*pid),
+            ),
+            ([], [pid]) => (json!({"type": "participant.left", "id": pid}), None),
+            _ => {
+                let joined: Vec<Value> = joined.into_iter().map(|(_, p)| p).collect();
+                let frame = json!({"type": "participants.updated", "joined": joined, "left": left});
+                (frame, None)
+            }
         };
         self.send_where(
             |m| m.role.is_moderator_or_above() && alone != Some(m.participant_id),

@@ -178,7 +178,7 @@ pub struct Counters {
     pub nacks: u64,
 }
 
-/// A peer that was removed, for whoever routed to it or counted it.
+/// A peer that was removed, for whoever routed to it or kept it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gone {
     pub id: PeerId,
@@ -186,8 +186,6 @@ pub struct Gone {
     pub ufrag: String,
     /// The address it last spoke from.
     pub addr: Option<SocketAddr>,
-    pub room: i64,
-    pub viewer: bool,
 }
 
 fn new_rtc(now: Instant, cert: Option<&DtlsCert>) -> Rtc {
@@ -427,8 +425,6 @@ impl SfuCore {
             id,
             ufrag: peer.ufrag,
             addr: peer.addr,
-            room: peer.room,
-            viewer: matches!(peer.kind, Kind::Viewer(_)),
         });
         if let Some(addr) = peer.addr {
             if self.by_addr.get(&addr) == Some(&id) {

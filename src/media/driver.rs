@@ -78,11 +78,16 @@ struct Shared {
     /// Peers per shard, to place new viewers on the least busy one.
     load: Vec<AtomicUsize>,
     routes: Mutex<Routes>,
-    /// Viewers per room, over all shards.
-    viewers: Mutex<HashMap<i64, usize>>,
-    /// Each live session's room and the participant who opened it (0 for
-    /// the host key), kept until the session is gone for any reason.
-    owners: Mutex<HashMap<PeerId, (i64, i64)>>,
+    /// Every live session over all shards, until it is gone for any reason.
+    sessions: Mutex<HashMap<PeerId, Session>>,
+}
+
+#[derive(Clone, Copy)]
+struct Session {
+    room: i64,
+    /// The participant who opened it (0: the host key).
+    owner: i64,
+    viewer: bool,
 }
 
 impl Shared {
@@ -91,21 +96,8 @@ impl Shared {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn owners(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, (i64, i64)>> {
-        self.owners.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn count_viewer(&self, room: i64, joined: bool) {
-        let mut viewers = self.viewers.lock().unwrap_or_else(|e| e.into_inner());
-        let n = viewers.entry(room).or_default();
-        if joined {
-            *n += 1;
-        } else {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                viewers.remove(&room);
-            }
-        }
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, Session>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -147,8 +139,7 @@ impl MediaHandle {
             shards: senders,
             load: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
             routes: Mutex::new(Routes::default()),
-            viewers: Mutex::default(),
-            owners: Mutex::default(),
+            sessions: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let shard = Shard {
@@ -259,44 +250,33 @@ impl MediaHandle {
 
     /// A live session's room and the participant who opened it.
     pub fn owner(&self, peer: PeerId) -> Option<(i64, i64)> {
-        self.shared.owners().get(&peer).copied()
+        self.shared.sessions().get(&peer).map(|s| (s.room, s.owner))
     }
 
     /// The live sessions a participant opened in a room.
     pub fn sessions_of(&self, room: i64, participant: i64) -> Vec<PeerId> {
-        let owners = self.shared.owners();
-        owners
+        let sessions = self.shared.sessions();
+        sessions
             .iter()
-            .filter(|(_, o)| **o == (room, participant))
+            .filter(|(_, s)| (s.room, s.owner) == (room, participant))
             .map(|(p, _)| *p)
             .collect()
     }
 
     /// Media sessions now: (publishers, viewers).
     pub fn peer_counts(&self) -> (usize, usize) {
-        let peers: usize = self
-            .shared
-            .load
-            .iter()
-            .map(|l| l.load(Ordering::Relaxed))
-            .sum();
-        let viewers = self
-            .shared
-            .viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let viewers: usize = viewers.values().sum();
-        (peers.saturating_sub(viewers), viewers)
+        let sessions = self.shared.sessions();
+        let viewers = sessions.values().filter(|s| s.viewer).count();
+        (sessions.len() - viewers, viewers)
     }
 
     /// Viewers of a room right now, over all shards.
     pub fn viewers(&self, room: i64) -> usize {
-        let viewers = self
-            .shared
-            .viewers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        viewers.get(&room).copied().unwrap_or(0)
+        let sessions = self.shared.sessions();
+        sessions
+            .values()
+            .filter(|s| s.viewer && s.room == room)
+            .count()
     }
 
     pub async fn end_room(&self, room: i64) {
@@ -505,10 +485,7 @@ impl Shard {
         }
         let mut gone = 0;
         self.core.drain_gone(|peer| {
-            shared.owners().remove(&peer.id);
-            if peer.viewer {
-                shared.count_viewer(peer.room, false);
-            }
+            shared.sessions().remove(&peer.id);
             let mut routes = shared.routes();
             routes.ufrags.remove(&peer.ufrag);
             if let Some(addr) = peer.addr {
@@ -542,13 +519,20 @@ fn command(
     shared: &Shared,
     send: &mut dyn FnMut(SocketAddr, &[u8]),
 ) {
-    // A new peer: the router learns its ICE username, placement its load.
-    let added = |core: &SfuCore, r: &Result<(PeerId, String), MediaError>| {
+    // A new peer: the router learns its ICE username, placement its load,
+    // the HTTP side its owner.
+    let added = |core: &SfuCore, r: &Result<(PeerId, String), MediaError>, room, owner, viewer| {
         if let Ok((id, _)) = r {
             if let Some(ufrag) = core.ufrag(*id) {
                 shared.routes().ufrags.insert(ufrag.to_owned(), index);
             }
             shared.load[index].fetch_add(1, Ordering::Relaxed);
+            let session = Session {
+                room,
+                owner,
+                viewer,
+            };
+            shared.sessions().insert(*id, session);
         }
     };
     match cmd {
@@ -560,10 +544,7 @@ fn command(
             reply,
         } => {
             let r = core.add_publisher(now, room, source, &offer, send);
-            added(core, &r);
-            if let Ok((id, _)) = &r {
-                shared.owners().insert(*id, (room, owner));
-            }
+            added(core, &r, room, owner, false);
             let _ = reply.send(r);
         }
         Command::View {
@@ -573,11 +554,7 @@ fn command(
             reply,
         } => {
             let r = core.add_viewer(now, room, &offer, send);
-            added(core, &r);
-            if let Ok((id, _)) = &r {
-                shared.count_viewer(room, true);
-                shared.owners().insert(*id, (room, owner));
-            }
+            added(core, &r, room, owner, true);
             let _ = reply.send(r);
         }
         Command::Remove { peer, room, reply } => {

@@ -82,6 +82,16 @@ export async function start() {
   return { base, browser, stop, crashAndRestart };
 }
 
+// From the links page of a new room: the studio goes live with the fake
+// camera and microphone.
+export async function goLive(presenter) {
+  await presenter.locator('#open-studio').click();
+  await presenter.waitForURL(/\/present#key=/);
+  await until(presenter, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
+  await presenter.click('#go-live');
+  await until(presenter, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+}
+
 // waitForFunction takes a returned promise for a truthy value, so an async
 // condition is polled here instead.
 export async function eventually(page, fn, arg, what, timeout = 15_000) {

@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { start, eventually, until, watching } from './harness.mjs';
+import { start, eventually, goLive, until, watching } from './harness.mjs';
 
 let base;
 let browser;
@@ -42,11 +42,7 @@ test('after SIGKILL and a restart, pages and media come back by themselves', asy
   await presenter.locator('#attend-link').waitFor();
   const attendUrl = await presenter.locator('#attend-link').innerText();
   const slug = new URL(attendUrl).pathname.split('/')[2];
-  await presenter.locator('#open-studio').click();
-  await presenter.waitForURL(/\/present#key=/);
-  await until(presenter, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
-  await presenter.click('#go-live');
-  await until(presenter, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+  await goLive(presenter);
 
   const a = await newPage();
   await a.goto(attendUrl);

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, root, until, watching } from './harness.mjs';
+import { start, root, goLive, until, watching } from './harness.mjs';
 
 const shots = join(root, 'target', 'screenshots');
 const XSS = '<img src=x onerror=alert(1)>';
@@ -92,11 +92,7 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   await presenter.screenshot({ path: join(shots, 'links.png') });
 
   // The studio goes live with the fake camera and microphone.
-  await presenter.locator('#open-studio').click();
-  await presenter.waitForURL(/\/present#key=/);
-  await until(presenter, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
-  await presenter.click('#go-live');
-  await until(presenter, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+  await goLive(presenter);
 
   // Attendee A: a wrong password first, then the right one.
   const a = await newPage();

@@ -66,6 +66,18 @@ pub fn start_with_env(args: &[&str], database_url: Option<&str>, env: &[(&str, &
     }
 }
 
+/// Loopback addresses of its own for HTTP and media.
+const LOOPBACK: [&str; 4] = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
+
+/// The binary on loopback ports of its own, with `extra` arguments and
+/// environment, on `db`; and a client for it.
+pub fn serve(db: super::TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, super::TestApp) {
+    let args: Vec<&str> = LOOPBACK.iter().chain(extra).copied().collect();
+    let server = start_with_env(&args, Some(&db.url), env);
+    let app = super::TestApp::at(format!("http://{}", server.addr), db);
+    (server, app)
+}
+
 impl Drop for Server {
     // A test that fails half-way must not leave its server running.
     fn drop(&mut self) {
@@ -77,6 +89,23 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Its open files (sockets included), from /proc.
+    pub fn open_files(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .unwrap()
+            .count()
+    }
+
+    /// Its resident memory in KiB, from /proc.
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status")
+    }
+
     pub fn signal(&self, sig: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).unwrap();
     }

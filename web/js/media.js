@@ -29,17 +29,23 @@ async function negotiate(pc, url, token) {
 // A connection that stays disconnected this long is treated as failed:
 // when the server goes away, the browser would wait ~30 s for "failed".
 const STALL_MS = 3000;
+// Answers after which trying again cannot help.
+const REFUSED = new Set([401, 403, 410]);
 
 // One WHIP or WHEP session that keeps itself up. `setup(pc)` adds what the
-// session sends or receives. When the connection fails or stalls, the old
-// session is ended and a new one negotiated, with backoff, until it works
-// or the server refuses for good (401, 403, 410). Resolves once the first
-// negotiation succeeds; rejects if it fails.
-function session({ url, token, setup, onState }) {
+// session sends or receives. When the connection fails or stalls, or a
+// negotiation fails, the old session is ended and a new one negotiated,
+// with backoff, until the server refuses for good. A first negotiation
+// that fails ends it too unless `retryFirst`. Gives the session's handle
+// and `first`, settled by the first negotiation.
+function session({ url, token, setup, onState, retryFirst = false }) {
   let closed = false;
   let current = null;
   let attempt = 0;
   let stall = null;
+  let negotiated = false;
+  let settle;
+  const first = new Promise((resolve, reject) => (settle = { resolve, reject }));
 
   function end(s) {
     if (!s) return Promise.resolve();
@@ -55,7 +61,7 @@ function session({ url, token, setup, onState }) {
     end(current);
     current = null;
     const delay = Math.min(8000, 500 * 2 ** attempt++);
-    setTimeout(() => !closed && connect().catch(() => {}), delay);
+    setTimeout(() => !closed && connect(), delay);
   }
 
   async function connect() {
@@ -81,21 +87,24 @@ function session({ url, token, setup, onState }) {
     };
     try {
       mine.location = await negotiate(pc, url, token);
+      negotiated = true;
+      settle.resolve();
     } catch (e) {
-      if (current === mine) {
-        if (e.status === 401 || e.status === 403 || e.status === 410) {
-          current = null;
-          pc.close();
-          onState?.('refused');
-        } else {
-          retry();
-        }
+      if (current !== mine) return;
+      if (REFUSED.has(e.status) || (!negotiated && !retryFirst)) {
+        closed = true;
+        current = null;
+        pc.close();
+        if (REFUSED.has(e.status)) onState?.('refused');
+        settle.reject(e);
+      } else {
+        retry();
       }
-      throw e;
     }
   }
 
-  return connect().then(() => ({
+  connect();
+  const handle = {
     pc: () => current?.pc,
     // Asks the server whether it still has this session (it has not after
     // a restart, long before the browser notices): if not, reconnect now.
@@ -119,16 +128,15 @@ function session({ url, token, setup, onState }) {
       current = null;
       return end(s);
     },
-  }), (e) => {
-    closed = true;
-    throw e;
-  });
+  };
+  return { handle, first };
 }
 
 // Publishes as `kind` ("camera" or "screen") the tracks `tracks()` gives
 // at each (re)connection, so a camera switched meanwhile is the one sent.
-export function publish({ slug, token, tracks, kind }) {
-  return session({
+// Resolves with the session once the server has accepted it.
+export async function publish({ slug, token, tracks, kind }) {
+  const { handle, first } = session({
     url: `/api/rooms/${slug}/whip?kind=${kind}`,
     token,
     setup: (pc) => {
@@ -137,6 +145,8 @@ export function publish({ slug, token, tracks, kind }) {
       for (const track of list) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
     },
   });
+  await first;
+  return handle;
 }
 
 // Watches a room: audio, camera video and screen video, one session that
@@ -145,39 +155,24 @@ export function publish({ slug, token, tracks, kind }) {
 // 'failed' | 'refused') as the connection changes, and reconnects itself
 // when it fails, the first attempt included.
 export function watch({ slug, token, onTracks, onState }) {
-  let stopped = false;
-  let handle = null;
-  const setup = (pc) => {
-    const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
-    const camera = pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    const streams = { audio: new MediaStream(), camera: new MediaStream(), screen: new MediaStream() };
-    pc.ontrack = (e) => {
-      const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
-      streams[which].addTrack(e.track);
-      onTracks(streams);
-    };
-  };
-  let attempt = 0;
-  (function start() {
-    session({ url: `/api/rooms/${slug}/whep`, token, setup, onState }).then(
-      (h) => {
-        handle = h;
-        if (stopped) h.stop();
-      },
-      (e) => {
-        // A first attempt that fails for a passing reason is tried again.
-        if (stopped || [401, 403, 410].includes(e.status)) return;
-        setTimeout(start, Math.min(8000, 500 * 2 ** attempt++));
-      },
-    );
-  })();
-  return {
-    stop() {
-      stopped = true;
-      return handle?.stop();
+  const { handle, first } = session({
+    url: `/api/rooms/${slug}/whep`,
+    token,
+    onState,
+    retryFirst: true,
+    setup: (pc) => {
+      const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
+      const camera = pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      const streams = { audio: new MediaStream(), camera: new MediaStream(), screen: new MediaStream() };
+      pc.ontrack = (e) => {
+        const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
+        streams[which].addTrack(e.track);
+        onTracks(streams);
+      };
     },
-    check: () => handle?.check(),
-    pc: () => handle?.pc(),
-  };
+  });
+  // A refusal is told through onState.
+  first.catch(() => {});
+  return handle;
 }
