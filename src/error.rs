@@ -18,7 +18,7 @@ pub enum ApiError {
     InvalidInput(String),
     #[error("{0}")]
     Unauthorized(String),
-    #[error("wrong password for this room")]
+    #[error("Wrong password for this room.")]
     BadPassword,
     #[error("{0}")]
     Forbidden(String),
@@ -26,19 +26,19 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("this room is full")]
+    #[error("This room is full.")]
     RoomFull,
-    #[error("this session has ended")]
+    #[error("This session has ended.")]
     RoomEnded,
-    #[error("request body is too large (at most {0} bytes)")]
+    #[error("The request is too large: at most {0} bytes.")]
     TooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("too many requests; try again in {} s", retry_after_secs(*.retry_after))]
+    #[error("Too many attempts: please try again in {} s.", retry_after_secs(*.retry_after))]
     RateLimited { retry_after: Duration },
     #[error("{0}")]
     Unavailable(String),
-    #[error("internal error")]
+    #[error("Something went wrong on the server. Please try again.")]
     Internal(#[source] anyhow::Error),
 }
 
@@ -71,7 +71,9 @@ impl ApiError {
     }
 
     pub fn db_unavailable() -> Self {
-        ApiError::Unavailable("the database is unavailable; try again shortly".into())
+        ApiError::Unavailable(
+            "The server cannot reach its database: please try again shortly.".into(),
+        )
     }
 }
 
@@ -116,9 +118,11 @@ impl From<TextError> for ApiError {
     }
 }
 
+/// A link that could never have been issued names no room: 404, as a
+/// person following a mistyped or truncated link expects.
 impl From<InvalidSlug> for ApiError {
     fn from(e: InvalidSlug) -> Self {
-        ApiError::InvalidInput(e.to_string())
+        ApiError::NotFound(e.to_string())
     }
 }
 

@@ -60,7 +60,7 @@ impl Application {
         let shards = config.media_shards();
         let media = MediaHandle::spawn(media_socket, announce, shards, move |s: MediaState| {
             let hub = on_state.clone();
-            runtime.spawn(async move { hub.media_state(s.room_id, s.live, s.screen).await });
+            runtime.spawn(async move { hub.media_state(s).await });
         })?;
         let public_url = config
             .public_url

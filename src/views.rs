@@ -11,6 +11,7 @@ pub struct SettingsView {
     pub questions_enabled: bool,
     pub anonymous_questions: bool,
     pub questions_need_approval: bool,
+    pub locked: bool,
 }
 
 /// A room as anyone may see it: never a secret.
@@ -44,6 +45,7 @@ impl RoomView {
                 questions_enabled: s.questions_enabled,
                 anonymous_questions: s.anonymous_questions,
                 questions_need_approval: s.questions_need_approval,
+                locked: s.locked,
             },
         }
     }

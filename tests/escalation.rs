@@ -300,6 +300,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/stats")
         | ("GET", "/api/rooms/{slug}/stats.csv")
         | ("GET", "/api/rooms/{slug}/questions.csv")
+        | ("GET", "/api/rooms/{slug}/participants.csv")
+        | ("GET", "/api/rooms/{slug}/chat.csv")
         | ("DELETE", "/api/rooms/{slug}/media/{id}") => Body::None,
         ("POST", "/api/rooms/{slug}/messages/{id}/promote")
         | ("POST", "/api/rooms/{slug}/participants/{id}/kick") => Body::Json(json!({})),

@@ -72,6 +72,7 @@ async fn questions_csv_quotes_and_defuses_user_text() {
             "author",
             "votes",
             "status",
+            "pinned",
             "hidden",
             "answer",
             "created_at",
@@ -86,12 +87,13 @@ async fn questions_csv_quotes_and_defuses_user_text() {
     // Most voted first; the anonymous author stays anonymous.
     assert_eq!(rows[0][0], q2.body["id"].to_string());
     assert_eq!(
-        &rows[0][1..7],
+        &rows[0][1..8],
         [
             "a, b \"quoted\"\nnew line",
-            "",
+            "Anonymous",
             "1",
             "answered",
+            "false",
             "false",
             "'-1, sadly"
         ]

@@ -175,7 +175,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
         let id: i64 = row[0].parse().unwrap();
         let text = HOSTILE[questions.iter().position(|q| *q == id).unwrap()];
         assert_eq!(
-            (&row[1], &row[2], &row[6]),
+            (&row[1], &row[2], &row[7]),
             (
                 defused(text).as_str(),
                 defused(text).as_str(),

@@ -220,7 +220,7 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
         );
     }
     let r = app.join("bad!slug", json!({"name": "Bob"})).await;
-    assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_input"));
+    assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
     let r = app
         .join("unknown-room-ABCDEFGHIJ", json!({"name": "Bob"}))
         .await;
@@ -244,5 +244,141 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
     assert_eq!(
         count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants"),
         0
+    );
+}
+
+/// Joins with the browser mark `cookie` (as a browser would send it back);
+/// gives the response and the mark the server set, if any.
+async fn join_as_browser(
+    app: &common::TestApp,
+    slug: &str,
+    cookie: Option<&str>,
+    body: serde_json::Value,
+) -> (common::Resp, Option<String>) {
+    let mut req = app.request(
+        awc::http::Method::POST,
+        &format!("/api/rooms/{slug}/join"),
+        None,
+    );
+    if let Some(c) = cookie {
+        req = req.insert_header(("Cookie", c.to_owned()));
+    }
+    let r = app.send(req, Some(&body)).await;
+    let set = r
+        .headers
+        .get("set-cookie")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r, set)
+}
+
+#[actix_rt::test]
+async fn a_removed_browser_stays_out_under_any_name() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let moderator = app
+        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let (r, set) = join_as_browser(&app, &room.slug, None, json!({"name": "Troll"})).await;
+    assert_eq!(r.status, 200);
+    let set = set.expect("the first join marks the browser");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(
+        set.contains(&format!("Path=/api/rooms/{}", room.slug)),
+        "scoped to the room: {set}"
+    );
+    let mark = set.split(';').next().unwrap().to_owned();
+    let troll = r.body["participant"]["id"].as_i64().unwrap();
+    // The same browser joining again keeps its mark.
+    let (again, set_again) =
+        join_as_browser(&app, &room.slug, Some(&mark), json!({"name": "Troll 2"})).await;
+    assert_eq!(again.status, 200);
+    assert!(set_again.is_none(), "the mark is not replaced");
+
+    let kick = format!("/api/rooms/{}/participants/{troll}/kick", room.slug);
+    assert_eq!(
+        app.post(&kick, Some(&moderator), &json!({})).await.status,
+        204
+    );
+    let before = count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants");
+    let (r, _) = join_as_browser(
+        &app,
+        &room.slug,
+        Some(&mark),
+        json!({"name": "Not a troll"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (403, "forbidden"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["error"]["message"],
+        "A moderator removed you from this session, so you cannot rejoin it."
+    );
+    assert_eq!(
+        count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants"),
+        before,
+        "the refused join stored nothing"
+    );
+    // Another browser is someone else; another room does not know the mark.
+    let (r, _) = join_as_browser(&app, &room.slug, None, json!({"name": "Grace"})).await;
+    assert_eq!(r.status, 200);
+    let other = app.open_room().await;
+    let (r, _) = join_as_browser(&app, &other.slug, Some(&mark), json!({"name": "Troll"})).await;
+    assert_eq!(r.status, 200);
+}
+
+#[actix_rt::test]
+async fn a_locked_room_admits_no_new_attendees_but_keys_and_tokens_work() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let moderator = app
+        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let path = format!("/api/rooms/{}", room.slug);
+    let r = app
+        .send(
+            app.request(awc::http::Method::PATCH, &path, Some(&moderator)),
+            Some(&json!({"settings": {"locked": true}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["settings"]["locked"], true);
+    assert_eq!(app.get(&path, None).await.body["settings"]["locked"], true);
+
+    let r = app.join(&room.slug, json!({"name": "Late"})).await;
+    assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
+    assert_eq!(
+        r.body["error"]["message"],
+        "This room is locked: no new attendees can join right now."
+    );
+    let me = format!("{path}/me");
+    assert_eq!(
+        app.get(&me, Some(&bob)).await.status,
+        200,
+        "Bob's reload works"
+    );
+    let r = app
+        .join(
+            &room.slug,
+            json!({"name": "Mia", "key": room.moderator_key}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "keys still open a locked room");
+
+    app.send(
+        app.request(awc::http::Method::PATCH, &path, Some(&moderator)),
+        Some(&json!({"settings": {"locked": false}})),
+    )
+    .await;
+    assert_eq!(
+        app.join(&room.slug, json!({"name": "Late"})).await.status,
+        200
     );
 }

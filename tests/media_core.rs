@@ -165,9 +165,9 @@ fn a_vanished_presenter_leaves_the_room_waiting_and_a_new_publish_is_seen_within
         net.run(Duration::from_secs(10));
         let events = net.cores[0].take_events();
         assert_eq!(
-            events.last().map(|e| e.live),
-            Some(false),
-            "the room is told its presenter is gone (waiting): {events:?}"
+            events.last().map(|e| (e.live, e.reconnecting)),
+            Some((false, true)),
+            "the room is told its presenter is gone, not by choice: {events:?}"
         );
         // They publish again: the viewer sees the new session's video,
         // counted on the simulated clock from the new WHIP offer.
@@ -184,8 +184,35 @@ fn a_vanished_presenter_leaves_the_room_waiting_and_a_new_publish_is_seen_within
             "{shards} shard(s): video from the new publish after {:?} (simulated)",
             net.now - published
         );
-        assert!(net.cores[0].take_events().iter().any(|e| e.live));
+        let events = net.cores[0].take_events();
+        assert!(events.iter().any(|e| e.live));
+        assert!(!events.last().unwrap().reconnecting);
     }
+}
+
+#[test]
+fn a_replaced_publish_is_reconnecting_and_a_deliberate_stop_is_not() {
+    let mut net = Net::new(0);
+    let (_, first) = net.join(&AV_SEND, Some(Source::Camera), 0x61);
+    net.join(&AV_RECV, None, 0);
+    net.run(Duration::from_secs(2));
+    assert!(!net.cores[0].media_state(1).reconnecting);
+    net.cores[0].take_events();
+    // A reload: the new session replaces the old one before it connects.
+    let (_, second) = net.join(&AV_SEND, Some(Source::Camera), 0x62);
+    let between = net.cores[0].take_events();
+    assert!(
+        between.iter().any(|e| !e.live && e.reconnecting),
+        "while the new session connects the room is reconnecting: {between:?}"
+    );
+    net.run(Duration::from_secs(2));
+    let state = net.cores[0].media_state(1);
+    assert!(state.live && !state.reconnecting);
+    assert_ne!(first, second);
+    // The presenter stops on purpose: waiting, not reconnecting.
+    net.remove(second);
+    let state = net.cores[0].media_state(1);
+    assert!(!state.live && !state.reconnecting, "{state:?}");
 }
 
 #[test]

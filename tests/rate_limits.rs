@@ -78,6 +78,99 @@ async fn password_guessing_is_throttled_per_ip_and_others_still_get_in() {
     assert_eq!(r.status, 200, "another address is not punished: {}", r.body);
 }
 
+/// A class or an office behind one address: the right password is never
+/// throttled, however many type it, while wrong guesses still are (the
+/// server's default budget: 10 wrong passwords a minute per address).
+#[actix_rt::test]
+async fn one_address_full_of_people_with_the_right_password_gets_in() {
+    let defaults = podium::config::Config::from_args(Vec::<String>::new())
+        .unwrap()
+        .limits;
+    let app = common::spawn_app_with(|c| {
+        c.limits.password_per_minute = defaults.password_per_minute;
+        c.limits.room_password_per_minute = defaults.room_password_per_minute;
+        c.limits.join_per_minute = defaults.join_per_minute;
+        c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    assert_eq!(defaults.password_per_minute, 10);
+    let room = app
+        .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
+        .await;
+    let office = "203.0.113.5";
+    let started = std::time::Instant::now();
+    let (mut wrong, mut refused) = (0, 0);
+    for i in 0..50 {
+        let r = join_from(&app, &room.slug, office, "right").await;
+        assert_eq!(r.status, 200, "right password {i}: {}", r.body);
+        // Colleagues mistype in between: 40 wrong guesses in all.
+        if i % 5 < 4 {
+            let r = join_from(&app, &room.slug, office, "wrong").await;
+            match (r.status.as_u16(), r.code()) {
+                (401, "bad_password") => wrong += 1,
+                (429, "rate_limited") => refused += 1,
+                other => panic!("a wrong password got {other:?}"),
+            }
+        }
+    }
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    // The room's first right password was checked in full (nothing was
+    // remembered yet) and took one cell of the ten; after it, only wrong
+    // guesses count.
+    assert_eq!((wrong, refused), (9, 31), "wrong guesses are throttled");
+}
+
+/// A guesser who keeps going once throttled is shut out altogether, so the
+/// throttled guesses cannot tell the right password by which gets in.
+#[actix_rt::test]
+async fn a_throttled_guesser_who_goes_on_is_shut_out() {
+    let app = common::spawn_app_with(|c| {
+        c.limits.password_per_minute = 3;
+        c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let room = app
+        .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
+        .await;
+    // Someone got in, so the right password is remembered.
+    assert_eq!(
+        join_from(&app, &room.slug, "198.51.100.7", "right")
+            .await
+            .status,
+        200
+    );
+    let guesser = "203.0.113.5";
+    for _ in 0..3 {
+        assert_eq!(
+            join_from(&app, &room.slug, guesser, "wrong").await.code(),
+            "bad_password"
+        );
+    }
+    for _ in 0..12 {
+        assert_eq!(
+            join_from(&app, &room.slug, guesser, "wrong").await.status,
+            429
+        );
+        let r = join_from(&app, &room.slug, guesser, "right").await;
+        assert_eq!(
+            r.status, 200,
+            "throttled, but the right password still gets in"
+        );
+    }
+    assert_eq!(
+        join_from(&app, &room.slug, guesser, "wrong").await.status,
+        429
+    );
+    let r = join_from(&app, &room.slug, guesser, "right").await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (429, "rate_limited"),
+        "shut out"
+    );
+    let r = join_from(&app, &room.slug, "198.51.100.8", "right").await;
+    assert_eq!(r.status, 200, "others are not: {}", r.body);
+}
+
 #[actix_rt::test]
 async fn password_guessing_is_capped_per_room_across_ips() {
     let app = common::spawn_app_with(|c| {

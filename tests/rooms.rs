@@ -73,7 +73,7 @@ async fn public_card_shows_the_room_and_no_secret() {
     assert_eq!(r.body["max_participants"], 1000);
     assert_eq!(
         r.body["settings"],
-        json!({"chat_enabled": true, "questions_enabled": true, "anonymous_questions": true, "questions_need_approval": false})
+        json!({"chat_enabled": true, "questions_enabled": true, "anonymous_questions": true, "questions_need_approval": false, "locked": false})
     );
     let text = r.body.to_string();
     for secret in [
@@ -145,10 +145,35 @@ async fn unknown_and_malformed_slugs() {
         "..%2F..%2Fetc",
         &"a".repeat(300),
     ] {
+        // A mistyped or truncated link is a room that does not exist.
         let r = app.get(&format!("/api/rooms/{bad}"), None).await;
-        assert_eq!(r.status, 400, "{bad}: {}", r.body);
-        assert_eq!(r.code(), "invalid_input");
+        assert_eq!(r.status, 404, "{bad}: {}", r.body);
+        assert_eq!(r.code(), "not_found");
+        assert_eq!(
+            r.body["error"]["message"],
+            "No such room. Check the link you were given."
+        );
     }
+}
+
+#[actix_rt::test]
+async fn links_are_lower_case_and_work_in_any_case() {
+    let app = common::spawn_app().await;
+    let room = app
+        .create_room(json!({"title": "Rust at Scale", "presenter_name": "Ada"}))
+        .await;
+    assert_eq!(room.slug, room.slug.to_lowercase(), "{}", room.slug);
+    let shouted = room.slug.to_uppercase();
+    let r = app.get(&format!("/api/rooms/{shouted}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["slug"], room.slug.as_str());
+    let r = app.join(&shouted, json!({"name": "Bob"})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let token = r.body["token"].as_str().unwrap();
+    let r = app
+        .get(&format!("/api/rooms/{shouted}/me"), Some(token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 }
 
 #[actix_rt::test]

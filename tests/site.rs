@@ -24,7 +24,9 @@ async fn pages_and_modules_are_served_with_security_headers() {
     assert!(html.contains("/js/landing.js"));
 
     for page in ["", "/present", "/moderate", "/report"] {
-        let r = app.get(&format!("/r/some-room-abc123{page}"), None).await;
+        let r = app
+            .get(&format!("/r/some-room-abc1234567{page}"), None)
+            .await;
         assert_eq!(r.status, 200, "/r/…{page}");
         let Value::String(html) = &r.body else {
             panic!("HTML expected")
@@ -75,4 +77,52 @@ async fn an_unchanged_file_is_revalidated_with_304() {
         )
         .await;
     assert_eq!(stale.status, 200);
+}
+
+/// A browser following a wrong link gets a page that says so, with a 404;
+/// scripts and API clients get the contract's JSON error.
+#[actix_rt::test]
+async fn wrong_links_get_a_404_page_in_browsers_and_json_elsewhere() {
+    let app = common::spawn_app().await;
+    let browse = |path: &str| {
+        app.request(awc::http::Method::GET, path, None)
+            .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
+    };
+    for path in [
+        "/r/some-room-abc1234567/nope",
+        "/r/some-room-abc1234567/present/extra",
+        "/r/trunc",
+        "/no/such/page",
+    ] {
+        let r = app.send(browse(path), None).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(
+            header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        let Value::String(html) = &r.body else {
+            panic!("HTML expected for {path}")
+        };
+        assert!(html.contains("<h1>Not found</h1>"), "{path}: {html}");
+        assert!(header(&r, "content-security-policy").contains("script-src 'self'"));
+    }
+    let r = app.get("/no/such/page", None).await;
+    assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
+    let r = app.send(browse("/api/nothing"), None).await;
+    assert_eq!(
+        r.code(),
+        "not_found",
+        "the API answers JSON even to a browser"
+    );
+
+    for path in ["/favicon.ico", "/favicon.svg"] {
+        let r = app.get(path, None).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert_eq!(header(&r, "content-type"), "image/svg+xml");
+    }
+    let r = app.get("/", None).await;
+    let Value::String(html) = &r.body else {
+        panic!("HTML expected")
+    };
+    assert!(html.contains(r#"rel="icon" href="/favicon.svg""#));
 }

@@ -66,6 +66,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
     samples_reach(&app.db, 4).await;
 
     // Chat: Grace twice, Linus once; Barbara is silent.
+    let mut chat = Vec::new();
     for (token, body) in [(&a, "hello"), (&a, "a, b \"c\""), (&b, "hi")] {
         let r = app
             .post(
@@ -75,6 +76,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
             )
             .await;
         assert_eq!(r.status, 201);
+        chat.push(r.body["id"].as_i64().unwrap());
     }
     // Questions: Grace asks one, Linus one anonymously; everyone votes for
     // Linus's, Grace also for her own; Mo answers Linus's.
@@ -161,6 +163,19 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
             t(900)
         ),
     );
+    sql(&mut conn, &format!(
+        "UPDATE participants p SET joined_at = {} + (o.rn - 1) * interval '10 seconds' \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM participants) o WHERE o.id = p.id",
+        t(0)
+    ));
+    sql(
+        &mut conn,
+        &format!(
+            "UPDATE messages m SET created_at = {} + (o.rn - 1) * interval '30 seconds' \
+         FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM messages) o WHERE o.id = m.id",
+            t(120)
+        ),
+    );
 
     let stats = app.get(&format!("{base}/stats"), Some(&moderator)).await;
     assert_eq!(stats.status, 200);
@@ -194,21 +209,76 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
         })
     );
 
+    let attendance = "at,concurrent\n\
+         2030-01-01T10:01:00Z,1\n\
+         2030-01-01T10:11:00Z,2\n\
+         2030-01-01T10:21:00Z,1\n\
+         2030-01-01T10:31:00Z,0\n";
     assert_eq!(
         csv(&app, &format!("{base}/stats.csv"), &moderator).await,
-        "at,concurrent\n\
-         2030-01-01T10:01:00+00:00,1\n\
-         2030-01-01T10:11:00+00:00,2\n\
-         2030-01-01T10:21:00+00:00,1\n\
-         2030-01-01T10:31:00+00:00,0\n"
+        attendance
+    );
+    let questions = format!(
+        "id,question,author,votes,status,pinned,hidden,answer,created_at,answered_at\n\
+         {q2},When is the next one?,Anonymous,3,answered,false,false,Next month,2030-01-01T10:06:00Z,2030-01-01T10:15:00Z\n\
+         {q1},'=1+1 is it?,Grace,1,open,false,false,,2030-01-01T10:05:00Z,\n"
     );
     assert_eq!(
         csv(&app, &format!("{base}/questions.csv"), &presenter).await,
-        format!(
-            "id,question,author,votes,status,hidden,answer,created_at,answered_at\n\
-             {q2},When is the next one?,,3,answered,false,Next month,2030-01-01T10:06:00+00:00,2030-01-01T10:15:00+00:00\n\
-             {q1},'=1+1 is it?,Grace,1,open,false,,2030-01-01T10:05:00+00:00,\n"
-        )
+        questions
+    );
+    // One row per person: watch time merged per person, Linus's anonymous
+    // question not counted under his name, staff listed with their role.
+    let people =
+        "name,role,first_joined,last_left,watch_seconds,messages,questions,votes,removed_at\n\
+         Ada,presenter,2030-01-01T10:00:00Z,,0,0,0,0,\n\
+         Mo,moderator,2030-01-01T10:00:10Z,,0,0,0,0,\n\
+         Grace,attendee,2030-01-01T10:00:20Z,2030-01-01T10:21:00Z,1200,2,1,2,\n\
+         Linus,attendee,2030-01-01T10:00:30Z,2030-01-01T10:31:00Z,1200,1,0,1,\n\
+         Barbara,attendee,2030-01-01T10:00:40Z,,0,0,0,1,\n";
+    assert_eq!(
+        csv(&app, &format!("{base}/participants.csv"), &moderator).await,
+        people
+    );
+    let chat_csv = format!(
+        "id,sent_at,name,role,message\n\
+         {},2030-01-01T10:02:00Z,Grace,attendee,hello\n\
+         {},2030-01-01T10:02:30Z,Grace,attendee,\"a, b \"\"c\"\"\"\n\
+         {},2030-01-01T10:03:00Z,Linus,attendee,hi\n",
+        chat[0], chat[1], chat[2]
+    );
+    assert_eq!(
+        csv(&app, &format!("{base}/chat.csv"), &moderator).await,
+        chat_csv
+    );
+    // The presenter and moderator links' keys open the report and every
+    // export from any browser after the end, when no token can be had.
+    for key in [&room.host_key, &room.moderator_key] {
+        assert_eq!(
+            app.get(&format!("{base}/stats"), Some(key)).await.body,
+            stats.body
+        );
+        for (name, want) in [
+            ("stats.csv", attendance.to_owned()),
+            ("questions.csv", questions.clone()),
+            ("participants.csv", people.to_owned()),
+            ("chat.csv", chat_csv.clone()),
+        ] {
+            assert_eq!(
+                csv(&app, &format!("{base}/{name}"), key).await,
+                want,
+                "{name}"
+            );
+        }
+    }
+    let other = app.open_room().await;
+    let r = app
+        .get(&format!("{base}/stats"), Some(&other.host_key))
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), r.code()),
+        (401, "unauthorized"),
+        "another room's key"
     );
     // The numbers agree with each other.
     let timeline = stats.body["timeline"].as_array().unwrap();

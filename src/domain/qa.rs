@@ -12,7 +12,7 @@ pub struct ChatBody(String);
 
 impl ChatBody {
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        bounded("body", input, 1, 2000, Lines::Multi).map(Self)
+        bounded("message", input, 1, 2000, Lines::Multi).map(Self)
     }
     pub fn into_inner(self) -> String {
         self.0
@@ -25,7 +25,7 @@ pub struct QuestionBody(String);
 
 impl QuestionBody {
     pub fn parse(input: &str) -> Result<Self, TextError> {
-        bounded("body", input, 1, 1000, Lines::Multi).map(Self)
+        bounded("question", input, 1, 1000, Lines::Multi).map(Self)
     }
     pub fn into_inner(self) -> String {
         self.0

@@ -110,6 +110,8 @@ pub struct RoomSettings {
     pub questions_enabled: bool,
     pub anonymous_questions: bool,
     pub questions_need_approval: bool,
+    /// No new attendees may join (keys still open the room).
+    pub locked: bool,
 }
 
 impl Default for RoomSettings {
@@ -119,6 +121,7 @@ impl Default for RoomSettings {
             questions_enabled: true,
             anonymous_questions: true,
             questions_need_approval: false,
+            locked: false,
         }
     }
 }
@@ -186,6 +189,6 @@ mod tests {
     fn default_settings_are_the_contract_defaults() {
         let s = RoomSettings::default();
         assert!(s.chat_enabled && s.questions_enabled && s.anonymous_questions);
-        assert!(!s.questions_need_approval);
+        assert!(!s.questions_need_approval && !s.locked);
     }
 }

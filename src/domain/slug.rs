@@ -3,10 +3,10 @@
 
 use std::fmt;
 
-/// Characters of the random part: 62 symbols, so 10 of them carry
-/// log2(62^10) ~ 59.5 bits, above the 48 the contract asks for.
-pub const RANDOM_ALPHABET: &[u8] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// Characters of the random part: lower case and digits, so a link read
+/// out or typed in any case still works; 36 symbols, so 10 of them carry
+/// log2(36^10) ~ 51.7 bits, above the 48 the contract asks for.
+pub const RANDOM_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 pub const RANDOM_LEN: usize = 10;
 const READABLE_MAX: usize = 40;
 const MAX_LEN: usize = READABLE_MAX + 1 + RANDOM_LEN;
@@ -19,23 +19,25 @@ pub struct InvalidSlug;
 
 impl fmt::Display for InvalidSlug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("room slug must be letters, digits and dashes ending in a random part")
+        f.write_str("No such room. Check the link you were given.")
     }
 }
 
 impl std::error::Error for InvalidSlug {}
 
 impl Slug {
-    /// Parses a slug from a URL. Anything that could not have been issued by
-    /// [`Slug::generate`] is refused without touching the database.
+    /// Parses a slug from a URL, in any case. Anything that could not have
+    /// been issued by [`Slug::generate`] is refused without touching the
+    /// database.
     pub fn parse(input: &str) -> Result<Self, InvalidSlug> {
+        let input = input.to_ascii_lowercase();
         let ok_len = (RANDOM_LEN..=MAX_LEN).contains(&input.len());
         let ok_chars = input
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         let random = input.rsplit('-').next().unwrap_or("");
         if ok_len && ok_chars && random.len() == RANDOM_LEN && !input.starts_with('-') {
-            Ok(Self(input.to_owned()))
+            Ok(Self(input))
         } else {
             Err(InvalidSlug)
         }
@@ -82,19 +84,25 @@ impl fmt::Display for Slug {
 mod tests {
     use super::*;
 
-    const R: [u8; RANDOM_LEN] = [0, 1, 2, 3, 26, 27, 52, 53, 61, 62];
+    const R: [u8; RANDOM_LEN] = [0, 1, 2, 3, 26, 27, 34, 35, 36, 37];
 
     #[test]
     fn readable_part_comes_from_the_title() {
         let slug = Slug::generate("Rust at Scale!", &R);
-        assert_eq!(slug.as_str(), "rust-at-scale-ABCDab019A");
+        assert_eq!(slug.as_str(), "rust-at-scale-abcd0189ab");
         assert_eq!(Slug::parse(slug.as_str()).unwrap(), slug);
+    }
+
+    #[test]
+    fn links_are_lower_case_and_read_in_any_case() {
+        let slug = Slug::generate("Rust at Scale!", &R);
+        assert_eq!(Slug::parse("Rust-At-Scale-ABCD0189AB").unwrap(), slug);
     }
 
     #[test]
     fn titles_without_ascii_give_only_the_random_part() {
         let slug = Slug::generate("日本語 ✨", &R);
-        assert_eq!(slug.as_str(), "ABCDab019A");
+        assert_eq!(slug.as_str(), "abcd0189ab");
         assert!(Slug::parse(slug.as_str()).is_ok());
     }
 

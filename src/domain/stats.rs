@@ -1,6 +1,8 @@
 //! Arithmetic of a session's statistics: kept apart from storage so the
 //! numbers can be checked against each other.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -99,43 +101,43 @@ fn share(part: i64, whole: i64) -> f64 {
     }
 }
 
-/// Mean connected time per attendee who connected, up to `end`; overlapping
-/// connections of one attendee are merged, so a second tab adds nothing.
-pub fn average_watch_seconds(stretches: &[Stretch], end: DateTime<Utc>) -> i64 {
+/// Connected time of each participant who connected, up to `end`;
+/// overlapping connections of one participant are merged, so a second tab
+/// adds nothing.
+pub fn watch_seconds(stretches: &[Stretch], end: DateTime<Utc>) -> BTreeMap<i64, i64> {
     let mut sorted: Vec<Stretch> = stretches.to_vec();
     sorted.sort_by_key(|s| (s.participant, s.from));
-    let (mut people, mut total) = (0i64, 0i64);
+    let mut out = BTreeMap::new();
+    // The participant's merged stretch being built: (who, from, to).
     let mut current: Option<(i64, DateTime<Utc>, DateTime<Utc>)> = None;
-    let mut flush = |c: Option<(i64, DateTime<Utc>, DateTime<Utc>)>| {
-        if let Some((_, from, to)) = c {
-            total += (to - from).num_seconds().max(0);
-        }
+    let mut close = |c: (i64, DateTime<Utc>, DateTime<Utc>)| {
+        *out.entry(c.0).or_insert(0) += (c.2 - c.1).num_seconds().max(0);
     };
     for s in sorted {
         let to = s.to.unwrap_or(end).min(end);
         let from = s.from.min(to);
-        match current {
-            Some((p, a, b)) if p == s.participant && from <= b => {
-                current = Some((p, a, b.max(to)));
+        current = match current {
+            Some((p, a, b)) if p == s.participant && from <= b => Some((p, a, b.max(to))),
+            Some(done) => {
+                close(done);
+                Some((s.participant, from, to))
             }
-            Some((p, ..)) => {
-                flush(current);
-                if p != s.participant {
-                    people += 1;
-                }
-                current = Some((s.participant, from, to));
-            }
-            None => {
-                people += 1;
-                current = Some((s.participant, from, to));
-            }
-        }
+            None => Some((s.participant, from, to)),
+        };
     }
-    flush(current);
-    if people == 0 {
+    if let Some(done) = current {
+        close(done);
+    }
+    out
+}
+
+/// Mean connected time per attendee who connected, up to `end`.
+pub fn average_watch_seconds(stretches: &[Stretch], end: DateTime<Utc>) -> i64 {
+    let each = watch_seconds(stretches, end);
+    if each.is_empty() {
         0
     } else {
-        (total as f64 / people as f64).round() as i64
+        (each.values().sum::<i64>() as f64 / each.len() as f64).round() as i64
     }
 }
 
@@ -233,6 +235,8 @@ mod tests {
             stretch(2, 100, Some(120)),
         ];
         assert_eq!(average_watch_seconds(&stretches, t(1000)), (150 + 30) / 2);
+        let each = watch_seconds(&stretches, t(1000));
+        assert_eq!(each.into_iter().collect::<Vec<_>>(), [(1, 150), (2, 30)]);
     }
 
     #[test]

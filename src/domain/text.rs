@@ -17,15 +17,29 @@ pub enum TextErrorKind {
     ControlCharacter,
 }
 
+/// Messages speak to the person who typed the text: the page shows them
+/// as they are.
 impl fmt::Display for TextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, ask) = match self.field {
+            "name" => ("Your name", "Please enter your name."),
+            "title" => ("The title", "Please enter a title."),
+            "password" => ("The password", "Please enter the room password."),
+            "message" => ("Your message", "Please write a message."),
+            "question" => ("Your question", "Please write your question."),
+            "answer" => ("The answer", "Please write an answer."),
+            other => (other, "Please fill this in."),
+        };
         match self.kind {
-            TextErrorKind::Empty => write!(f, "{} must not be empty", self.field),
+            TextErrorKind::Empty => f.write_str(ask),
             TextErrorKind::TooLong { max } => {
-                write!(f, "{} must be at most {max} characters", self.field)
+                write!(f, "{what} is too long: use at most {max} characters.")
             }
             TextErrorKind::ControlCharacter => {
-                write!(f, "{} must not contain control characters", self.field)
+                write!(
+                    f,
+                    "{what} contains invisible control characters: please remove them."
+                )
             }
         }
     }
@@ -83,7 +97,10 @@ mod tests {
         assert!(bounded("name", &name, 1, 60, Lines::Single).is_ok());
         let err = bounded("name", &"é".repeat(61), 1, 60, Lines::Single).unwrap_err();
         assert_eq!(err.kind, TextErrorKind::TooLong { max: 60 });
-        assert_eq!(err.to_string(), "name must be at most 60 characters");
+        assert_eq!(
+            err.to_string(),
+            "Your name is too long: use at most 60 characters."
+        );
     }
 
     #[test]

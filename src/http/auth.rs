@@ -39,7 +39,7 @@ impl Authed {
             Ok(())
         } else {
             Err(ApiError::Forbidden(format!(
-                "a {} may not do this",
+                "A {} may not do this.",
                 self.role().as_str()
             )))
         }
@@ -78,9 +78,62 @@ impl FromRequest for Authed {
     }
 }
 
+/// Who may read a room's report and exports: a moderator's or the
+/// presenter's token, or the room's host or moderator key itself, so the
+/// presenter and moderator links open the report from any browser, during
+/// and after the session (no token can be had once it ended).
+pub struct ReportReader {
+    pub room: Room,
+}
+
+impl FromRequest for ReportReader {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<AppContext>>().cloned();
+        let slug = req.match_info().get("slug").map(Slug::parse);
+        let token = bearer(req);
+        Box::pin(async move {
+            let ctx = ctx.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app context")))?;
+            let slug = slug.ok_or_else(|| ApiError::NotFound("no room in this path".into()))??;
+            let token = token?;
+            match authenticate(&ctx, &slug, &token).await {
+                Ok(who) => {
+                    who.require(Action::ViewStats)?;
+                    Ok(ReportReader { room: who.room })
+                }
+                Err(ApiError::Unauthorized(why)) => {
+                    let room = room_opened_by_key(&ctx, &slug, &token)
+                        .await?
+                        .ok_or(ApiError::Unauthorized(why))?;
+                    Ok(ReportReader { room })
+                }
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+/// The room `slug` if `key` is its host or moderator key.
+async fn room_opened_by_key(
+    ctx: &AppContext,
+    slug: &Slug,
+    key: &str,
+) -> Result<Option<Room>, ApiError> {
+    let s = slug.as_str().to_owned();
+    let room = ctx
+        .db(move |c| Ok(crate::store::rooms::find_by_slug(c, &s)?))
+        .await?;
+    Ok(room.filter(|r| {
+        secrets::matches(key, &r.host_key_hash) || secrets::matches(key, &r.moderator_key_hash)
+    }))
+}
+
 /// The participant `token` was issued to, if it is live and of room `slug`.
 pub async fn authenticate(ctx: &AppContext, slug: &Slug, token: &str) -> Result<Authed, ApiError> {
-    let unknown = || ApiError::Unauthorized("unknown or revoked token".into());
+    let unknown =
+        || ApiError::Unauthorized("Your session is no longer valid: please join again.".into());
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(unknown());
     }
@@ -96,12 +149,12 @@ pub async fn authenticate(ctx: &AppContext, slug: &Slug, token: &str) -> Result<
     }
     if room.slug != slug.as_str() {
         return Err(ApiError::Unauthorized(
-            "this token belongs to another room".into(),
+            "This session belongs to another room.".into(),
         ));
     }
     if participant.kicked_at.is_some() {
         return Err(ApiError::Unauthorized(
-            "you were removed from this room".into(),
+            "A moderator removed you from this session.".into(),
         ));
     }
     super::spans::record_participant(participant.id);

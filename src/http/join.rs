@@ -1,5 +1,6 @@
 //! Joining a room by name (and password or key), and resuming with a token.
 
+use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -28,6 +29,37 @@ pub struct JoinRequest {
 
 const MAX_KEY_LEN: usize = 200;
 
+/// The cookie that marks the browser a participant joined from. It is no
+/// credential (it only ever keeps someone out), it is scoped to the room's
+/// API path, and scripts cannot read it.
+const MARK_COOKIE: &str = "podium_mark";
+const MARK_DAYS: i64 = 30;
+
+/// This browser's mark for the room: the one it brings, or a new one to set.
+fn browser_mark(req: &HttpRequest) -> (String, bool) {
+    match req.cookie(MARK_COOKIE) {
+        Some(c)
+            if c.value().len() == 43
+                && c.value()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            (c.value().to_owned(), false)
+        }
+        _ => (secrets::new_token(), true),
+    }
+}
+
+fn mark_cookie(slug: &str, mark: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(MARK_COOKIE, mark)
+        .path(format!("/api/rooms/{slug}"))
+        .max_age(CookieAge::days(MARK_DAYS))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish()
+}
+
 pub async fn join(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
@@ -43,7 +75,9 @@ pub async fn join(
     let name = ParticipantName::parse(&body.name)?;
     let key = match body.key.as_deref().map(str::trim) {
         Some(k) if k.is_empty() || k.len() > MAX_KEY_LEN => {
-            return Err(ApiError::InvalidInput("key is malformed".into()))
+            return Err(ApiError::InvalidInput(
+                "This link's key is malformed.".into(),
+            ))
         }
         other => other.map(str::to_owned),
     };
@@ -55,8 +89,9 @@ pub async fn join(
 
     let room = ctx
         .db(move |conn| {
-            rooms::find_by_slug(conn, slug.as_str())?
-                .ok_or_else(|| ApiError::NotFound("no such room".into()))
+            rooms::find_by_slug(conn, slug.as_str())?.ok_or_else(|| {
+                ApiError::NotFound("No such room. Check the link you were given.".into())
+            })
         })
         .await?;
     if room.is_ended() {
@@ -68,27 +103,51 @@ pub async fn join(
         Some(k) if secrets::matches(&k, &room.moderator_key_hash) => Role::Moderator,
         Some(_) => {
             return Err(ApiError::Unauthorized(
-                "this key does not open this room".into(),
+                "This link's key does not open this room.".into(),
             ))
         }
         None => Role::Attendee,
     };
+    if role == Role::Attendee && room.locked {
+        return Err(ApiError::Forbidden(
+            "This room is locked: no new attendees can join right now.".into(),
+        ));
+    }
+    // A browser someone was removed from stays out (the presenter cannot
+    // be removed, so their key always works).
+    let (mark, new_mark) = browser_mark(&req);
+    let browser_hash = secrets::hash(&mark).to_vec();
+    if role != Role::Presenter && !new_mark {
+        let (room_id, hash) = (room.id, browser_hash.clone());
+        let removed = ctx
+            .db(move |conn| Ok(participants::browser_was_removed(conn, room_id, &hash)?))
+            .await?;
+        if removed {
+            tracing::info!(slug = %room.slug, "a removed browser tried to rejoin");
+            return Err(ApiError::Forbidden(
+                "A moderator removed you from this session, so you cannot rejoin it.".into(),
+            ));
+        }
+    }
     // Keys bypass the password; attendees must know it.
     if role == Role::Attendee {
         if let Some(stored) = room.password_hash.clone() {
             let password = password.ok_or(ApiError::BadPassword)?;
-            if let Some(ip) = ip {
-                ctx.limits.check(&ctx.limits.password_ip, &ip)?;
-            }
-            ctx.limits.check(&ctx.limits.password_room, &room.id)?;
-            let ok = ctx
-                .passwords
-                .verify(password, stored)
-                .await
-                .map_err(ApiError::internal)?;
-            if !ok {
-                tracing::info!(slug = %room.slug, "wrong room password");
-                return Err(ApiError::BadPassword);
+            let brake = &ctx.limits.passwords;
+            brake.admit(ip)?;
+            // The right password, remembered from an earlier join, is never
+            // throttled; any other attempt takes a cell before it is checked.
+            if !ctx.passwords.remembered(&password, &stored) {
+                brake.attempt(&ctx.limits, ip, room.id)?;
+                let ok = ctx
+                    .passwords
+                    .verify(password, stored)
+                    .await
+                    .map_err(ApiError::internal)?;
+                if !ok {
+                    tracing::info!(slug = %room.slug, "wrong room password");
+                    return Err(ApiError::BadPassword);
+                }
             }
         }
     }
@@ -99,6 +158,7 @@ pub async fn join(
         name: name.into_inner(),
         role: role.as_str().to_owned(),
         token_hash: secrets::hash(&token).to_vec(),
+        browser_hash: Some(browser_hash),
     };
     let room_id = room.id;
     let (outcome, count) = ctx
@@ -114,7 +174,15 @@ pub async fn join(
         JoinOutcome::Ended => return Err(ApiError::RoomEnded),
     };
     tracing::info!(slug = %room.slug, participant = participant.id, role = %role, "joined");
-    Ok(HttpResponse::Ok().json(json!({
+    let mut res = HttpResponse::Ok();
+    if new_mark {
+        res.cookie(mark_cookie(
+            &room.slug,
+            mark,
+            ctx.public_url.starts_with("https://"),
+        ));
+    }
+    Ok(res.json(json!({
         "token": token,
         "participant": ParticipantView::from(&participant),
         "room": RoomView::new(&room, count),

@@ -92,7 +92,9 @@ async fn presenter(
                 .await?
                 .ok_or(ApiError::Unauthorized(m))?;
             if !secrets::matches(&token, &room.host_key_hash) {
-                return Err(ApiError::Unauthorized("unknown or revoked token".into()));
+                return Err(ApiError::Unauthorized(
+                    "Your session is no longer valid: please join again.".into(),
+                ));
             }
             if room.is_ended() {
                 return Err(ApiError::RoomEnded);

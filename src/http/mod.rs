@@ -53,6 +53,9 @@ fn resource(path: &str) -> actix_web::Resource {
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    if site::wants_html(&req) {
+        return Ok(site::not_found_page());
+    }
     Err(ApiError::NotFound(format!(
         "no such endpoint: {}",
         req.path()

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Authed;
+use super::auth::{Authed, ReportReader};
 use super::context::AppContext;
 use super::json::Body;
 use crate::domain::{stats, Action};
@@ -53,8 +53,10 @@ pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse
     Ok(HttpResponse::Ok().json(v))
 }
 
-pub async fn stats(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse, ApiError> {
-    who.require(Action::ViewStats)?;
+pub async fn stats(
+    ctx: web::Data<AppContext>,
+    who: ReportReader,
+) -> Result<HttpResponse, ApiError> {
     let room = who.room.clone();
     let raw = ctx
         .db(move |c| Ok(crate::store::stats::load(c, &room)?))

@@ -102,8 +102,9 @@ pub async fn card(
     let slug = Slug::parse(&slug)?;
     let (room, count) = ctx
         .db(move |conn| {
-            let room = rooms::find_by_slug(conn, slug.as_str())?
-                .ok_or_else(|| ApiError::NotFound("no such room".into()))?;
+            let room = rooms::find_by_slug(conn, slug.as_str())?.ok_or_else(|| {
+                ApiError::NotFound("No such room. Check the link you were given.".into())
+            })?;
             let count = rooms::active_participants(conn, room.id)?;
             Ok((room, count))
         })

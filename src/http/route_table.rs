@@ -165,6 +165,16 @@ pub static API_ROUTES: &[ApiRoute] = &[
         false,
         |r| r.to(export::questions),
     ),
+    route(
+        "GET",
+        "/api/rooms/{slug}/participants.csv",
+        Moderator,
+        false,
+        |r| r.to(export::participants),
+    ),
+    route("GET", "/api/rooms/{slug}/chat.csv", Moderator, false, |r| {
+        r.to(export::chat)
+    }),
     route("POST", "/api/rooms/{slug}/whip", Presenter, true, |r| {
         r.to(media::whip)
     }),

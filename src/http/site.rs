@@ -28,8 +28,13 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::REFERRER_POLICY, "no-referrer"))
 }
 
+/// The pages of a room besides its attend page (`/r/{slug}`).
+const ROOM_PAGES: [&str; 3] = ["present", "moderate", "report"];
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(landing))
+        .route("/favicon.svg", web::get().to(favicon))
+        .route("/favicon.ico", web::get().to(favicon))
         .route("/r/{slug}", web::get().to(room_page))
         .route("/r/{slug}/{page}", web::get().to(room_page))
         .route("/{file:(css|js)/.+}", web::get().to(asset));
@@ -39,9 +44,48 @@ async fn landing(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     serve(&req, "index.html")
 }
 
+/// Browsers ask for /favicon.ico whatever the page says; both get the SVG.
+async fn favicon(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    serve(&req, "favicon.svg")
+}
+
 /// Every room page is one shell; its script picks the view from the path.
+/// A link that names no possible room or page gets the 404 page at once.
 async fn room_page(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let slug_ok = req
+        .match_info()
+        .get("slug")
+        .is_some_and(|s| crate::domain::Slug::parse(s).is_ok());
+    let page_ok = req
+        .match_info()
+        .get("page")
+        .is_none_or(|p| ROOM_PAGES.contains(&p));
+    if !(slug_ok && page_ok) {
+        return Ok(not_found_page());
+    }
     serve(&req, "room.html")
+}
+
+/// The 404 page, for a person's browser that followed a wrong link.
+pub fn not_found_page() -> HttpResponse {
+    match Assets::get("404.html") {
+        Some(file) => HttpResponse::NotFound()
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .body(file.data.into_owned()),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+/// Whether the request is a browser navigating to a page (not a script or
+/// API client): those get HTML errors, everyone else JSON.
+pub fn wants_html(req: &HttpRequest) -> bool {
+    !req.path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
 }
 
 async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {

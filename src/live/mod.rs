@@ -74,6 +74,7 @@ enum Command {
     Media {
         live: bool,
         screen: bool,
+        reconnecting: bool,
     },
     /// The server stops: tell everyone, store what is pending, stop.
     Shutdown {
@@ -107,7 +108,8 @@ impl Hub {
     }
 
     /// The media engine says a room went live, stopped, or shared a screen.
-    pub async fn media_state(&self, room_id: i64, live: bool, screen: bool) {
+    pub async fn media_state(&self, s: crate::media::MediaState) {
+        let (room_id, live, screen) = (s.room_id, s.live, s.screen);
         {
             let mut media = self.media.lock().unwrap_or_else(|p| p.into_inner());
             if live || screen {
@@ -117,7 +119,17 @@ impl Hub {
             }
             crate::metrics::rooms_live(media.values().filter(|(live, _)| *live).count());
         }
-        let _ = self.send(room_id, Command::Media { live, screen }).await;
+        let reconnecting = s.reconnecting;
+        let _ = self
+            .send(
+                room_id,
+                Command::Media {
+                    live,
+                    screen,
+                    reconnecting,
+                },
+            )
+            .await;
     }
 
     fn screen_of(&self, room_id: i64) -> bool {
@@ -196,7 +208,7 @@ impl Hub {
             }
         }
         Err(ApiError::Unavailable(
-            "the room is restarting; try again".into(),
+            "The room is restarting: please try again.".into(),
         ))
     }
 
@@ -229,5 +241,5 @@ impl Hub {
 }
 
 fn gone() -> ApiError {
-    ApiError::Unavailable("the room stopped; try again".into())
+    ApiError::Unavailable("The room restarted: please try again.".into())
 }

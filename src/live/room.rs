@@ -82,6 +82,7 @@ pub struct SettingsPatch {
     pub questions_enabled: Option<bool>,
     pub anonymous_questions: Option<bool>,
     pub questions_need_approval: Option<bool>,
+    pub locked: Option<bool>,
 }
 
 struct Conn {
@@ -127,6 +128,8 @@ struct RoomTask {
     /// A screen is being shared (whether the presenter is live is the
     /// room's stored status).
     screen: bool,
+    /// The presenter's camera is on its way back (see `MediaState`).
+    reconnecting: bool,
 }
 
 pub(super) fn spawn(
@@ -197,8 +200,9 @@ fn forbidden(what: &str) -> ApiError {
 impl RoomTask {
     async fn load(room_id: i64, pool: PgPool) -> Result<Self, ApiError> {
         let (room, questions) = store::blocking(&pool, move |c| {
-            let room = store::rooms::find_by_id(c, room_id)?
-                .ok_or_else(|| ApiError::NotFound("no such room".into()))?;
+            let room = store::rooms::find_by_id(c, room_id)?.ok_or_else(|| {
+                ApiError::NotFound("No such room. Check the link you were given.".into())
+            })?;
             // Connections a crash left open end now, not never.
             store::presence::close_stale_sessions(c, room_id)?;
             let questions = store::questions::all_in_room(c, room_id)?;
@@ -221,6 +225,7 @@ impl RoomTask {
             idle_since: Some(Instant::now()),
             next_conn: 1,
             screen: false,
+            reconnecting: false,
         })
     }
 
@@ -290,7 +295,11 @@ impl RoomTask {
                 }
                 let _ = reply.send(result);
             }
-            Command::Media { live, screen } => self.media_changed(live, screen).await,
+            Command::Media {
+                live,
+                screen,
+                reconnecting,
+            } => self.media_changed(live, screen, reconnecting).await,
             // Taken by `run` before it gets here.
             Command::Shutdown { done } => drop(done.send(())),
         }
@@ -481,24 +490,37 @@ impl RoomTask {
         self.room.status() == crate::domain::RoomStatus::Live
     }
 
-    async fn media_changed(&mut self, live: bool, screen: bool) {
-        if (self.live(), self.screen) == (live, screen) || self.room.is_ended() {
+    async fn media_changed(&mut self, live: bool, screen: bool, reconnecting: bool) {
+        if (self.live(), self.screen, self.reconnecting) == (live, screen, reconnecting)
+            || self.room.is_ended()
+        {
             return;
         }
         self.screen = screen;
-        let room_id = self.room.id;
-        match store::blocking(&self.pool, move |c| {
-            Ok(store::rooms::set_live(c, room_id, live)?)
-        })
-        .await
-        {
-            Ok(Some(room)) => self.room = room,
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "room status not stored"),
+        self.reconnecting = reconnecting;
+        let status_changes = live != self.live();
+        if status_changes {
+            let room_id = self.room.id;
+            match store::blocking(&self.pool, move |c| {
+                Ok(store::rooms::set_live(c, room_id, live)?)
+            })
+            .await
+            {
+                Ok(Some(room)) => self.room = room,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "room status not stored"),
+            }
         }
-        self.broadcast(&json!({"type": "media.state", "live": live, "screen": screen}));
-        let view = self.room_view();
-        self.broadcast(&json!({"type": "room.updated", "room": view}));
+        self.broadcast(&json!({
+            "type": "media.state",
+            "live": live,
+            "screen": screen,
+            "reconnecting": reconnecting,
+        }));
+        if status_changes {
+            let view = self.room_view();
+            self.broadcast(&json!({"type": "room.updated", "room": view}));
+        }
     }
 
     // ---- votes -----------------------------------------------------
@@ -518,7 +540,7 @@ impl RoomTask {
             .get(&id)
             .is_some_and(|q| views::facts(q).visible_to(pid, member.role))
         {
-            Err(ApiError::NotFound("no such question".into()))
+            Err(ApiError::NotFound("No such question.".into()))
         } else {
             Ok(())
         };
@@ -714,13 +736,13 @@ impl RoomTask {
             if member.role.can(action) {
                 Ok(())
             } else {
-                Err(forbidden(&format!("a {} may not do this", member.role)))
+                Err(forbidden(&format!("A {} may not do this.", member.role)))
             }
         };
         match act {
             Act::Chat { body, client_id } => {
                 if !self.room.chat_enabled && !staff {
-                    return Err(forbidden("chat is turned off in this room"));
+                    return Err(forbidden("Chat is turned off in this room."));
                 }
                 let body = ChatBody::parse(&body)?.into_inner();
                 let client_id = client_id
@@ -753,7 +775,7 @@ impl RoomTask {
                 })
                 .await?;
                 if !deleted {
-                    return Err(ApiError::NotFound("no such message".into()));
+                    return Err(ApiError::NotFound("No such message.".into()));
                 }
                 self.broadcast(&json!({"type": "chat.deleted", "id": id}));
                 Ok(Value::Null)
@@ -764,10 +786,12 @@ impl RoomTask {
                 client_id,
             } => {
                 if !self.room.questions_enabled && !staff {
-                    return Err(forbidden("questions are turned off in this room"));
+                    return Err(forbidden("Questions are turned off in this room."));
                 }
                 if anonymous && !self.room.anonymous_questions {
-                    return Err(forbidden("anonymous questions are turned off in this room"));
+                    return Err(forbidden(
+                        "Anonymous questions are turned off in this room.",
+                    ));
                 }
                 let body = QuestionBody::parse(&body)?.into_inner();
                 let client_id = client_id
@@ -799,7 +823,7 @@ impl RoomTask {
                 let room_id = self.room.id;
                 let (row, created) = store::blocking(&self.pool, move |c| {
                     let m = store::messages::find(c, room_id, message_id)?
-                        .ok_or_else(|| ApiError::NotFound("no such message".into()))?;
+                        .ok_or_else(|| ApiError::NotFound("No such message.".into()))?;
                     let body = QuestionBody::parse(&m.body)?.into_inner();
                     // One question per message, however often it is promoted.
                     let client_id = format!("promoted:{message_id}");
@@ -829,7 +853,7 @@ impl RoomTask {
                     .questions
                     .get(&id)
                     .map(views::facts)
-                    .ok_or_else(|| ApiError::NotFound("no such question".into()))?;
+                    .ok_or_else(|| ApiError::NotFound("No such question.".into()))?;
                 let change = question_change(patch, before.answered)?;
                 let pid = member.participant_id;
                 let room_id = self.room.id;
@@ -877,6 +901,7 @@ impl RoomTask {
                     questions_enabled: patch.questions_enabled,
                     anonymous_questions: patch.anonymous_questions,
                     questions_need_approval: patch.questions_need_approval,
+                    locked: patch.locked,
                 };
                 let room_id = self.room.id;
                 self.room = store::blocking(&self.pool, move |c| {
@@ -890,12 +915,12 @@ impl RoomTask {
             Act::Kick { participant_id } => {
                 require(Action::Kick)?;
                 if participant_id == member.participant_id {
-                    return Err(ApiError::InvalidInput("you cannot kick yourself".into()));
+                    return Err(ApiError::InvalidInput("You cannot remove yourself.".into()));
                 }
                 let room_id = self.room.id;
                 let target = store::blocking(&self.pool, move |c| {
                     let target = store::participants::find_by_id(c, room_id, participant_id)?
-                        .ok_or_else(|| ApiError::NotFound("no such participant".into()))?;
+                        .ok_or_else(|| ApiError::NotFound("No such participant.".into()))?;
                     Ok(target)
                 })
                 .await?;
@@ -906,7 +931,7 @@ impl RoomTask {
                 };
                 if !may {
                     return Err(forbidden(&format!(
-                        "a {} may not kick a {}",
+                        "A {} may not remove a {}.",
                         member.role,
                         target.role()
                     )));

@@ -46,6 +46,7 @@ pub fn question(q: &QuestionRow, voted_by_me: Option<bool>) -> Value {
         "status": facts(q).status().as_str(),
         "created_at": q.created_at,
         "answered_at": q.answered_at,
+        "source_message_id": q.source_message_id,
     });
     if let Some(mine) = voted_by_me {
         v["voted_by_me"] = Value::Bool(mine);

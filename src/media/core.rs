@@ -96,6 +96,11 @@ struct RoomMedia {
     screen: Option<PeerId>,
     viewers: Vec<PeerId>,
     state: (bool, bool),
+    /// The camera publisher went silent (no deliberate stop) and none has
+    /// come back yet.
+    camera_lost: bool,
+    /// What the last event said of `reconnecting`.
+    reconnecting: bool,
     /// The room's publishers are on this shard: it decides the state.
     home: bool,
     /// What the other shards were last told (home shard only).
@@ -296,11 +301,15 @@ impl SfuCore {
     }
 
     pub fn media_state(&self, room: i64) -> MediaState {
-        let (live, screen) = self.rooms.get(&room).map_or((false, false), |r| r.state);
+        let (live, screen, reconnecting) =
+            self.rooms.get(&room).map_or((false, false, false), |r| {
+                (r.state.0, r.state.1, r.reconnecting)
+            });
         MediaState {
             room_id: room,
             live,
             screen,
+            reconnecting,
         }
     }
 
@@ -321,6 +330,9 @@ impl SfuCore {
         // presenter reconnected, and viewers carry on from the new one.
         let media = self.rooms.entry(room).or_default();
         media.home = true;
+        if source == Source::Camera {
+            media.camera_lost = false;
+        }
         let slot = match source {
             Source::Camera => &mut media.camera,
             Source::Screen => &mut media.screen,
@@ -449,6 +461,20 @@ impl SfuCore {
         }
     }
 
+    /// Removes a peer whose connection ended without a goodbye through us
+    /// (silence, ICE failure, a closed tab): a presenter's camera lost this
+    /// way is expected back, so the room hears "reconnecting".
+    fn lose(&mut self, id: PeerId, now: Instant) {
+        if let Some(room) = self.peers.get(&id).map(|p| p.room) {
+            if let Some(media) = self.rooms.get_mut(&room) {
+                if media.camera == Some(id) {
+                    media.camera_lost = true;
+                }
+            }
+        }
+        self.remove(id, now);
+    }
+
     /// Ends every session of a room (the room ended).
     pub fn remove_room(&mut self, room: i64, now: Instant) {
         let ids: Vec<PeerId> = self
@@ -534,7 +560,7 @@ impl SfuCore {
             };
             if now.duration_since(peer.last_heard) > SILENCE_LIMIT {
                 tracing::info!(peer = %id, "media peer went silent");
-                self.remove(id, now);
+                self.lose(id, now);
                 continue;
             }
             if peer.rtc.handle_input(Input::Timeout(now)).is_err() {
@@ -644,7 +670,7 @@ impl SfuCore {
             None => return,
         };
         if dead {
-            self.remove(id, now);
+            self.lose(id, now);
             return;
         }
         if became_connected {
@@ -682,12 +708,15 @@ impl SfuCore {
                 .is_some_and(|p| p.connected)
         };
         let state = (connected(media.camera), connected(media.screen));
-        if state != media.state {
+        let reconnecting = !state.0 && (media.camera.is_some() || media.camera_lost);
+        if state != media.state || reconnecting != media.reconnecting {
             media.state = state;
+            media.reconnecting = reconnecting;
             self.events.push(MediaState {
                 room_id: room,
                 live: state.0,
                 screen: state.1,
+                reconnecting,
             });
         }
         self.announce(room);

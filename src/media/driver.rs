@@ -306,6 +306,7 @@ impl MediaHandle {
                 room_id: room,
                 live: false,
                 screen: false,
+                reconnecting: false,
             })
     }
 }

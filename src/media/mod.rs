@@ -50,6 +50,10 @@ pub struct MediaState {
     pub live: bool,
     /// A screen is being shared.
     pub screen: bool,
+    /// Not live, but the presenter's camera is on its way back: its session
+    /// went silent (a network drop, a closed tab) or a new one replaced it
+    /// and is still connecting (a reload). Not after a deliberate stop.
+    pub reconnecting: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -99,6 +99,17 @@ pub fn page(
     Ok((rows, has_more))
 }
 
+/// Every live message of the room, oldest first (the chat export).
+pub fn all_in_room(conn: &mut PgConnection, room_id: i64) -> QueryResult<Vec<MessageRow>> {
+    messages::table
+        .inner_join(participants::table)
+        .filter(messages::room_id.eq(room_id))
+        .filter(messages::deleted_at.is_null())
+        .order(messages::id.asc())
+        .select(COLUMNS)
+        .load(conn)
+}
+
 pub fn find(conn: &mut PgConnection, room_id: i64, id: i64) -> QueryResult<Option<MessageRow>> {
     messages::table
         .inner_join(participants::table)

@@ -25,6 +25,7 @@ pub struct Room {
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
+    pub locked: bool,
 }
 
 impl Room {
@@ -43,6 +44,7 @@ impl Room {
             questions_enabled: self.questions_enabled,
             anonymous_questions: self.anonymous_questions,
             questions_need_approval: self.questions_need_approval,
+            locked: self.locked,
         }
     }
 }
@@ -85,4 +87,6 @@ pub struct NewParticipant {
     pub name: String,
     pub role: String,
     pub token_hash: Vec<u8>,
+    /// The joining browser's mark, hashed (see the migration).
+    pub browser_hash: Option<Vec<u8>>,
 }

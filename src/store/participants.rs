@@ -40,6 +40,22 @@ pub fn join(conn: &mut PgConnection, new: &NewParticipant) -> QueryResult<JoinOu
     })
 }
 
+/// Whether a participant who joined from this browser was removed from
+/// the room.
+pub fn browser_was_removed(
+    conn: &mut PgConnection,
+    room_id: i64,
+    browser_hash: &[u8],
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        participants::table
+            .filter(participants::room_id.eq(room_id))
+            .filter(participants::browser_hash.eq(browser_hash))
+            .filter(participants::kicked_at.is_not_null()),
+    ))
+    .get_result(conn)
+}
+
 /// The participant a token hash belongs to, with its room.
 pub fn find_by_token(
     conn: &mut PgConnection,

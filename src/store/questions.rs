@@ -23,6 +23,8 @@ pub struct QuestionRow {
     pub answer: Option<String>,
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// The chat message it was promoted from, if any.
+    pub source_message_id: Option<i64>,
 }
 
 type Columns = (
@@ -39,6 +41,7 @@ type Columns = (
     questions::answer,
     questions::created_at,
     questions::answered_at,
+    questions::source_message_id,
 );
 const COLUMNS: Columns = (
     questions::id,
@@ -54,6 +57,7 @@ const COLUMNS: Columns = (
     questions::answer,
     questions::created_at,
     questions::answered_at,
+    questions::source_message_id,
 );
 
 pub fn all_in_room(conn: &mut PgConnection, room_id: i64) -> QueryResult<Vec<QuestionRow>> {

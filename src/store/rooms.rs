@@ -99,6 +99,7 @@ pub struct SettingsChange {
     pub questions_enabled: Option<bool>,
     pub anonymous_questions: Option<bool>,
     pub questions_need_approval: Option<bool>,
+    pub locked: Option<bool>,
 }
 
 pub fn update_settings(
@@ -109,7 +110,8 @@ pub fn update_settings(
     let empty = change.chat_enabled.is_none()
         && change.questions_enabled.is_none()
         && change.anonymous_questions.is_none()
-        && change.questions_need_approval.is_none();
+        && change.questions_need_approval.is_none()
+        && change.locked.is_none();
     if !empty {
         diesel::update(rooms::table.find(room_id))
             .set(change)

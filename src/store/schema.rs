@@ -40,6 +40,7 @@ diesel::table! {
         token_hash -> Bytea,
         joined_at -> Timestamptz,
         kicked_at -> Nullable<Timestamptz>,
+        browser_hash -> Nullable<Bytea>,
     }
 }
 
@@ -101,6 +102,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         ended_at -> Nullable<Timestamptz>,
         live_since -> Nullable<Timestamptz>,
+        locked -> Bool,
     }
 }
 

@@ -148,3 +148,68 @@ pub fn load(conn: &mut PgConnection, room: &Room) -> QueryResult<RawStats> {
         peak_viewers,
     })
 }
+
+/// One participant as the participants export lists them.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct PersonRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub role: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub last_left: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub removed_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub messages: i64,
+    /// Questions asked under their name: anonymous ones are not counted,
+    /// or the export would tell who asked them.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub questions: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub votes: i64,
+}
+
+/// Everyone who joined the room, in order of joining, with their counts.
+pub fn people(conn: &mut PgConnection, room_id: i64) -> QueryResult<Vec<PersonRow>> {
+    diesel::sql_query(
+        "SELECT p.id, p.name, p.role, p.joined_at, p.kicked_at AS removed_at,
+           (SELECT max(s.disconnected_at) FROM participant_sessions s
+             WHERE s.participant_id = p.id) AS last_left,
+           (SELECT count(*) FROM messages m
+             WHERE m.participant_id = p.id AND m.deleted_at IS NULL) AS messages,
+           (SELECT count(*) FROM questions q
+             WHERE q.participant_id = p.id AND NOT q.anonymous) AS questions,
+           (SELECT count(*) FROM question_votes v WHERE v.participant_id = p.id) AS votes
+         FROM participants p WHERE p.room_id = $1 ORDER BY p.id",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(room_id)
+    .load(conn)
+}
+
+/// Every connection of everyone to the room.
+pub fn stretches(conn: &mut PgConnection, room_id: i64) -> QueryResult<Vec<Stretch>> {
+    Ok(participant_sessions::table
+        .filter(participant_sessions::room_id.eq(room_id))
+        .select((
+            participant_sessions::participant_id,
+            participant_sessions::connected_at,
+            participant_sessions::disconnected_at,
+        ))
+        .load::<(
+            i64,
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        )>(conn)?
+        .into_iter()
+        .map(|(participant, from, to)| Stretch {
+            participant,
+            from,
+            to,
+        })
+        .collect())
+}

@@ -138,3 +138,46 @@ export async function watching(page, who) {
   assert.ok(later.frames > first.frames, `${who}: decoded frames keep rising (${first.frames} -> ${later.frames})`);
   assert.ok(later.audio > first.audio && later.audio > 0, `${who}: audio packets arrive (${first.audio} -> ${later.audio})`);
 }
+
+// A page in a fresh browser profile (its own storage and cookies), as a
+// new person on another device would have. Dialogs (confirm, the
+// beforeunload prompt) are accepted and recorded on `page.dialogs`;
+// every HTTP answer of 400 and up is recorded on `page.failures`, except
+// those `expected(url, status)` allows (a wrong password, say).
+export async function personPage(browser, { viewport = { width: 1280, height: 800 }, expected = () => false } = {}) {
+  // axe-core is injected as a script: the pages' CSP would refuse it.
+  const context = await browser.newContext({ viewport, bypassCSP: true });
+  const page = await context.newPage();
+  page.dialogs = [];
+  page.failures = [];
+  page.on('dialog', (d) => {
+    page.dialogs.push({ type: d.type(), message: d.message() });
+    d.accept();
+  });
+  page.on('pageerror', (e) => console.log(`page error: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !expected(r.url(), r.status(), r.request().method())) {
+      page.failures.push(`${r.request().method()} ${new URL(r.url()).pathname} -> ${r.status()}`);
+    }
+  });
+  return page;
+}
+
+const axeSource = join(root, 'tests', 'browser', 'node_modules', 'axe-core', 'axe.min.js');
+
+// Runs axe-core on the page as it is now: no serious or critical
+// violation is allowed. Returns how many rules passed, to show it ran.
+export async function accessible(page, state) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.addScriptTag({ path: axeSource });
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return {
+      passes: r.passes.length,
+      violations: r.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`),
+    };
+  });
+  assert.deepEqual(result.violations, [], `accessibility of ${state}`);
+  return result.passes;
+}

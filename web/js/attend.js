@@ -1,25 +1,53 @@
-// The attendee room: the stage (screen share or camera, camera as a
-// picture-in-picture while sharing), audio with an unmute button when the
-// browser blocks autoplay, chat and Q&A.
+// The attendee room: the stage (the screen share or the camera, the camera
+// as a movable, hideable inset while sharing), sound with volume and an
+// unmute button when the browser blocks autoplay, full screen, chat and
+// Q&A. When the picture stops it says why: waiting, or reconnecting.
 
 import { h, mount } from './dom.js';
 import { LiveSession } from './live.js';
 import { watch } from './media.js';
-import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
+import { RoomState, chatPanel, qaPanel, tabs, finalQuestions } from './panels.js';
 import { shell } from './shell.js';
+
+// How long "reconnecting" is believed before the stage says "waiting".
+const RECONNECT_GRACE_MS = 20_000;
+// A live picture without a new frame for this long is a stalled one.
+const STALL_MS = 2500;
+const CORNERS = ['br', 'bl', 'tl', 'tr'];
 
 export function show({ slug, card, token, kind }) {
   const live = new LiveSession(slug, token);
   const state = new RoomState().attach(live);
   let streams = null;
+  let corner = 0;
+  let reconnectUntil = 0;
+  let lastFrame = 0;
 
   const stage = h('video', { id: 'stage-video', autoplay: true, playsinline: true, muted: true, 'aria-label': 'Presenter' });
-  const pip = h('video', { id: 'pip-video', class: 'pip', autoplay: true, playsinline: true, muted: true, hidden: true, 'aria-label': 'Presenter camera' });
+  const pip = h('video', { id: 'pip-video', class: 'pip corner-br', autoplay: true, playsinline: true, muted: true, hidden: true, 'aria-label': 'Presenter camera' });
   const audio = h('audio', { id: 'room-audio', autoplay: true });
-  const waiting = h('div', { class: 'stage-overlay', id: 'waiting' }, 'Waiting for the presenter…');
+  const waiting = h('div', { class: 'stage-overlay', id: 'waiting', role: 'status' }, 'Waiting for the presenter…');
   const unmute = h('button', { class: 'unmute', id: 'unmute', hidden: true, onclick: () => playAudio() }, '🔊 Tap to unmute');
   stage.muted = true;
   pip.muted = true;
+
+  const pipToggle = h('button', { class: 'small', id: 'pip-toggle', 'aria-pressed': 'false', hidden: true, onclick: () => setPipHidden(pipToggle.getAttribute('aria-pressed') !== 'true') }, 'Hide camera');
+  const pipMove = h('button', { class: 'small', id: 'pip-move', hidden: true, onclick: () => movePip() }, 'Move camera');
+  const volume = h('input', { type: 'range', id: 'volume', min: 0, max: 1, step: 0.05, value: 1, oninput: () => setVolume(Number(volume.value)) });
+  const muteAudio = h('button', { class: 'small', id: 'mute-audio', 'aria-pressed': 'false', onclick: () => setMuted(!audio.muted) }, 'Mute');
+  const fullscreen = h('button', { class: 'small', id: 'fullscreen', onclick: () => toggleFullscreen() }, 'Full screen');
+  const controls = h(
+    'div',
+    { class: 'stage-controls' },
+    pipToggle,
+    pipMove,
+    h('span', { class: 'spacer' }),
+    muteAudio,
+    h('label', { for: 'volume', class: 'visually-hidden' }, 'Volume'),
+    volume,
+    fullscreen,
+  );
+  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, waiting, unmute, controls, audio);
 
   function playAudio() {
     audio.play().then(
@@ -28,17 +56,75 @@ export function show({ slug, card, token, kind }) {
     );
   }
 
+  function setVolume(v) {
+    audio.volume = v;
+    if (v > 0 && audio.muted) setMuted(false);
+  }
+
+  function setMuted(m) {
+    audio.muted = m;
+    muteAudio.setAttribute('aria-pressed', String(m));
+    muteAudio.textContent = m ? 'Unmute' : 'Mute';
+  }
+
+  function setPipHidden(hide) {
+    pipToggle.setAttribute('aria-pressed', String(hide));
+    pipToggle.textContent = hide ? 'Show camera' : 'Hide camera';
+    place();
+  }
+
+  function movePip() {
+    pip.classList.remove(`corner-${CORNERS[corner]}`);
+    corner = (corner + 1) % CORNERS.length;
+    pip.classList.add(`corner-${CORNERS[corner]}`);
+  }
+
+  function toggleFullscreen() {
+    if (document.fullscreenElement) document.exitFullscreen();
+    else stageBox.requestFullscreen?.().catch(() => {});
+  }
+  document.addEventListener('fullscreenchange', () => {
+    fullscreen.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
+  });
+
   // The screen takes the stage while it is shared; the camera goes small.
   function place() {
     const sharing = state.media.screen && streams?.screen.getVideoTracks().length;
     const want = streams ? (sharing ? streams.screen : streams.camera) : null;
     if (stage.srcObject !== want) stage.srcObject = want;
-    const pipWant = sharing && state.media.live ? streams.camera : null;
+    const inset = sharing && state.media.live;
+    const hidden = pipToggle.getAttribute('aria-pressed') === 'true';
+    const pipWant = inset && !hidden ? streams.camera : null;
     if (pip.srcObject !== pipWant) pip.srcObject = pipWant;
     pip.hidden = !pipWant;
+    pipToggle.hidden = !inset;
+    pipMove.hidden = !inset || hidden;
     stage.dataset.showing = sharing ? 'screen' : 'camera';
-    waiting.hidden = state.media.live || state.media.screen;
+    overlay();
   }
+
+  // What the stage says when there is no picture, or a stalled one.
+  function overlay() {
+    const on = state.media.live || state.media.screen;
+    const now = performance.now();
+    if (state.media.reconnecting && !reconnectUntil) reconnectUntil = now + RECONNECT_GRACE_MS;
+    if (!state.media.reconnecting || on) reconnectUntil = 0;
+    const stalled = on && lastFrame > 0 && now - lastFrame > STALL_MS;
+    const reconnecting = (!on && reconnectUntil > now) || stalled;
+    waiting.hidden = on && !stalled;
+    waiting.classList.toggle('over-picture', stalled);
+    waiting.textContent = reconnecting ? 'The presenter is reconnecting…' : 'Waiting for the presenter…';
+  }
+  setInterval(overlay, 500);
+  // Frames as the screen shows them: a picture that stops is noticed.
+  if (stage.requestVideoFrameCallback) {
+    const tick = () => {
+      lastFrame = performance.now();
+      stage.requestVideoFrameCallback(tick);
+    };
+    stage.requestVideoFrameCallback(tick);
+  }
+  stage.addEventListener('emptied', () => (lastFrame = 0));
 
   const viewer = watch({
     slug,
@@ -55,25 +141,36 @@ export function show({ slug, card, token, kind }) {
   // Diagnostics for tests and support: the viewer's WebRTC statistics.
   window.podium = { stats: () => viewer.pc()?.getStats(), pc: () => viewer.pc() };
 
-  const { header, banner } = shell({ live, state, card, kind, onEnded: () => viewer.stop() });
-  live.addEventListener('welcome', place);
+  const chatTabs = { unread: 0 };
+  const side = tabs([
+    ['Q&A', qaPanel(live, state)],
+    ['Chat', chatPanel(live, state, {
+      onNew: () => {
+        if (side.selected() !== 1) side.badge(1, ++chatTabs.unread);
+      },
+    })],
+  ]);
+  side.onSelect((i) => {
+    if (i === 1) side.badge(1, (chatTabs.unread = 0));
+  });
+
+  const { header, banner } = shell({
+    live,
+    state,
+    card,
+    kind,
+    // The server ended our media session with the room or the removal.
+    onEnded: () => viewer.abandon(),
+    ended: () => finalQuestions(state),
+  });
+  state.watch(['welcome', 'media.state'], (f) => {
+    if (f.type === 'media.state' && !f.live) lastFrame = 0;
+    place();
+  });
   // A welcome after a drop may follow a server restart: is our media there?
-  live.addEventListener('welcome', () => viewer.check());
-  live.addEventListener('media.state', place);
+  state.watch(['welcome'], () => viewer.check());
 
   document.title = `${card.title} · Podium`;
-  mount(
-    banner,
-    header,
-    h(
-      'main',
-      { class: 'room attend' },
-      h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, waiting, unmute, audio),
-      tabs([
-        ['Q&A', qaPanel(live, state)],
-        ['Chat', chatPanel(live, state)],
-      ]),
-    ),
-  );
+  mount(banner, header, h('main', { class: 'room attend' }, stageBox, side.el));
   live.start();
 }

@@ -1,8 +1,10 @@
 // The live room's WebSocket session (docs/PROTOCOL.md): hello, welcome
-// snapshots, events, requests answered by `ack`, and reconnection with
-// exponential backoff. UI code listens to events; it never sees the socket.
+// snapshots, events, requests answered by `ack`, and reconnection with the
+// shared backoff. Every server frame goes out as a `frame` event (the room
+// state reduces them) and as an event of its own type; UI code never sees
+// the socket.
 
-const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+import { backoff } from './api.js';
 
 export class LiveSession extends EventTarget {
   constructor(slug, token) {
@@ -69,6 +71,7 @@ export class LiveSession extends EventTarget {
       else reject(Object.assign(new Error(frame.message), { code: frame.code }));
       return;
     }
+    this.emit('frame', frame);
     this.emit(frame.type, frame);
   }
 
@@ -87,11 +90,10 @@ export class LiveSession extends EventTarget {
       this.setState('unauthorized');
       return;
     }
-    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    const delay = backoff(this.attempt);
     this.attempt += 1;
     this.setState('reconnecting');
-    // Jitter, so a restarted server is not met by every client at once.
-    setTimeout(() => this.connect(), base / 2 + Math.random() * base);
+    setTimeout(() => this.connect(), delay);
   }
 
   // Sends an action; resolves with what REST would have returned.

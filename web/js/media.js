@@ -2,6 +2,8 @@
 // ICE-lite with host candidates, so no trickle is needed; sessions end with
 // DELETE on their Location.
 
+import { ApiError, backoff } from './api.js';
+
 async function negotiate(pc, url, token) {
   // No wait for ICE gathering: the server is ICE-lite and learns our
   // address from our connectivity checks, so the offer needs no candidates
@@ -13,15 +15,7 @@ async function negotiate(pc, url, token) {
     body: pc.localDescription.sdp,
   });
   const text = await res.text();
-  if (res.status !== 201) {
-    let message = text;
-    try {
-      message = JSON.parse(text).error.message;
-    } catch {
-      /* plain text */
-    }
-    throw Object.assign(new Error(message || `HTTP ${res.status}`), { status: res.status });
-  }
+  if (res.status !== 201) throw ApiError.fromResponse(res.status, text);
   await pc.setRemoteDescription({ type: 'answer', sdp: text });
   return res.headers.get('location');
 }
@@ -60,8 +54,7 @@ function session({ url, token, setup, onState, retryFirst = false }) {
     clearTimeout(stall);
     end(current);
     current = null;
-    const delay = Math.min(8000, 500 * 2 ** attempt++);
-    setTimeout(() => !closed && connect(), delay);
+    setTimeout(() => !closed && connect(), backoff(attempt++ + 1));
   }
 
   async function connect() {
@@ -127,6 +120,14 @@ function session({ url, token, setup, onState, retryFirst = false }) {
       const s = current;
       current = null;
       return end(s);
+    },
+    // Closes without telling the server, which already ended the session
+    // (a removal, the end of the room): a DELETE would only get an error.
+    abandon() {
+      closed = true;
+      clearTimeout(stall);
+      current?.pc.close();
+      current = null;
     },
   };
   return { handle, first };

@@ -1,9 +1,11 @@
-// The session report: totals, attendance over time (an SVG chart with one
-// point per sample), top questions, CSV downloads. Printable. Refreshes
-// while the room is still running.
+// The session report: what each figure counts, attendance over time (an
+// SVG chart with time and count axes, one point per sample), top
+// questions, every CSV. Opens with the presenter's or a moderator's link
+// (its key) from any browser, or with a staff token this browser holds.
+// Printable; refreshes while the room is still running.
 
 import { h, svg, mount, notice } from './dom.js';
-import { api, staffToken } from './api.js';
+import { api, reportCredential } from './api.js';
 import { fatal } from './screens.js';
 
 const REFRESH_MS = 10_000;
@@ -17,28 +19,52 @@ function duration(seconds) {
 
 const percent = (x) => (x == null ? '–' : `${Math.round(x * 100)} %`);
 
+// Round steps for an axis: 1, 2, 5, 10, 20, 50… so labels read easily.
+function niceStep(range, ticks) {
+  const raw = Math.max(range / ticks, 1e-9);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw);
+}
+
+const TIME_STEPS = [5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200].map((s) => s * 1000);
+
 export function chart(timeline) {
   const W = 640;
-  const H = 220;
-  const pad = { l: 40, r: 12, t: 12, b: 28 };
+  const H = 240;
+  const pad = { l: 48, r: 16, t: 14, b: 44 };
   const times = timeline.map((p) => Date.parse(p.at));
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
-  const top = Math.max(1, ...timeline.map((p) => p.concurrent));
+  const peak = Math.max(1, ...timeline.map((p) => p.concurrent));
+  const yStep = Math.max(1, niceStep(peak, 4));
+  const top = Math.ceil(peak / yStep) * yStep;
   const x = (t) => pad.l + (t1 === t0 ? 0.5 : (t - t0) / (t1 - t0)) * (W - pad.l - pad.r);
   const y = (v) => H - pad.b - (v / top) * (H - pad.t - pad.b);
   const points = timeline.map((p, i) => [x(times[i]), y(p.concurrent)]);
   const line = points.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ');
-  const label = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const yTicks = [];
+  for (let v = 0; v <= top; v += yStep) yTicks.push(v);
+  // Time ticks on round clock times, about five of them; seconds only
+  // when the session is that short.
+  const tStep = TIME_STEPS.find((st) => (t1 - t0) / st <= 6) ?? TIME_STEPS.at(-1);
+  const withSeconds = tStep < 60_000;
+  const label = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: withSeconds ? '2-digit' : undefined });
+  const xTicks = [];
+  for (let t = Math.ceil(t0 / tStep) * tStep; t <= t1; t += tStep) xTicks.push(t);
+  if (!xTicks.length) xTicks.push(t0);
   return svg(
     'svg',
-    { viewBox: `0 0 ${W} ${H}`, class: 'chart', id: 'attendance-chart', role: 'img', 'aria-label': `Attendance over time, peak ${top}` },
+    { viewBox: `0 0 ${W} ${H}`, class: 'chart', id: 'attendance-chart', role: 'img', 'aria-label': `People in the room over time; at most ${peak} at once` },
+    ...yTicks.map((v) => svg('g', { class: 'y-tick' },
+      svg('line', { x1: pad.l, y1: y(v), x2: W - pad.r, y2: y(v), class: 'grid' }),
+      svg('text', { x: pad.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, String(v)))),
+    ...xTicks.map((t) => svg('g', { class: 'x-tick' },
+      svg('line', { x1: x(t), y1: H - pad.b, x2: x(t), y2: H - pad.b + 4, class: 'axis' }),
+      svg('text', { x: x(t), y: H - pad.b + 17, 'text-anchor': 'middle', class: 'tick' }, label(t)))),
     svg('line', { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: 'axis' }),
     svg('line', { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: 'axis' }),
-    svg('text', { x: pad.l - 6, y: y(top) + 4, 'text-anchor': 'end', class: 'tick' }, String(top)),
-    svg('text', { x: pad.l - 6, y: H - pad.b + 4, 'text-anchor': 'end', class: 'tick' }, '0'),
-    timeline.length ? svg('text', { x: pad.l, y: H - 8, class: 'tick' }, label(t0)) : null,
-    timeline.length > 1 ? svg('text', { x: W - pad.r, y: H - 8, 'text-anchor': 'end', class: 'tick' }, label(t1)) : null,
+    svg('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis-title' }, 'Time'),
+    svg('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', class: 'axis-title', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})` }, 'People in the room'),
     svg('polyline', { points: line, class: 'series' }),
     ...points.map(([a, b], i) =>
       svg('circle', { cx: a.toFixed(1), cy: b.toFixed(1), r: 2.5, class: 'point', 'data-at': timeline[i].at, 'data-concurrent': timeline[i].concurrent },
@@ -47,10 +73,10 @@ export function chart(timeline) {
   );
 }
 
-async function download(slug, token, name, button) {
+async function download(slug, credential, name, button, status) {
   button.disabled = true;
   try {
-    const res = await api.csv(slug, token, name);
+    const res = await api.csv(slug, credential, name);
     const blob = await res.blob();
     const file = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? name;
     const a = h('a', { href: URL.createObjectURL(blob), download: file });
@@ -58,16 +84,23 @@ async function download(slug, token, name, button) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (e) {
+    status.replaceChildren(notice(e.message, 'error'));
   } finally {
     button.disabled = false;
   }
 }
 
-function render(slug, card, token, stats) {
-  const tile = (label, value, id) => h('div', { class: 'tile', id }, h('span', { class: 'value' }, String(value)), h('span', { class: 'label' }, label));
+// A figure with a line saying what it counts.
+const tile = (label, value, what, id) =>
+  h('div', { class: 'tile', id }, h('span', { class: 'value' }, String(value)), h('span', { class: 'label' }, label), h('span', { class: 'what' }, what));
+
+function render(slug, card, credential, stats) {
   const share = stats.participation ?? {};
   const questions = stats.top_questions ?? [];
-  const csv = (label, name) => h('button', { class: 'secondary', onclick: (e) => download(slug, token, name, e.currentTarget) }, label);
+  const status = h('div', { class: 'form-status' });
+  const csv = (label, name) => h('button', { class: 'secondary', onclick: (e) => download(slug, credential, name, e.currentTarget, status) }, label);
+  const group = (title, ...tiles) => h('section', { class: 'tile-group', 'aria-label': title }, h('h2', {}, title), h('div', { class: 'tiles' }, tiles));
   document.title = `Report · ${card.title} · Podium`;
   mount(
     h(
@@ -78,21 +111,23 @@ function render(slug, card, token, stats) {
       h('p', { class: 'muted' }, 'Presented by ', card.presenter_name,
         stats.started_at ? ` · ${new Date(stats.started_at).toLocaleString()}` : '',
         ` · ${duration(stats.duration_seconds)}`),
-      h(
-        'section',
-        { class: 'tiles', 'aria-label': 'Totals' },
-        tile('Peak concurrent', stats.peak_concurrent, 'stat-peak'),
-        tile('Participants', stats.total_participants, 'stat-participants'),
-        tile('Messages', stats.total_messages, 'stat-messages'),
-        tile('Questions', stats.total_questions, 'stat-questions'),
-        tile('Votes', stats.total_votes, 'stat-votes'),
-        tile('Average watch time', duration(stats.average_watch_seconds), 'stat-watch'),
-        tile('Asked a question', percent(share.asked), 'stat-asked'),
-        tile('Voted', percent(share.voted), 'stat-voted'),
-        tile('Chatted', percent(share.chatted), 'stat-chatted'),
-        stats.media ? tile('Time live', duration(stats.media.live_seconds), 'stat-live') : null,
-        stats.media ? tile('Peak viewers', stats.media.peak_viewers, 'stat-viewers') : null,
-      ),
+      group('People',
+        tile('Attendees', share.attendees ?? 0, 'Joined as attendees (without the presenter and moderators). Someone removed who joined again counts twice.', 'stat-attendees'),
+        tile('Most at once', stats.peak_concurrent, 'The most people connected to the room at the same time, staff included.', 'stat-peak'),
+        tile('Average watch time', duration(stats.average_watch_seconds), 'Per attendee who connected; two tabs at once count once.', 'stat-watch'),
+        tile('Everyone who joined', stats.total_participants, 'Attendees, moderators and the presenter, each join counted.', 'stat-participants')),
+      group('Conversation',
+        tile('Messages', stats.total_messages, 'Chat messages, without those a moderator deleted.', 'stat-messages'),
+        tile('Questions', stats.total_questions, 'Every question asked, hidden ones included.', 'stat-questions'),
+        tile('Votes', stats.total_votes, 'Up-votes on questions.', 'stat-votes'),
+        tile('Asked a question', percent(share.asked), 'Share of attendees who asked at least one.', 'stat-asked'),
+        tile('Voted', percent(share.voted), 'Share of attendees who voted at least once.', 'stat-voted'),
+        tile('Chatted', percent(share.chatted), 'Share of attendees who wrote in the chat.', 'stat-chatted')),
+      stats.media
+        ? group('Broadcast',
+          tile('Time live', duration(stats.media.live_seconds), 'How long the presenter\'s camera was on air.', 'stat-live'),
+          tile('Most video viewers', stats.media.peak_viewers, 'The most video players connected at once (a person with two tabs counts twice).', 'stat-viewers'))
+        : null,
       h('section', { 'aria-label': 'Attendance' }, h('h2', {}, 'Attendance'), stats.timeline.length ? chart(stats.timeline) : notice('No attendance recorded yet.')),
       h(
         'section',
@@ -109,22 +144,32 @@ function render(slug, card, token, stats) {
             )
           : h('p', { class: 'muted' }, 'No questions were asked.'),
       ),
-      h('div', { class: 'row no-print' }, csv('Download attendance (CSV)', 'stats.csv'), csv('Download questions (CSV)', 'questions.csv'),
-        h('button', { class: 'secondary', onclick: () => window.print() }, 'Print')),
+      h('section', { class: 'downloads no-print', 'aria-label': 'Downloads' },
+        h('h2', {}, 'Downloads'),
+        h('div', { class: 'row' },
+          csv('Participants (CSV)', 'participants.csv'),
+          csv('Chat (CSV)', 'chat.csv'),
+          csv('Questions (CSV)', 'questions.csv'),
+          csv('Attendance over time (CSV)', 'stats.csv'),
+          h('button', { class: 'secondary', onclick: () => window.print() }, 'Print')),
+        status),
     ),
   );
 }
 
 export async function show(slug, card) {
-  const token = staffToken(slug);
-  if (!token) return fatal(card.title, 'The report is for the presenter and moderators. Open it from your presenter or moderator link.');
+  const key = new URLSearchParams(location.hash.slice(1)).get('key');
+  const credential = reportCredential(slug, key);
+  if (!credential) {
+    return fatal(card.title, 'The report is for the presenter and moderators: open it with your presenter or moderator link.');
+  }
   const load = async () => {
     try {
-      const [stats, fresh] = await Promise.all([api.stats(slug, token), api.room(slug)]);
-      render(slug, fresh, token, stats);
+      const [stats, fresh] = await Promise.all([api.stats(slug, credential), api.room(slug)]);
+      render(slug, fresh, credential, stats);
       if (fresh.status !== 'ended') setTimeout(load, REFRESH_MS);
     } catch (e) {
-      fatal(card.title, e.message);
+      fatal(card.title, e.status === 401 ? 'This link does not open the report of this room. Use your presenter or moderator link.' : e.message);
     }
   };
   await load();

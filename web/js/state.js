@@ -1,0 +1,119 @@
+// The room as this page knows it: one reducer, `apply(frame)`, fed every
+// frame of the live session (and nothing else). Panels only render it:
+// they listen for `change`, whose detail is the frame just applied.
+
+const STAFF = new Set(['moderator', 'presenter']);
+
+export class RoomState extends EventTarget {
+  constructor() {
+    super();
+    this.me = null;
+    this.room = null;
+    this.messages = [];
+    this.questions = new Map();
+    this.myVotes = new Set();
+    this.participants = new Map();
+    this.count = 0;
+    this.media = { live: false, screen: false, reconnecting: false };
+    this.ended = null;
+  }
+
+  get staff() {
+    return STAFF.has(this.me?.role);
+  }
+
+  // Applies every frame of `live` from now on.
+  attach(live) {
+    live.addEventListener('frame', (e) => this.apply(e.detail));
+    return this;
+  }
+
+  apply(frame) {
+    const reduce = REDUCERS[frame.type];
+    if (!reduce) return;
+    reduce(this, frame);
+    this.dispatchEvent(new CustomEvent('change', { detail: frame }));
+  }
+
+  // Calls `render` now and after every frame of one of `types`.
+  watch(types, render) {
+    const set = new Set(types);
+    this.addEventListener('change', (e) => set.has(e.detail.type) && render(e.detail));
+  }
+
+  // Questions that wait for a moderator's approval.
+  get pending() {
+    return [...this.questions.values()].filter((q) => q.status === 'pending');
+  }
+
+  // Chat messages that were made into questions.
+  get promoted() {
+    return new Set([...this.questions.values()].map((q) => q.source_message_id).filter((id) => id != null));
+  }
+}
+
+// Broadcasts leave out voted_by_me; ours is kept from the last we heard.
+function merge(state, q) {
+  state.questions.set(q.id, { ...state.questions.get(q.id), ...q });
+}
+
+const REDUCERS = {
+  welcome(s, w) {
+    s.me = w.participant;
+    s.room = w.room;
+    s.messages = w.messages;
+    s.questions = new Map(w.questions.map((q) => [q.id, q]));
+    s.myVotes = new Set(w.questions.filter((q) => q.voted_by_me).map((q) => q.id));
+    s.participants = new Map((w.participants ?? []).map((p) => [p.id, p]));
+    s.count = w.presence.count;
+    s.media = { reconnecting: false, ...w.media };
+  },
+  'room.updated'(s, f) {
+    s.room = f.room;
+  },
+  presence(s, f) {
+    s.count = f.count;
+  },
+  'media.state'(s, f) {
+    s.media = { live: f.live, screen: f.screen, reconnecting: Boolean(f.reconnecting) };
+  },
+  'chat.message'(s, f) {
+    if (!s.messages.some((m) => m.id === f.message.id)) s.messages.push(f.message);
+  },
+  'chat.deleted'(s, f) {
+    s.messages = s.messages.filter((m) => m.id !== f.id);
+  },
+  'question.created'(s, f) {
+    if (f.question.voted_by_me) s.myVotes.add(f.question.id);
+    merge(s, f.question);
+  },
+  'question.updated'(s, f) {
+    merge(s, f.question);
+  },
+  'questions.updated'(s, f) {
+    f.questions.forEach((q) => merge(s, q));
+  },
+  'question.removed'(s, f) {
+    s.questions.delete(f.id);
+  },
+  // The voter's own exact count, sent to them alone.
+  'question.voted'(s, f) {
+    const q = s.questions.get(f.id);
+    if (q) q.votes = f.votes;
+    if (f.voted_by_me) s.myVotes.add(f.id);
+    else s.myVotes.delete(f.id);
+  },
+  'participant.joined'(s, f) {
+    s.participants.set(f.participant.id, f.participant);
+  },
+  'participant.left'(s, f) {
+    s.participants.delete(f.id);
+  },
+  'participants.updated'(s, f) {
+    for (const p of f.joined) s.participants.set(p.id, p);
+    for (const id of f.left) s.participants.delete(id);
+  },
+  'room.ended'(s, f) {
+    s.ended = f.stats;
+  },
+};
