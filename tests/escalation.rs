@@ -309,7 +309,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/stats")
         | ("GET", "/api/rooms/{slug}/stats.csv")
         | ("GET", "/api/rooms/{slug}/questions.csv")
-        | ("DELETE", "/api/rooms/{slug}/media/{id}") => Body::None,
+        | ("DELETE", "/api/rooms/{slug}/media/{id}")
+        | ("OPTIONS", _) => Body::None,
         ("POST", "/api/rooms/{slug}/messages/{id}/promote")
         | ("POST", "/api/rooms/{slug}/participants/{id}/kick") => Body::Json(json!({})),
         (m, p) => panic!("{m} {p}: teach tests/escalation.rs how to call this route"),
@@ -401,6 +402,21 @@ async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
             assert_eq!(before, after, "the refused call changed something");
         }
     }
+}
+
+/// OPTIONS says what a URL accepts to anyone (browsers send preflights
+/// without credentials) and touches nothing.
+async fn options_case(app: TestApp, route: &'static ApiRoute) {
+    let s = scene(&app).await;
+    let (path, _) = call_for(route, &s);
+    let before = fingerprint(&app, &s).await;
+    let r = send(&app, route, &path, None, Body::None).await;
+    assert_eq!(r.status, 204, "OPTIONS {path}: {}", r.body);
+    assert_eq!(
+        before,
+        fingerprint(&app, &s).await,
+        "OPTIONS changed something"
+    );
 }
 
 /// A `hello` on the room's socket with the caller's token.
@@ -503,6 +519,14 @@ fn main() {
     };
     for route in API_ROUTES {
         if route.access == Access::Anyone {
+            if route.method == "OPTIONS" {
+                let app = app(&db);
+                let name = format!("OPTIONS {} answers without a token", route.path);
+                trials.push(Trial::test(name, move || {
+                    actix_rt::System::new().block_on(options_case(app(), route));
+                    Ok(())
+                }));
+            }
             continue;
         }
         let is_ws = route.path.ends_with("/ws");

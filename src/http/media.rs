@@ -243,3 +243,12 @@ pub async fn stop(
     }
     Ok(HttpResponse::Ok().finish())
 }
+
+/// OPTIONS on the WHIP/WHEP endpoints and session URLs (a CORS preflight
+/// never reaches here: the CORS middleware answers it with the same
+/// headers, see `cors`).
+pub async fn options(req: HttpRequest) -> HttpResponse {
+    let mut res = HttpResponse::NoContent().finish();
+    super::cors::describe(&req.match_pattern().unwrap_or_default(), res.headers_mut());
+    res
+}
