@@ -171,3 +171,49 @@ fn refusal(e: &CorsError, origin: &str) -> ApiError {
         other => ApiError::InvalidInput(format!("bad CORS preflight: {other}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::dev::{Service, Transform};
+    use actix_web::test::{ok_service, TestRequest};
+
+    use super::*;
+    use crate::config::Config;
+
+    #[actix_web::test]
+    async fn every_origin_the_flag_accepts_makes_a_working_policy() {
+        let config = Config::from_args([
+            "--cors-origin",
+            "https://Bücher.example,http://[::1]:8080,http://127.0.0.1:8081",
+        ])
+        .unwrap();
+        let origins = config.cors_origins().unwrap();
+        let CorsOrigins::Named(list) = &origins else {
+            panic!("named origins: {origins:?}")
+        };
+        assert_eq!(
+            list[0], "https://xn--bcher-kva.example",
+            "as browsers send it"
+        );
+        for reach in [CrossOrigin::Media, CrossOrigin::Named] {
+            let cors = policy(reach, &origins)
+                .unwrap()
+                .new_transform(ok_service())
+                .await
+                .expect("the policy builds");
+            for origin in list {
+                let req = TestRequest::default()
+                    .method(Method::OPTIONS)
+                    .insert_header((header::ORIGIN, origin.as_str()))
+                    .insert_header((header::ACCESS_CONTROL_REQUEST_METHOD, "POST"))
+                    .to_srv_request();
+                let res = cors.call(req).await.unwrap();
+                assert_eq!(
+                    res.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+                    Some(&HeaderValue::from_str(origin).unwrap()),
+                    "{reach:?} {origin}"
+                );
+            }
+        }
+    }
+}
