@@ -78,6 +78,19 @@ pub struct Config {
     )]
     pub trusted_proxy: Vec<IpAddr>,
 
+    /// An origin (`https://example.com`) whose pages may call WHIP/WHEP,
+    /// and then the rest of the API, from the browser; repeatable. `*`: any
+    /// page may use WHIP/WHEP, and the rest of the API stays same-origin.
+    #[arg(
+        long = "cors-origin",
+        env = "PODIUM_CORS_ORIGIN",
+        value_delimiter = ',',
+        value_parser = parse_origin,
+        default_value = "*",
+        global = true
+    )]
+    pub cors_origin: Vec<CorsOrigin>,
+
     /// Log format.
     #[arg(long, env = "PODIUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -102,6 +115,47 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+}
+
+/// One `--cors-origin`: every origin, or one origin as browsers send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigin {
+    Any,
+    /// Serialised as in the `Origin` header: `scheme://host[:port]`,
+    /// lower case, without a default port.
+    Named(String),
+}
+
+/// Which pages on other origins may call the server from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any page may use WHIP/WHEP; the rest of the API is same-origin.
+    Any,
+    /// These pages may use WHIP/WHEP and the rest of the API.
+    Named(Vec<String>),
+}
+
+fn parse_origin(s: &str) -> Result<CorsOrigin, String> {
+    let s = s.trim();
+    if s == "*" {
+        return Ok(CorsOrigin::Any);
+    }
+    let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not an origin: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s:?}: an origin is http:// or https://"));
+    }
+    if !url.username().is_empty()
+        || url.password().is_some()
+        || url.path() != "/"
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(format!(
+            "{s:?}: an origin is scheme://host[:port], without user, path, query or fragment"
+        ));
+    }
+    // The form browsers send, so that comparing strings is comparing origins.
+    Ok(CorsOrigin::Named(url.origin().ascii_serialization()))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -212,6 +266,26 @@ impl Config {
         )
     }
 
+    /// The `--cors-origin` list as one choice: `*` or named origins, not
+    /// both (a named origin next to `*` would suggest a restriction that
+    /// `*` lifts).
+    pub fn cors_origins(&self) -> Result<CorsOrigins, String> {
+        let mut named = Vec::new();
+        let mut any = false;
+        for origin in &self.cors_origin {
+            match origin {
+                CorsOrigin::Any => any = true,
+                CorsOrigin::Named(o) if !named.contains(o) => named.push(o.clone()),
+                CorsOrigin::Named(_) => {}
+            }
+        }
+        match (any, named.is_empty()) {
+            (_, true) => Ok(CorsOrigins::Any),
+            (false, false) => Ok(CorsOrigins::Named(named)),
+            (true, false) => Err("--cors-origin: give '*' or a list of origins, not both".into()),
+        }
+    }
+
     pub fn hash_concurrency(&self) -> usize {
         self.limits.hash_concurrency.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -272,6 +346,63 @@ mod tests {
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.limits.join_per_minute, 5);
         assert_eq!(c.media_bind(), "0.0.0.0:7100".parse().unwrap());
+    }
+
+    #[test]
+    fn cors_origins_parse() {
+        let default = Config::from_args(Vec::<String>::new()).unwrap();
+        assert_eq!(default.cors_origins(), Ok(CorsOrigins::Any));
+        let c = Config::from_args([
+            "--cors-origin",
+            "https://Player.Example.com:443",
+            "--cors-origin",
+            "http://127.0.0.1:8081,https://cdn.example.net/",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins(),
+            Ok(CorsOrigins::Named(vec![
+                "https://player.example.com".into(),
+                "http://127.0.0.1:8081".into(),
+                "https://cdn.example.net".into(),
+            ]))
+        );
+        for bad in [
+            "example.com",
+            "ftp://example.com",
+            "https://example.com/player",
+            "https://user@example.com",
+            "https://example.com?x=1",
+            "null",
+        ] {
+            let e = Config::from_args(["--cors-origin", bad]).unwrap_err();
+            assert!(e.to_string().contains("origin"), "{bad}: {e}");
+        }
+        let both = Config::from_args(["--cors-origin", "*", "--cors-origin", "https://a.example"])
+            .unwrap();
+        assert!(both.cors_origins().unwrap_err().contains("not both"));
+    }
+
+    #[test]
+    fn every_flag_has_an_environment_twin() {
+        use clap::CommandFactory;
+        let command = ConfigOnly::command();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or("");
+            assert!(
+                env.starts_with("PODIUM_") || env == "DATABASE_URL",
+                "--{id} has no PODIUM_ environment twin"
+            );
+        }
+        let cors = command
+            .get_arguments()
+            .find(|a| a.get_id() == "cors_origin")
+            .unwrap();
+        assert_eq!(cors.get_env().unwrap(), "PODIUM_CORS_ORIGIN");
     }
 
     #[test]

@@ -38,6 +38,7 @@ const ROOMS_GRACE: Duration = Duration::from_secs(5);
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let origins = config.cors_origins().map_err(anyhow::Error::msg)?;
         raise_open_file_limit();
         let (url, cluster) = prepare_database(&config).await?;
         let pool = store::build_pool(&url, config.db_pool_size);
@@ -89,10 +90,12 @@ impl Application {
                 })
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(app_ctx.clone())
-                .configure(if separate_metrics {
-                    http::routes
-                } else {
-                    http::routes_with_metrics
+                .configure(|cfg| {
+                    if separate_metrics {
+                        http::routes(cfg, &origins)
+                    } else {
+                        http::routes_with_metrics(cfg, &origins)
+                    }
                 })
         })
         .client_request_timeout(REQUEST_HEAD_WITHIN)

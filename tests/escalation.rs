@@ -82,7 +82,10 @@ fn refusal(route: &ApiRoute, caller: Caller) -> Option<(u16, &'static str)> {
         | Caller::OtherRoom
         | Caller::Kicked
         | Caller::Missing => Some((401, "unauthorized")),
-        // Sessions end with the room, so there is nothing left to touch.
+        // Sessions end with the room: a DELETE of one that already ended
+        // is its owner's success (clients may close first and DELETE
+        // after), while there is nothing left to trickle to.
+        Caller::Ended if access == SessionOwner && route.method == "DELETE" => None,
         Caller::Ended if access == SessionOwner => Some((404, "not_found")),
         // Reads stay open after the end: the report is made of them.
         Caller::Ended => route.writes.then_some((410, "room_ended")),
@@ -94,6 +97,12 @@ fn refusal(route: &ApiRoute, caller: Caller) -> Option<(u16, &'static str)> {
         }
         Caller::Moderator | Caller::OtherAttendee => None,
     }
+}
+
+/// Whether `caller` is no attacker of `route` but still gets a test of its
+/// own: the owner's DELETE of a session the room's end already ended.
+fn succeeds_anyway(route: &ApiRoute, caller: Caller) -> bool {
+    caller == Caller::Ended && route.access == Access::SessionOwner && route.method == "DELETE"
 }
 
 /// One room with a participant of every kind and something of everything.
@@ -302,7 +311,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/questions.csv")
         | ("GET", "/api/rooms/{slug}/participants.csv")
         | ("GET", "/api/rooms/{slug}/chat.csv")
-        | ("DELETE", "/api/rooms/{slug}/media/{id}") => Body::None,
+        | ("DELETE", "/api/rooms/{slug}/media/{id}")
+        | ("OPTIONS", _) => Body::None,
         ("POST", "/api/rooms/{slug}/messages/{id}/promote")
         | ("POST", "/api/rooms/{slug}/participants/{id}/kick") => Body::Json(json!({})),
         (m, p) => panic!("{m} {p}: teach tests/escalation.rs how to call this route"),
@@ -394,6 +404,21 @@ async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
             assert_eq!(before, after, "the refused call changed something");
         }
     }
+}
+
+/// OPTIONS says what a URL accepts to anyone (browsers send preflights
+/// without credentials) and touches nothing.
+async fn options_case(app: TestApp, route: &'static ApiRoute) {
+    let s = scene(&app).await;
+    let (path, _) = call_for(route, &s);
+    let before = fingerprint(&app, &s).await;
+    let r = send(&app, route, &path, None, Body::None).await;
+    assert_eq!(r.status, 204, "OPTIONS {path}: {}", r.body);
+    assert_eq!(
+        before,
+        fingerprint(&app, &s).await,
+        "OPTIONS changed something"
+    );
 }
 
 /// A `hello` on the room's socket with the caller's token.
@@ -496,11 +521,23 @@ fn main() {
     };
     for route in API_ROUTES {
         if route.access == Access::Anyone {
+            if route.method == "OPTIONS" {
+                let app = app(&db);
+                let name = format!("OPTIONS {} answers without a token", route.path);
+                trials.push(Trial::test(name, move || {
+                    actix_rt::System::new().block_on(options_case(app(), route));
+                    Ok(())
+                }));
+            }
             continue;
         }
         let is_ws = route.path.ends_with("/ws");
         for caller in std::iter::once(Caller::Rightful).chain(ATTACKERS) {
-            if caller != Caller::Rightful && !is_ws && refusal(route, caller).is_none() {
+            if caller != Caller::Rightful
+                && !is_ws
+                && refusal(route, caller).is_none()
+                && !succeeds_anyway(route, caller)
+            {
                 continue;
             }
             if is_ws
@@ -517,6 +554,8 @@ fn main() {
                 route.path,
                 if is_ws && caller != Caller::Rightful {
                     caller.describe().replace("refused", "hello refused")
+                } else if succeeds_anyway(route, caller) {
+                    "succeeds for its owner after the room ended".to_owned()
                 } else {
                     caller.describe().to_owned()
                 }

@@ -320,8 +320,16 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
     );
     let r = app.delete(&location, Some(&room.host_key)).await;
     assert_eq!(r.status, 200);
+    // Gone once deleted: no trickle, and nothing for anyone else to find;
+    // its owner's repeated DELETE is answered as the first was.
+    let trickle = app
+        .request(awc::http::Method::PATCH, &location, Some(&room.host_key))
+        .insert_header(("Content-Type", "application/trickle-ice-sdpfrag"));
+    assert_eq!(trickle.send_body("").await.unwrap().status(), 404);
+    let r = app.delete(&location, Some(&attendee)).await;
+    assert_eq!(r.status, 404);
     let r = app.delete(&location, Some(&room.host_key)).await;
-    assert_eq!(r.status, 404, "gone once deleted");
+    assert_eq!(r.status, 200, "DELETE is idempotent for the owner");
 }
 
 #[actix_rt::test]
@@ -352,6 +360,77 @@ async fn kicking_a_viewer_ends_its_media_session() {
     );
     let r = app.delete(&location.unwrap(), Some(&presenter)).await;
     assert_eq!(r.status, 404, "the kicked viewer's session is already gone");
+}
+
+#[actix_rt::test]
+async fn a_delete_after_the_peer_closed_is_200_for_its_owner_only() {
+    let app = common::spawn_app().await;
+    let room = app.open_room().await;
+    let owner = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let other = app.join_ok(&room.slug, json!({"name": "Cy"})).await;
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let (mut viewer, offer, pending) = peer(&AV_RECV, true);
+    let (status, location, answer) = post_sdp(
+        &app,
+        &format!("/api/rooms/{}/whep", room.slug),
+        &owner,
+        offer,
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let location = location.unwrap();
+    viewer.accept(pending, &answer);
+    let mut peers = run(vec![viewer], Duration::from_secs(2)).await;
+    assert!(peers[0].connected, "the viewer connected");
+
+    // As a browser's pc.close() before its DELETE (Medooze's WHEPClient
+    // does so): DTLS close_notify, and the server ends the session.
+    peers[0].rtc.close().unwrap();
+    let _ = run(peers, Duration::from_millis(300)).await;
+    let patch = || {
+        app.send_body(
+            app.request(awc::http::Method::PATCH, &location, Some(&owner)),
+            "application/trickle-ice-sdpfrag",
+            "a=end-of-candidates\r\n",
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = patch().await;
+        if r.status == 404 {
+            assert_eq!(r.code(), "not_found", "an ended session takes no trickle");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server never saw the close");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // To anyone but its owner, the ended session is exactly like one that
+    // never existed; the presenter, who could end it while it lived, too.
+    let never = location.rsplit_once('/').unwrap().0.to_owned() + "/999999";
+    let unknown = app.delete(&never, Some(&owner)).await;
+    assert_eq!(
+        (unknown.status.as_u16(), unknown.code()),
+        (404, "not_found")
+    );
+    for token in [&other, &presenter, &room.host_key] {
+        let r = app.delete(&location, Some(token)).await;
+        assert_eq!((r.status.as_u16(), &r.body), (404, &unknown.body));
+    }
+    let r = app.delete(&location, Some(&owner)).await;
+    assert_eq!(
+        r.status, 200,
+        "the owner's DELETE after the close: {}",
+        r.body
+    );
+    let r = app.delete(&location, Some(&owner)).await;
+    assert_eq!(
+        r.status, 200,
+        "and again: DELETE is idempotent for its owner"
+    );
+    assert_eq!(patch().await.status, 404);
 }
 
 /// Packets each viewer (all but the first peer) has received so far.

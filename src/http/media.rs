@@ -161,30 +161,45 @@ pub async fn whep(
     Ok(created(&who.room.slug, peer, answer))
 }
 
-/// The session in the path (`{slug}/media/{id}`), if the caller may touch it.
-async fn session(
-    ctx: &AppContext,
-    req: &HttpRequest,
-    path: web::Path<(String, u64)>,
-) -> Result<(PeerId, i64), ApiError> {
-    let (slug, id) = path.into_inner();
-    let slug = &Slug::parse(&slug)?;
+/// Who calls a session URL: the room, the participant (0: the host key)
+/// and whether it is the presenter, who may touch any session of the room.
+struct Caller {
+    room: i64,
+    participant: i64,
+    presenter: bool,
+}
+
+async fn caller(ctx: &AppContext, req: &HttpRequest, slug: &Slug) -> Result<Caller, ApiError> {
     let token = bearer(req)?;
-    let peer = PeerId(id);
-    let (room_id, participant, staff) = match authenticate(ctx, slug, &token).await {
-        Ok(who) => (
-            who.room.id,
-            who.participant.id,
-            who.role() == Role::Presenter,
-        ),
+    match authenticate(ctx, slug, &token).await {
+        Ok(who) => Ok(Caller {
+            room: who.room.id,
+            participant: who.participant.id,
+            presenter: who.role() == Role::Presenter,
+        }),
         Err(_) => {
-            let (room_id, _) = presenter(ctx, req, slug).await?;
-            (room_id, 0, true)
+            let (room, _) = presenter(ctx, req, slug).await?;
+            Ok(Caller {
+                room,
+                participant: 0,
+                presenter: true,
+            })
         }
-    };
+    }
+}
+
+fn no_session() -> ApiError {
+    ApiError::NotFound("no such media session".into())
+}
+
+/// The live session in the path (`{slug}/media/{id}`), if the caller may
+/// touch it.
+fn live_session(ctx: &AppContext, caller: &Caller, peer: PeerId) -> Result<PeerId, ApiError> {
     match ctx.media.owner(peer) {
-        Some((r, p)) if r == room_id && (p == participant || staff) => Ok((peer, room_id)),
-        _ => Err(ApiError::NotFound("no such media session".into())),
+        Some((r, p)) if r == caller.room && (p == caller.participant || caller.presenter) => {
+            Ok(peer)
+        }
+        _ => Err(no_session()),
     }
 }
 
@@ -193,7 +208,9 @@ pub async fn trickle(
     ctx: web::Data<AppContext>,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    session(&ctx, &req, path).await?;
+    let (slug, id) = path.into_inner();
+    let caller = caller(&ctx, &req, &Slug::parse(&slug)?).await?;
+    live_session(&ctx, &caller, PeerId(id))?;
     if !content_type_is(&req, "application/trickle-ice-sdpfrag") {
         return Err(ApiError::UnsupportedMediaType(
             "send application/trickle-ice-sdpfrag".into(),
@@ -204,12 +221,36 @@ pub async fn trickle(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Ends a session. One that already ended (clients commonly close their
+/// peer connection first, and the server sees the close before the DELETE)
+/// is answered 200 too, but only to its owner: to anyone else it is as
+/// unknown as a session that never was.
 pub async fn stop(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (peer, room_id) = session(&ctx, &req, path).await?;
-    ctx.media.remove(peer, room_id).await;
+    let (slug, id) = path.into_inner();
+    let caller = caller(&ctx, &req, &Slug::parse(&slug)?).await?;
+    let peer = PeerId(id);
+    match live_session(&ctx, &caller, peer) {
+        Ok(peer) => {
+            ctx.media.remove(peer, caller.room).await;
+        }
+        Err(e) => {
+            if ctx.media.ended_owner(peer) != Some((caller.room, caller.participant)) {
+                return Err(e);
+            }
+        }
+    }
     Ok(HttpResponse::Ok().finish())
+}
+
+/// OPTIONS on the WHIP/WHEP endpoints and session URLs (a CORS preflight
+/// never reaches here: the CORS middleware answers it with the same
+/// headers, see `cors`).
+pub async fn options(req: HttpRequest) -> HttpResponse {
+    let mut res = HttpResponse::NoContent().finish();
+    super::cors::describe(&req.match_pattern().unwrap_or_default(), res.headers_mut());
+    res
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod chat;
 pub mod client_ip;
 pub mod context;
+pub mod cors;
 pub mod export;
 pub mod health;
 pub mod join;
@@ -22,6 +23,7 @@ pub mod ws;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use crate::config::CorsOrigins;
 use crate::error::ApiError;
 
 pub use context::AppContext;
@@ -33,16 +35,17 @@ pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Everything, with `/metrics` unless it is served elsewhere.
-pub fn routes_with_metrics(cfg: &mut web::ServiceConfig) {
+pub fn routes_with_metrics(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
     cfg.service(resource("/metrics").route(web::get().to(scrape::metrics)));
-    routes(cfg);
+    routes(cfg, origins);
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Everything; `origins` are the pages elsewhere that may call the API.
+pub fn routes(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
     cfg.app_data(json::config())
         .app_data(json::path_config())
         .app_data(json::query_config())
-        .configure(route_table::register)
+        .configure(|cfg| route_table::register(cfg, origins))
         .configure(site::routes)
         .default_service(web::to(not_found));
 }

@@ -5,7 +5,8 @@
 use actix_web::http::Method;
 use actix_web::{web, Route};
 
-use super::{chat, export, health, join, media, moderation, questions, rooms, ws};
+use super::{chat, cors, export, health, join, media, moderation, questions, rooms, ws};
+use crate::config::CorsOrigins;
 
 /// The weakest credential a route accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,18 @@ pub enum Access {
     SessionOwner,
 }
 
+/// Which pages on other origins may call a route from a browser (CORS).
+/// Every route of a path has the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CrossOrigin {
+    /// WHIP/WHEP, for players and publishing pages hosted elsewhere: the
+    /// `--cors-origin` list, by default any origin.
+    Media,
+    /// The rest of the API: only origins `--cors-origin` names; with the
+    /// default `*` it stays same-origin.
+    Named,
+}
+
 pub struct ApiRoute {
     pub method: &'static str,
     pub path: &'static str,
@@ -28,6 +41,7 @@ pub struct ApiRoute {
     /// Whether success changes something. Reads stay open after the room
     /// ended (the report needs them); writes then get 410.
     pub writes: bool,
+    pub cross_origin: CrossOrigin,
     handler: fn(Route) -> Route,
 }
 
@@ -49,8 +63,29 @@ const fn route(
         path,
         access,
         writes,
+        cross_origin: CrossOrigin::Named,
         handler,
     }
+}
+
+/// A WHIP/WHEP route, callable from pages on other origins.
+const fn media_route(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    handler: fn(Route) -> Route,
+) -> ApiRoute {
+    let mut r = route(method, path, access, true, handler);
+    r.cross_origin = CrossOrigin::Media;
+    r
+}
+
+/// OPTIONS on a WHIP/WHEP URL: what it accepts. Browsers send no
+/// credential with a preflight, so it needs none.
+const fn media_options(path: &'static str) -> ApiRoute {
+    let mut r = route("OPTIONS", path, Anyone, false, |r| r.to(media::options));
+    r.cross_origin = CrossOrigin::Media;
+    r
 }
 
 use Access::*;
@@ -175,30 +210,29 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route("GET", "/api/rooms/{slug}/chat.csv", Moderator, false, |r| {
         r.to(export::chat)
     }),
-    route("POST", "/api/rooms/{slug}/whip", Presenter, true, |r| {
+    media_route("POST", "/api/rooms/{slug}/whip", Presenter, |r| {
         r.to(media::whip)
     }),
-    route("POST", "/api/rooms/{slug}/whep", Participant, true, |r| {
+    media_options("/api/rooms/{slug}/whip"),
+    media_route("POST", "/api/rooms/{slug}/whep", Participant, |r| {
         r.to(media::whep)
     }),
-    route(
-        "PATCH",
-        "/api/rooms/{slug}/media/{id}",
-        SessionOwner,
-        true,
-        |r| r.to(media::trickle),
-    ),
-    route(
+    media_options("/api/rooms/{slug}/whep"),
+    media_route("PATCH", "/api/rooms/{slug}/media/{id}", SessionOwner, |r| {
+        r.to(media::trickle)
+    }),
+    media_route(
         "DELETE",
         "/api/rooms/{slug}/media/{id}",
         SessionOwner,
-        true,
         |r| r.to(media::stop),
     ),
+    media_options("/api/rooms/{slug}/media/{id}"),
 ];
 
-/// Registers the table, one resource per path in table order.
-pub fn register(cfg: &mut web::ServiceConfig) {
+/// Registers the table, one resource per path in table order, each behind
+/// the CORS policy its routes ask for (none: same-origin only).
+pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
     let mut done: Vec<&str> = Vec::new();
     for first in API_ROUTES {
         if done.contains(&first.path) {
@@ -206,9 +240,51 @@ pub fn register(cfg: &mut web::ServiceConfig) {
         }
         done.push(first.path);
         let mut resource = super::resource(first.path);
-        for r in API_ROUTES.iter().filter(|r| r.path == first.path) {
+        for r in routes_of(first.path) {
             resource = resource.route((r.handler)(web::route().method(r.method())));
         }
-        cfg.service(resource);
+        match cors::policy(first.cross_origin, origins) {
+            Some(policy) => cfg.service(
+                resource
+                    .wrap(policy)
+                    .wrap(actix_web::middleware::from_fn(cors::contract_shape)),
+            ),
+            None => cfg.service(resource),
+        };
+    }
+}
+
+/// The routes the table has for a path, in table order.
+pub fn routes_of(path: &str) -> impl Iterator<Item = &'static ApiRoute> + '_ {
+    API_ROUTES.iter().filter(move |r| r.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_has_one_cross_origin_policy() {
+        for r in API_ROUTES {
+            assert!(
+                routes_of(r.path).all(|o| o.cross_origin == r.cross_origin),
+                "{}: routes disagree on who may call them from other origins",
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn every_media_url_answers_options_to_anyone() {
+        for r in API_ROUTES
+            .iter()
+            .filter(|r| r.cross_origin == CrossOrigin::Media)
+        {
+            assert!(
+                routes_of(r.path).any(|o| o.method == "OPTIONS" && o.access == Anyone),
+                "{} has no OPTIONS route",
+                r.path
+            );
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! channels: commands from HTTP, datagrams from the router, relays from
 //! each other.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +26,11 @@ const QUEUE: usize = 8192;
 const IDLE: Duration = Duration::from_secs(1);
 /// How often a shard adds its counts to the metrics (not per packet).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
+/// Ended sessions remembered, so that a DELETE arriving after the peer
+/// closed (clients close first, then DELETE) still finds its own session.
+/// Peer ids are never reused, so an old entry cannot be mistaken for a new
+/// session; a DELETE older than this many ends gets 404.
+const ENDED_KEPT: usize = 4096;
 
 enum Command {
     Publish {
@@ -80,6 +85,27 @@ struct Shared {
     routes: Mutex<Routes>,
     /// Every live session over all shards, until it is gone for any reason.
     sessions: Mutex<HashMap<PeerId, Session>>,
+    /// The last ENDED_KEPT sessions that were live.
+    ended: Mutex<Ended>,
+}
+
+/// Recently ended sessions' rooms and owners, oldest first.
+#[derive(Default)]
+struct Ended {
+    order: VecDeque<PeerId>,
+    owners: HashMap<PeerId, (i64, i64)>,
+}
+
+impl Ended {
+    fn note(&mut self, peer: PeerId, session: Session) {
+        if self.order.len() == ENDED_KEPT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.owners.remove(&oldest);
+            }
+        }
+        self.order.push_back(peer);
+        self.owners.insert(peer, (session.room, session.owner));
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -98,6 +124,21 @@ impl Shared {
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<PeerId, Session>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ended(&self) -> std::sync::MutexGuard<'_, Ended> {
+        self.ended.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A session is gone. It is noted as ended before it leaves the live
+    /// map, so a reader that looks in the live map first and then in the
+    /// ended record always finds it in one of them.
+    fn end_session(&self, peer: PeerId) {
+        let session = self.sessions().get(&peer).copied();
+        if let Some(session) = session {
+            self.ended().note(peer, session);
+            self.sessions().remove(&peer);
+        }
     }
 }
 
@@ -140,6 +181,7 @@ impl MediaHandle {
             load: (0..shards).map(|_| AtomicUsize::new(0)).collect(),
             routes: Mutex::new(Routes::default()),
             sessions: Mutex::default(),
+            ended: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let shard = Shard {
@@ -251,6 +293,12 @@ impl MediaHandle {
     /// A live session's room and the participant who opened it.
     pub fn owner(&self, peer: PeerId) -> Option<(i64, i64)> {
         self.shared.sessions().get(&peer).map(|s| (s.room, s.owner))
+    }
+
+    /// The room and owner of a session that is no longer live, if it was
+    /// among the last ENDED_KEPT to end.
+    pub fn ended_owner(&self, peer: PeerId) -> Option<(i64, i64)> {
+        self.shared.ended().owners.get(&peer).copied()
     }
 
     /// The live sessions a participant opened in a room.
@@ -486,7 +534,7 @@ impl Shard {
         }
         let mut gone = 0;
         self.core.drain_gone(|peer| {
-            shared.sessions().remove(&peer.id);
+            shared.end_session(peer.id);
             let mut routes = shared.routes();
             routes.ufrags.remove(&peer.ufrag);
             if let Some(addr) = peer.addr {
@@ -570,5 +618,31 @@ fn command(
         Command::State { room, reply } => {
             let _ = reply.send(core.media_state(room));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ended_record_keeps_the_latest_ends_only() {
+        let mut ended = Ended::default();
+        let session = Session {
+            room: 7,
+            owner: 3,
+            viewer: true,
+        };
+        for id in 0..ENDED_KEPT as u64 + 10 {
+            ended.note(PeerId(id), session);
+        }
+        assert_eq!(ended.order.len(), ENDED_KEPT);
+        assert_eq!(ended.owners.len(), ENDED_KEPT);
+        assert_eq!(
+            ended.owners.get(&PeerId(9)),
+            None,
+            "the oldest are forgotten"
+        );
+        assert_eq!(ended.owners.get(&PeerId(10)), Some(&(7, 3)));
     }
 }
