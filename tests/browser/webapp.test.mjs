@@ -260,6 +260,63 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   await control(mod, 'DROP TABLE questions', 'Hide');
   await order({ 'attendee A': a }, [q1], 'the hostile question hidden again');
 
+  // The presenter shares a screen: a preview in the studio, the screen on
+  // the stage with the camera in a corner, which attendees can move and hide.
+  await presenter.click('#share');
+  await until(presenter, () => document.querySelector('#share')?.textContent === 'Stop sharing', null, 'the share to start');
+  await until(presenter, () => document.querySelector('#screen-preview')?.videoWidth > 0, null, 'the studio\'s preview of the shared screen');
+  await until(presenter, () => /your screen, with your camera small/.test(document.querySelector('#audience-view').textContent), null, 'the studio to say what attendees see');
+  for (const [name, page] of [['A', a], ['B', b]]) {
+    await until(page, () => document.querySelector('#stage-video')?.dataset.showing === 'screen' &&
+      !document.querySelector('#pip-video').hidden && document.querySelector('#stage-video').videoWidth > 0,
+    null, `the screen on ${name}'s stage`);
+  }
+  await accessible(presenter, 'the studio, live and sharing');
+  await presenter.screenshot({ path: join(shots, 'studio.png') });
+  await a.click('#pip-move');
+  assert.ok(await a.locator('#pip-video.corner-bl').count(), 'the camera inset moves');
+  await a.click('#pip-toggle');
+  assert.ok(await a.locator('#pip-video').isHidden(), 'the camera inset hides');
+  assert.equal(await a.locator('#pip-toggle').innerText(), 'Show camera');
+  await a.click('#pip-toggle');
+  assert.ok(await a.locator('#pip-video').isVisible());
+  await a.locator('#volume').fill('0.3');
+  assert.equal(await a.evaluate(() => document.querySelector('#room-audio').volume), 0.3);
+  await a.click('#mute-audio');
+  assert.equal(await a.evaluate(() => document.querySelector('#room-audio').muted), true);
+  await a.click('#mute-audio');
+  await a.click('#fullscreen');
+  await until(a, () => document.fullscreenElement?.classList.contains('stage'), null, 'the stage in full screen');
+  await a.click('#fullscreen');
+  await until(a, () => !document.fullscreenElement, null, 'full screen left');
+  await accessible(a, 'the attendee room with a shared screen');
+  await a.screenshot({ path: join(shots, 'attendee-desktop.png') });
+
+  // Join to first frame: A opens the attend link again (name and token
+  // remembered, the room live).
+  const phone = await a.context().newPage();
+  await phone.setViewportSize(PHONE);
+  await phone.goto(attendUrl);
+  const firstFrameMs = await phone.evaluate(async () => {
+    for (;;) {
+      let frames = 0;
+      (await window.podium?.stats())?.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+      });
+      if (frames > 0) return performance.now();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  });
+  const whep = await phone.evaluate(() => {
+    const e = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/whep'));
+    return e ? { start: e.startTime, answered: e.responseEnd } : null;
+  });
+  console.log(`webapp: first decoded frame ${firstFrameMs.toFixed(0)} ms after opening the attend link ` +
+    `(WHEP offer sent at ${whep?.start.toFixed(0)} ms, answered at ${whep?.answered.toFixed(0)} ms)`);
+  await accessible(phone, 'the attendee room on a phone');
+  await phone.screenshot({ path: join(shots, 'attendee-phone.png') });
+  await phone.close();
+
   // Approval: a question waits, counted and filtered in the console.
   await mod.click('#setting-questions_need_approval');
   await until(a, () => document.querySelector('#question-input') !== null, null, 'the Ask box');
@@ -320,63 +377,6 @@ test('a webinar from room creation to the report, in Chromium', async () => {
     }
   }, [slug, staffToken]);
   await order({ 'attendee A': a }, [q1], 'the filler hidden');
-
-  // The presenter shares a screen: a preview in the studio, the screen on
-  // the stage with the camera in a corner, which attendees can move and hide.
-  await presenter.click('#share');
-  await until(presenter, () => document.querySelector('#share')?.textContent === 'Stop sharing', null, 'the share to start');
-  await until(presenter, () => document.querySelector('#screen-preview')?.videoWidth > 0, null, 'the studio\'s preview of the shared screen');
-  await until(presenter, () => /your screen, with your camera small/.test(document.querySelector('#audience-view').textContent), null, 'the studio to say what attendees see');
-  for (const [name, page] of [['A', a], ['B', b]]) {
-    await until(page, () => document.querySelector('#stage-video')?.dataset.showing === 'screen' &&
-      !document.querySelector('#pip-video').hidden && document.querySelector('#stage-video').videoWidth > 0,
-    null, `the screen on ${name}'s stage`);
-  }
-  await accessible(presenter, 'the studio, live and sharing');
-  await presenter.screenshot({ path: join(shots, 'studio.png') });
-  await a.click('#pip-move');
-  assert.ok(await a.locator('#pip-video.corner-bl').count(), 'the camera inset moves');
-  await a.click('#pip-toggle');
-  assert.ok(await a.locator('#pip-video').isHidden(), 'the camera inset hides');
-  assert.equal(await a.locator('#pip-toggle').innerText(), 'Show camera');
-  await a.click('#pip-toggle');
-  assert.ok(await a.locator('#pip-video').isVisible());
-  await a.locator('#volume').fill('0.3');
-  assert.equal(await a.evaluate(() => document.querySelector('#room-audio').volume), 0.3);
-  await a.click('#mute-audio');
-  assert.equal(await a.evaluate(() => document.querySelector('#room-audio').muted), true);
-  await a.click('#mute-audio');
-  await a.click('#fullscreen');
-  await until(a, () => document.fullscreenElement?.classList.contains('stage'), null, 'the stage in full screen');
-  await a.click('#fullscreen');
-  await until(a, () => !document.fullscreenElement, null, 'full screen left');
-  await accessible(a, 'the attendee room with a shared screen');
-  await a.screenshot({ path: join(shots, 'attendee-desktop.png') });
-
-  // Join to first frame: A opens the attend link again (name and token
-  // remembered, the room live).
-  const phone = await a.context().newPage();
-  await phone.setViewportSize(PHONE);
-  await phone.goto(attendUrl);
-  const firstFrameMs = await phone.evaluate(async () => {
-    for (;;) {
-      let frames = 0;
-      (await window.podium?.stats())?.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-      });
-      if (frames > 0) return performance.now();
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  });
-  const whep = await phone.evaluate(() => {
-    const e = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/whep'));
-    return e ? { start: e.startTime, answered: e.responseEnd } : null;
-  });
-  console.log(`webapp: first decoded frame ${firstFrameMs.toFixed(0)} ms after opening the attend link ` +
-    `(WHEP offer sent at ${whep?.start.toFixed(0)} ms, answered at ${whep?.answered.toFixed(0)} ms)`);
-  await accessible(phone, 'the attendee room on a phone');
-  await phone.screenshot({ path: join(shots, 'attendee-phone.png') });
-  await phone.close();
 
   // The studio is reloaded mid-broadcast: the browser asks first; the
   // studio resumes by itself with the same devices; attendees hear that
