@@ -322,8 +322,11 @@ mod tests {
     #[test]
     fn defaults_follow_the_contract() {
         let c = Config::from_args(Vec::<String>::new()).unwrap();
-        assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(c.media_bind(), "127.0.0.1:7100".parse().unwrap());
+        assert_eq!(c.bind, "127.0.0.1:8080".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            c.media_bind(),
+            "127.0.0.1:7100".parse::<SocketAddr>().unwrap()
+        );
         assert_eq!(c.log_format, LogFormat::Text);
         assert_eq!(c.data_dir, PathBuf::from("./data"));
     }
@@ -345,7 +348,10 @@ mod tests {
         assert_eq!(c.trusted_proxy.len(), 2);
         assert_eq!(c.log_format, LogFormat::Json);
         assert_eq!(c.limits.join_per_minute, 5);
-        assert_eq!(c.media_bind(), "0.0.0.0:7100".parse().unwrap());
+        assert_eq!(
+            c.media_bind(),
+            "0.0.0.0:7100".parse::<SocketAddr>().unwrap()
+        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod live;
 pub mod media;

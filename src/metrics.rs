@@ -101,7 +101,7 @@ pub fn ws_in(kind: &'static str) {
     counter!(WS_IN, "type" => kind).increment(1);
 }
 
-pub fn ws_out(kind: String, sockets: u64) {
+pub fn ws_out(kind: &'static str, sockets: u64) {
     counter!(WS_OUT, "type" => kind).increment(sockets);
 }
 

@@ -55,20 +55,27 @@ impl Application {
             "media listens on every address ({media_addr}): set --media-public-ip to the address viewers reach"
         );
         let announce = SocketAddr::new(announce_ip, media_addr.port());
-        let hub = Hub::new(pool.clone());
-        let on_state = hub.clone();
-        let runtime = tokio::runtime::Handle::current();
+        // The engine's state changes travel to the rooms on one channel,
+        // so they arrive in the order the engine made them.
+        let (events, changes) = tokio::sync::mpsc::unbounded_channel();
         let shards = config.media_shards();
         let media = MediaHandle::spawn(media_socket, announce, shards, move |s: MediaState| {
-            let hub = on_state.clone();
-            runtime.spawn(async move { hub.media_state(s).await });
+            let _ = events.send(s);
         })?;
+        let hub = Hub::new(pool.clone(), media.clone());
+        hub.follow_media(changes);
         let public_url = config
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
 
-        let ctx = web::Data::from(AppContext::new(&config, pool, hub, media, public_url));
+        let ctx = web::Data::from(AppContext::new(
+            &config,
+            store::Store::new(pool),
+            hub,
+            media,
+            public_url,
+        ));
         spawn_limiter_cleanup(ctx.clone());
         let separate_metrics = config.metrics_bind.is_some();
         let app_ctx = ctx.clone();

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::store::models::{Participant, Room};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SettingsView {
     pub chat_enabled: bool,
     pub questions_enabled: bool,
@@ -15,7 +15,7 @@ pub struct SettingsView {
 }
 
 /// A room as anyone may see it: never a secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoomView {
     pub slug: String,
     pub title: String,
@@ -51,7 +51,7 @@ impl RoomView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParticipantView {
     pub id: i64,
     pub name: String,

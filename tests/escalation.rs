@@ -89,8 +89,9 @@ fn refusal(route: &ApiRoute, caller: Caller) -> Option<(u16, &'static str)> {
         Caller::Ended if access == SessionOwner => Some((404, "not_found")),
         // Reads stay open after the end: the report is made of them.
         Caller::Ended => route.writes.then_some((410, "room_ended")),
-        Caller::Attendee => matches!(access, Moderator | Presenter).then_some((403, "forbidden")),
-        Caller::Moderator if access == Presenter => Some((403, "forbidden")),
+        Caller::Attendee => matches!(access, Moderator | Report | Presenter | Publisher)
+            .then_some((403, "forbidden")),
+        Caller::Moderator if matches!(access, Presenter | Publisher) => Some((403, "forbidden")),
         // Someone else's media session is not revealed to exist.
         Caller::Moderator | Caller::OtherAttendee if access == SessionOwner => {
             Some((404, "not_found"))
@@ -324,9 +325,9 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
 /// room's scene).
 fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Option<String> {
     let rightful = match route.access {
-        Access::Anyone | Access::Participant | Access::SessionOwner => &s.attendee,
-        Access::Moderator => &s.moderator,
-        Access::Presenter => &s.presenter,
+        Access::Anyone | Access::Participant | Access::Socket | Access::SessionOwner => &s.attendee,
+        Access::Moderator | Access::Report => &s.moderator,
+        Access::Presenter | Access::Publisher => &s.presenter,
     };
     Some(match caller {
         Caller::Rightful | Caller::Ended => rightful.clone(),

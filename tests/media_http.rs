@@ -556,3 +556,85 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
     cluster.stop().unwrap();
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The engine's media state reaches the room in the order it changed. A
+/// presenter who republishes again and again (each new session replaces
+/// the last: off, then live once it connects) ends live everywhere: in the
+/// last frame sockets got, in a new socket's welcome, on the room's card
+/// and in the metrics; and off everywhere once they stop.
+#[actix_rt::test]
+async fn quick_live_off_live_flips_end_in_the_last_state_everywhere() {
+    let app = common::spawn_app_with(|c| c.media_shards = Some(2)).await;
+    let room = app.open_room().await;
+    let presenter = app
+        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let bea = app.join_ok(&room.slug, json!({"name": "Bea"})).await;
+    let (mut ws, _) = Ws::join(&app, &room.slug, &bea).await;
+    let whip = format!("/api/rooms/{}/whip?kind=camera", room.slug);
+    let mut peers = Vec::new();
+    let mut location = None;
+    for _ in 0..6 {
+        let (mut publisher, offer, pending) = peer(&AV_SEND, false);
+        let (status, at, answer) = post_sdp(&app, &whip, &presenter, offer).await;
+        assert_eq!(status, 201, "{answer}");
+        publisher.accept(pending, &answer);
+        location = at;
+        peers.push(publisher);
+        peers = run(peers, Duration::from_millis(250)).await;
+    }
+    peers = run(peers, Duration::from_millis(500)).await;
+    let state = last_state(&mut ws).await;
+    assert_eq!(
+        (&state["live"], &state["reconnecting"]),
+        (&json!(true), &json!(false))
+    );
+    assert_eq!(
+        everywhere(&app, &room.slug).await,
+        (json!("live"), json!(true), 1.0)
+    );
+
+    let r = app.delete(&location.unwrap(), Some(&presenter)).await;
+    assert_eq!(r.status, 200);
+    let _ = run(peers, Duration::from_millis(300)).await;
+    let state = last_state(&mut ws).await;
+    assert_eq!(
+        (&state["live"], &state["reconnecting"]),
+        (&json!(false), &json!(false))
+    );
+    assert_eq!(
+        everywhere(&app, &room.slug).await,
+        (json!("open"), json!(false), 0.0)
+    );
+}
+
+/// The last media state a socket was told (frames until 0.7 s of quiet).
+async fn last_state(ws: &mut Ws) -> serde_json::Value {
+    let mut last = None;
+    while let Some(s) = ws
+        .gets_within("media.state", Duration::from_millis(700))
+        .await
+    {
+        last = Some(s);
+    }
+    last.expect("media states were sent")
+}
+
+/// The room's media state as the card, a new socket's welcome and the
+/// metrics tell it.
+async fn everywhere(
+    app: &common::TestApp,
+    slug: &str,
+) -> (serde_json::Value, serde_json::Value, f64) {
+    let status = app.get(&format!("/api/rooms/{slug}"), None).await.body["status"].clone();
+    let late = app.join_ok(slug, json!({"name": "Late"})).await;
+    let (_, welcome) = Ws::join(app, slug, &late).await;
+    let serde_json::Value::String(text) = app.get("/metrics", None).await.body else {
+        panic!("metrics text")
+    };
+    let live_rooms = text
+        .lines()
+        .find_map(|l| l.strip_prefix("podium_rooms_live ")?.trim().parse().ok())
+        .unwrap_or(-1.0);
+    (status, welcome["media"]["live"].clone(), live_rooms)
+}

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use podium::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
 use podium::domain::{MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug};
-use podium::live::{protocol, Act};
+use podium::live::protocol;
 use podium::media::core::SfuCore;
 use podium::media::Source;
 
@@ -23,22 +23,8 @@ pub fn ws_frame(data: &[u8]) {
         return;
     };
     let _ = parsed.frame.kind();
-    match parsed.frame.into_act() {
-        Some(Act::Chat { body, client_id }) => {
-            let _ = ChatBody::parse(&body);
-            let _ = client_id.as_deref().map(ClientId::parse);
-        }
-        Some(Act::Ask {
-            body, client_id, ..
-        }) => {
-            let _ = QuestionBody::parse(&body);
-            let _ = client_id.as_deref().map(ClientId::parse);
-        }
-        Some(Act::UpdateQuestion { patch, .. }) => {
-            let _ = patch.answer.as_deref().map(AnswerText::parse);
-        }
-        _ => {}
-    }
+    // Making the action parses every text the frame carries.
+    let _ = parsed.frame.into_act();
 }
 
 /// A REST request body: the first byte picks which route's body it is, the

@@ -52,6 +52,31 @@ impl Role {
     }
 }
 
+/// Whether `actor` may remove `target` from the room: nobody removes the
+/// presenter, only the presenter removes a moderator, staff remove
+/// attendees.
+pub fn may_remove(actor: Role, target: Role) -> bool {
+    actor.can(Action::Kick)
+        && match target {
+            Role::Presenter => false,
+            Role::Moderator => actor == Role::Presenter,
+            Role::Attendee => true,
+        }
+}
+
+/// Why a join with `role` is refused, if it is: a locked room admits no
+/// new attendees (keys still open it).
+pub fn refuses_join(role: Role, locked: bool) -> Option<&'static str> {
+    (role == Role::Attendee && locked)
+        .then_some("This room is locked: no new attendees can join right now.")
+}
+
+/// Whether a removal keeps this role's browser out of the room: everyone's
+/// but the presenter's, who cannot be removed.
+pub fn removal_binds(role: Role) -> bool {
+    role != Role::Presenter
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -110,6 +135,30 @@ mod tests {
             let expected = matches!(a, Action::Chat | Action::AskQuestion | Action::Vote);
             assert_eq!(Role::Attendee.can(a), expected, "{a:?}");
         }
+    }
+
+    #[test]
+    fn who_may_remove_whom() {
+        use Role::*;
+        for (actor, target, may) in [
+            (Presenter, Moderator, true),
+            (Presenter, Attendee, true),
+            (Presenter, Presenter, false),
+            (Moderator, Attendee, true),
+            (Moderator, Moderator, false),
+            (Moderator, Presenter, false),
+            (Attendee, Attendee, false),
+        ] {
+            assert_eq!(may_remove(actor, target), may, "{actor} removes {target}");
+        }
+    }
+
+    #[test]
+    fn a_locked_room_refuses_only_new_attendees() {
+        assert!(refuses_join(Role::Attendee, true).is_some());
+        assert!(refuses_join(Role::Moderator, true).is_none());
+        assert!(refuses_join(Role::Presenter, true).is_none());
+        assert!(refuses_join(Role::Attendee, false).is_none());
     }
 
     #[test]

@@ -4,12 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::Authed;
 use super::context::AppContext;
+use super::guard::Caller;
 use super::json::Body;
-use crate::error::ApiError;
-use crate::live::{views, Act};
-use crate::store::messages;
+use crate::domain::qa::{ChatBody, ClientId};
+use crate::http::error::ApiError;
+use crate::live::views::MessageView;
+use crate::live::Act;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +21,7 @@ pub struct PageQuery {
 
 pub async fn list(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(50);
@@ -29,13 +30,12 @@ pub async fn list(
             "limit must be between 1 and 200".into(),
         ));
     }
-    let before = q.before;
-    let room_id = who.room.id;
     let (rows, has_more) = ctx
-        .db(move |c| Ok(messages::page(c, room_id, limit, before)?))
+        .store
+        .messages_page(who.room.id, limit, q.before)
         .await?;
     Ok(HttpResponse::Ok().json(json!({
-        "messages": rows.iter().map(views::message).collect::<Vec<_>>(),
+        "messages": rows.iter().map(MessageView::from).collect::<Vec<_>>(),
         "has_more": has_more,
     })))
 }
@@ -50,35 +50,37 @@ pub struct Send {
 
 pub async fn send(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     body: Body<Send>,
 ) -> Result<HttpResponse, ApiError> {
     let Send { body, client_id } = body.into_inner();
-    let v = ctx
-        .act(who.room.id, who.member(), Act::Chat { body, client_id })
-        .await?;
-    Ok(HttpResponse::Created().json(v))
+    let act = Act::Chat {
+        body: ChatBody::parse(&body)?,
+        client_id: client_id.as_deref().map(ClientId::parse).transpose()?,
+    };
+    let done = ctx.act(who.room.id, who.member()?, act).await?;
+    Ok(HttpResponse::Created().json(done))
 }
 
 pub async fn delete(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().1;
-    ctx.act(who.room.id, who.member(), Act::DeleteMessage { id })
+    ctx.act(who.room.id, who.member()?, Act::DeleteMessage { id })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn promote(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let message_id = path.into_inner().1;
-    let v = ctx
-        .act(who.room.id, who.member(), Act::Promote { message_id })
+    let done = ctx
+        .act(who.room.id, who.member()?, Act::Promote { message_id })
         .await?;
-    Ok(HttpResponse::Created().json(v))
+    Ok(HttpResponse::Created().json(done))
 }

@@ -1,22 +1,19 @@
-//! What every handler shares: the pool, password hashing, rate limits and
-//! the settings that shape responses.
+//! What every handler shares: the store, the rooms, the media engine,
+//! password hashing, rate limits and the settings that shape responses.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use diesel::PgConnection;
-
 use super::rate_limit::RateLimits;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::live::{Act, Hub, Member};
+use crate::http::error::ApiError;
+use crate::live::{Act, Done, Hub, Member};
 use crate::media::driver::MediaHandle;
 use crate::passwords::Passwords;
-use crate::store::PgPool;
-use serde_json::Value;
+use crate::store::Store;
 
 pub struct AppContext {
-    pub pool: PgPool,
+    pub store: Store,
     pub hub: Hub,
     pub media: MediaHandle,
     pub passwords: Passwords,
@@ -35,7 +32,7 @@ pub struct AppContext {
 impl AppContext {
     pub fn new(
         config: &Config,
-        pool: PgPool,
+        store: Store,
         hub: Hub,
         media: MediaHandle,
         public_url: String,
@@ -43,7 +40,7 @@ impl AppContext {
         Arc::new(Self {
             hub,
             media,
-            pool,
+            store,
             passwords: Passwords::new(config.hash_concurrency()),
             limits: RateLimits::new(&config.limits),
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -58,9 +55,9 @@ impl AppContext {
     }
 
     /// Asks the room to act, then ends the media sessions the act ends:
-    /// all of them when the room ends, a participant's when kicked. Both
+    /// all of them when the room ends, a participant's when removed. Both
     /// REST and WebSocket come through here.
-    pub async fn act(&self, room: i64, member: Member, act: Act) -> Result<Value, ApiError> {
+    pub async fn act(&self, room: i64, member: Member, act: Act) -> Result<Done, ApiError> {
         let ends = match act {
             Act::End => Some(None),
             Act::Kick { participant_id } => Some(Some(participant_id)),
@@ -77,14 +74,5 @@ impl AppContext {
             None => {}
         }
         Ok(result)
-    }
-
-    /// Runs blocking database work on actix's blocking pool.
-    pub async fn db<T, F>(&self, work: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut PgConnection) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        crate::store::blocking(&self.pool, work).await
     }
 }

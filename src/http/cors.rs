@@ -18,7 +18,7 @@ use actix_web::ResponseError;
 
 use super::route_table::{routes_of, CrossOrigin, API_ROUTES};
 use crate::config::CorsOrigins;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Response headers pages on other origins may read: the session URL,
 /// ICE servers and extensions, the session's entity tag, and (for a 429)

@@ -6,12 +6,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::auth::ReportReader;
 use super::context::AppContext;
+use super::guard::Caller;
 use crate::domain::spreadsheet::neutralise;
 use crate::domain::stats::watch_seconds;
-use crate::error::ApiError;
-use crate::store::{messages, questions, stats};
+use crate::http::error::ApiError;
 
 fn csv_response(filename: String, rows: Vec<Vec<String>>) -> Result<HttpResponse, ApiError> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -44,12 +43,8 @@ fn iso_or_empty(t: Option<DateTime<Utc>>) -> String {
 }
 
 /// GET /api/rooms/{slug}/stats.csv: one row per attendance sample.
-pub async fn attendance(
-    ctx: web::Data<AppContext>,
-    who: ReportReader,
-) -> Result<HttpResponse, ApiError> {
-    let room = who.room.clone();
-    let raw = ctx.db(move |c| Ok(stats::load(c, &room)?)).await?;
+pub async fn attendance(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let raw = ctx.store.stats(who.room.clone()).await?;
     let mut rows = vec![header_row(&["at", "concurrent"])];
     rows.extend(
         raw.timeline
@@ -63,12 +58,9 @@ pub async fn attendance(
 /// with their watch time (overlapping tabs merged) and what they did.
 pub async fn participants(
     ctx: web::Data<AppContext>,
-    who: ReportReader,
+    who: Caller,
 ) -> Result<HttpResponse, ApiError> {
-    let room_id = who.room.id;
-    let (people, stretches) = ctx
-        .db(move |c| Ok((stats::people(c, room_id)?, stats::stretches(c, room_id)?)))
-        .await?;
+    let (people, stretches) = ctx.store.people(who.room.id).await?;
     let end = who.room.ended_at.unwrap_or_else(Utc::now);
     let watched = watch_seconds(&stretches, end);
     let mut rows = vec![header_row(&[
@@ -100,11 +92,8 @@ pub async fn participants(
 
 /// GET /api/rooms/{slug}/chat.csv: the chat as it stands (deleted
 /// messages are gone from it, as from the room).
-pub async fn chat(ctx: web::Data<AppContext>, who: ReportReader) -> Result<HttpResponse, ApiError> {
-    let room_id = who.room.id;
-    let list = ctx
-        .db(move |c| Ok(messages::all_in_room(c, room_id)?))
-        .await?;
+pub async fn chat(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let list = ctx.store.all_messages(who.room.id).await?;
     let mut rows = vec![header_row(&["id", "sent_at", "name", "role", "message"])];
     for m in &list {
         rows.push(vec![
@@ -120,14 +109,8 @@ pub async fn chat(ctx: web::Data<AppContext>, who: ReportReader) -> Result<HttpR
 
 /// GET /api/rooms/{slug}/questions.csv: every question with its votes and
 /// answer, most voted first.
-pub async fn questions(
-    ctx: web::Data<AppContext>,
-    who: ReportReader,
-) -> Result<HttpResponse, ApiError> {
-    let room_id = who.room.id;
-    let mut list = ctx
-        .db(move |c| Ok(questions::all_in_room(c, room_id)?))
-        .await?;
+pub async fn questions(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let mut list = ctx.store.all_questions(who.room.id).await?;
     list.sort_by_key(|q| (std::cmp::Reverse(q.votes), q.id));
     let mut rows = vec![header_row(&[
         "id",

@@ -6,19 +6,9 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::context::AppContext;
-use crate::store;
 
 pub async fn health(ctx: web::Data<AppContext>) -> HttpResponse {
-    let pool = ctx.pool.clone();
-    let ok = web::block(move || {
-        let mut conn = pool.get_timeout(Duration::from_secs(2)).ok()?;
-        store::ping(&mut conn).ok()
-    })
-    .await
-    .ok()
-    .flatten()
-    .is_some();
-    if ok {
+    if ctx.store.answers_within(Duration::from_secs(2)).await {
         HttpResponse::Ok().json(json!({"status": "ok", "database": "ok"}))
     } else {
         HttpResponse::ServiceUnavailable().json(json!({

@@ -5,16 +5,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::Authed;
 use super::client_ip::client_ip;
 use super::context::AppContext;
+use super::guard::Caller;
 use super::json::Body;
-use crate::domain::{ParticipantName, Role, RoomPassword, Slug};
-use crate::error::ApiError;
+use std::net::IpAddr;
+
+use crate::domain::{role, ParticipantName, Role, RoomPassword, Slug};
+use crate::http::error::ApiError;
 use crate::secrets;
 use crate::store::models::NewParticipant;
-use crate::store::participants::{self, JoinOutcome};
-use crate::store::rooms;
+use crate::store::models::Room;
+use crate::store::participants::JoinOutcome;
 use crate::views::{ParticipantView, RoomView};
 
 #[derive(Debug, Deserialize)]
@@ -79,79 +81,42 @@ pub async fn join(
                 "This link's key is malformed.".into(),
             ))
         }
-        other => other.map(str::to_owned),
+        other => other,
     };
     let password = body
         .password
         .as_deref()
         .map(RoomPassword::parse)
         .transpose()?;
-
-    let room = ctx
-        .db(move |conn| {
-            rooms::find_by_slug(conn, slug.as_str())?.ok_or_else(|| {
-                ApiError::NotFound("No such room. Check the link you were given.".into())
-            })
-        })
-        .await?;
+    let room =
+        ctx.store.room(slug.as_str()).await?.ok_or_else(|| {
+            ApiError::NotFound("No such room. Check the link you were given.".into())
+        })?;
     if room.is_ended() {
         return Err(ApiError::RoomEnded);
     }
-
-    let role = match key {
-        Some(k) if secrets::matches(&k, &room.host_key_hash) => Role::Presenter,
-        Some(k) if secrets::matches(&k, &room.moderator_key_hash) => Role::Moderator,
-        Some(_) => {
-            return Err(ApiError::Unauthorized(
-                "This link's key does not open this room.".into(),
-            ))
-        }
-        None => Role::Attendee,
-    };
-    if role == Role::Attendee && room.locked {
-        return Err(ApiError::Forbidden(
-            "This room is locked: no new attendees can join right now.".into(),
-        ));
+    let role = role_of(key, &room)?;
+    if let Some(why) = role::refuses_join(role, room.locked) {
+        return Err(ApiError::Forbidden(why.into()));
     }
-    // A browser someone was removed from stays out (the presenter cannot
-    // be removed, so their key always works).
     let (mark, new_mark) = browser_mark(&req);
     let browser_hash = secrets::hash(&mark).to_vec();
-    if role != Role::Presenter && !new_mark {
-        let (room_id, hash) = (room.id, browser_hash.clone());
-        let removed = ctx
-            .db(move |conn| Ok(participants::browser_was_removed(conn, room_id, &hash)?))
-            .await?;
-        if removed {
-            tracing::info!(slug = %room.slug, "a removed browser tried to rejoin");
-            return Err(ApiError::Forbidden(
-                "A moderator removed you from this session, so you cannot rejoin it.".into(),
-            ));
-        }
+    // A browser someone was removed from stays out.
+    if role::removal_binds(role)
+        && !new_mark
+        && ctx
+            .store
+            .browser_was_removed(room.id, browser_hash.clone())
+            .await?
+    {
+        tracing::info!(slug = %room.slug, "a removed browser tried to rejoin");
+        return Err(ApiError::Forbidden(
+            "A moderator removed you from this session, so you cannot rejoin it.".into(),
+        ));
     }
-    // Keys bypass the password; attendees must know it.
     if role == Role::Attendee {
-        if let Some(stored) = room.password_hash.clone() {
-            let password = password.ok_or(ApiError::BadPassword)?;
-            let brake = &ctx.limits.passwords;
-            brake.admit(ip)?;
-            // The right password, remembered from an earlier join, is never
-            // throttled; any other attempt takes a cell before it is checked.
-            if !ctx.passwords.remembered(&password, &stored) {
-                brake.attempt(&ctx.limits, ip, room.id)?;
-                let ok = ctx
-                    .passwords
-                    .verify(password, stored)
-                    .await
-                    .map_err(ApiError::internal)?;
-                if !ok {
-                    tracing::info!(slug = %room.slug, "wrong room password");
-                    return Err(ApiError::BadPassword);
-                }
-            }
-        }
+        check_password(&ctx, ip, &room, password).await?;
     }
-
     let token = secrets::new_token();
     let new = NewParticipant {
         room_id: room.id,
@@ -160,27 +125,17 @@ pub async fn join(
         token_hash: secrets::hash(&token).to_vec(),
         browser_hash: Some(browser_hash),
     };
-    let room_id = room.id;
-    let (outcome, count) = ctx
-        .db(move |conn| {
-            let outcome = participants::join(conn, &new)?;
-            let count = rooms::active_participants(conn, room_id)?;
-            Ok((outcome, count))
-        })
-        .await?;
-    let participant = match outcome {
-        JoinOutcome::Joined(p) => p,
-        JoinOutcome::Full => return Err(ApiError::RoomFull),
-        JoinOutcome::Ended => return Err(ApiError::RoomEnded),
+    let participant = match ctx.store.join(new).await? {
+        (JoinOutcome::Joined(p), count) => (p, count),
+        (JoinOutcome::Full, _) => return Err(ApiError::RoomFull),
+        (JoinOutcome::Ended, _) => return Err(ApiError::RoomEnded),
     };
+    let (participant, count) = participant;
     tracing::info!(slug = %room.slug, participant = participant.id, role = %role, "joined");
     let mut res = HttpResponse::Ok();
     if new_mark {
-        res.cookie(mark_cookie(
-            &room.slug,
-            mark,
-            ctx.public_url.starts_with("https://"),
-        ));
+        let secure = ctx.public_url.starts_with("https://");
+        res.cookie(mark_cookie(&room.slug, mark, secure));
     }
     Ok(res.json(json!({
         "token": token,
@@ -189,13 +144,56 @@ pub async fn join(
     })))
 }
 
-pub async fn me(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse, ApiError> {
-    let room_id = who.room.id;
-    let count = ctx
-        .db(move |conn| Ok(rooms::active_participants(conn, room_id)?))
-        .await?;
+/// The role a join's key gives: presenter, moderator, or (no key) attendee.
+fn role_of(key: Option<&str>, room: &Room) -> Result<Role, ApiError> {
+    match key {
+        Some(k) if secrets::matches(k, &room.host_key_hash) => Ok(Role::Presenter),
+        Some(k) if secrets::matches(k, &room.moderator_key_hash) => Ok(Role::Moderator),
+        Some(_) => Err(ApiError::Unauthorized(
+            "This link's key does not open this room.".into(),
+        )),
+        None => Ok(Role::Attendee),
+    }
+}
+
+/// An attendee of a room with a password must know it. The right one,
+/// remembered from an earlier join, is never throttled; any other attempt
+/// takes a cell of the guessing brake before it is checked.
+async fn check_password(
+    ctx: &AppContext,
+    ip: Option<IpAddr>,
+    room: &Room,
+    password: Option<RoomPassword>,
+) -> Result<(), ApiError> {
+    let Some(stored) = room.password_hash.clone() else {
+        return Ok(());
+    };
+    let password = password.ok_or(ApiError::BadPassword)?;
+    let brake = &ctx.limits.passwords;
+    brake.admit(ip)?;
+    if ctx.passwords.remembered(&password, &stored) {
+        return Ok(());
+    }
+    brake.attempt(&ctx.limits, ip, room.id)?;
+    let ok = ctx
+        .passwords
+        .verify(password, stored)
+        .await
+        .map_err(ApiError::internal)?;
+    if !ok {
+        tracing::info!(slug = %room.slug, "wrong room password");
+        return Err(ApiError::BadPassword);
+    }
+    Ok(())
+}
+
+pub async fn me(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let participant = who
+        .participant()
+        .ok_or_else(|| ApiError::Unauthorized("send a participant token".into()))?;
+    let count = ctx.store.participant_count(who.room.id).await?;
     Ok(HttpResponse::Ok().json(json!({
-        "participant": ParticipantView::from(&who.participant),
+        "participant": ParticipantView::from(participant),
         "room": RoomView::new(&who.room, count),
     })))
 }

@@ -3,7 +3,7 @@
 use actix_web::error::{JsonPayloadError, PathError};
 use actix_web::{web, HttpRequest};
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Bodies larger than this get 413.
 pub const MAX_BODY: usize = 64 * 1024;

@@ -5,13 +5,11 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{authenticate, bearer, Authed};
 use super::context::AppContext;
-use crate::domain::{Action, Role, Slug};
-use crate::error::ApiError;
+use super::guard::Caller;
+use crate::domain::Role;
+use crate::http::error::ApiError;
 use crate::media::{MediaError, PeerId, Source};
-use crate::secrets;
-use crate::store::rooms;
 
 /// SDP offers are a few KiB; anything this big is not one.
 const MAX_SDP: usize = 64 * 1024;
@@ -69,123 +67,47 @@ fn created(slug: &str, peer: PeerId, answer: String) -> HttpResponse {
         .body(answer)
 }
 
-/// The presenter, by participant token or by the room's host key (so a
-/// WHIP tool such as OBS needs only the key as its bearer token).
-async fn presenter(
-    ctx: &AppContext,
-    req: &HttpRequest,
-    slug: &Slug,
-) -> Result<(i64, i64), ApiError> {
-    let token = bearer(req)?;
-    match authenticate(ctx, slug, &token).await {
-        Ok(who) => {
-            who.require(Action::Publish)?;
-            if who.room.is_ended() {
-                return Err(ApiError::RoomEnded);
-            }
-            Ok((who.room.id, who.participant.id))
-        }
-        Err(ApiError::Unauthorized(m)) => {
-            let s = slug.as_str().to_owned();
-            let room = ctx
-                .db(move |c| Ok(rooms::find_by_slug(c, &s)?))
-                .await?
-                .ok_or(ApiError::Unauthorized(m))?;
-            if !secrets::matches(&token, &room.host_key_hash) {
-                return Err(ApiError::Unauthorized(
-                    "Your session is no longer valid: please join again.".into(),
-                ));
-            }
-            if room.is_ended() {
-                return Err(ApiError::RoomEnded);
-            }
-            Ok((room.id, 0))
-        }
-        Err(e) => Err(e),
-    }
-}
-
 pub async fn whip(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
-    slug: web::Path<String>,
+    who: Caller,
     q: web::Query<WhipQuery>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let slug = Slug::parse(&slug)?;
     let source = match q.kind.as_deref() {
         None => Source::Camera,
         Some(k) => Source::parse(k)
             .ok_or_else(|| ApiError::InvalidInput("kind must be camera or screen".into()))?,
     };
-    let (room_id, participant) = presenter(&ctx, &req, &slug).await?;
     let offer = sdp_body(&req, body).await?;
     let (peer, answer) = ctx
         .media
-        .publish(room_id, participant, source, offer)
+        .publish(who.room.id, who.participant_id(), source, offer)
         .await
         .map_err(media_error)?;
-    tracing::info!(room = %slug, %peer, ?source, "publishing");
-    Ok(created(slug.as_str(), peer, answer))
+    tracing::info!(room = %who.room.slug, %peer, ?source, "publishing");
+    Ok(created(&who.room.slug, peer, answer))
 }
 
 pub async fn whep(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if who.room.is_ended() {
-        return Err(ApiError::RoomEnded);
-    }
     let offer = sdp_body(&req, body).await?;
     let (peer, answer) = ctx
         .media
-        .view(who.room.id, who.participant.id, offer)
+        .view(who.room.id, who.participant_id(), offer)
         .await
         .map_err(media_error)?;
     // The peak only rises when a viewer arrives. Failing to note it must
     // not cost the viewer its session.
-    let (room, viewers) = (who.room.id, ctx.media.viewers(who.room.id));
-    let viewers = i32::try_from(viewers).unwrap_or(i32::MAX);
-    if let Err(e) = ctx
-        .db(move |conn| {
-            Ok(crate::store::rooms::raise_peak_viewers(
-                conn, room, viewers,
-            )?)
-        })
-        .await
-    {
+    let viewers = i32::try_from(ctx.media.viewers(who.room.id)).unwrap_or(i32::MAX);
+    if let Err(e) = ctx.store.raise_peak_viewers(who.room.id, viewers).await {
         tracing::warn!(error = %e, "peak viewers not recorded");
     }
     Ok(created(&who.room.slug, peer, answer))
-}
-
-/// Who calls a session URL: the room, the participant (0: the host key)
-/// and whether it is the presenter, who may touch any session of the room.
-struct Caller {
-    room: i64,
-    participant: i64,
-    presenter: bool,
-}
-
-async fn caller(ctx: &AppContext, req: &HttpRequest, slug: &Slug) -> Result<Caller, ApiError> {
-    let token = bearer(req)?;
-    match authenticate(ctx, slug, &token).await {
-        Ok(who) => Ok(Caller {
-            room: who.room.id,
-            participant: who.participant.id,
-            presenter: who.role() == Role::Presenter,
-        }),
-        Err(_) => {
-            let (room, _) = presenter(ctx, req, slug).await?;
-            Ok(Caller {
-                room,
-                participant: 0,
-                presenter: true,
-            })
-        }
-    }
 }
 
 fn no_session() -> ApiError {
@@ -193,12 +115,12 @@ fn no_session() -> ApiError {
 }
 
 /// The live session in the path (`{slug}/media/{id}`), if the caller may
-/// touch it.
-fn live_session(ctx: &AppContext, caller: &Caller, peer: PeerId) -> Result<PeerId, ApiError> {
+/// touch it: its owner's, or any of the room's for the presenter (and the
+/// host key).
+fn live_session(ctx: &AppContext, who: &Caller, peer: PeerId) -> Result<PeerId, ApiError> {
+    let presenter = who.role() == Role::Presenter;
     match ctx.media.owner(peer) {
-        Some((r, p)) if r == caller.room && (p == caller.participant || caller.presenter) => {
-            Ok(peer)
-        }
+        Some((r, p)) if r == who.room.id && (p == who.participant_id() || presenter) => Ok(peer),
         _ => Err(no_session()),
     }
 }
@@ -206,11 +128,10 @@ fn live_session(ctx: &AppContext, caller: &Caller, peer: PeerId) -> Result<PeerI
 pub async fn trickle(
     req: HttpRequest,
     ctx: web::Data<AppContext>,
+    who: Caller,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, id) = path.into_inner();
-    let caller = caller(&ctx, &req, &Slug::parse(&slug)?).await?;
-    live_session(&ctx, &caller, PeerId(id))?;
+    live_session(&ctx, &who, PeerId(path.into_inner().1))?;
     if !content_type_is(&req, "application/trickle-ice-sdpfrag") {
         return Err(ApiError::UnsupportedMediaType(
             "send application/trickle-ice-sdpfrag".into(),
@@ -226,19 +147,17 @@ pub async fn trickle(
 /// is answered 200 too, but only to its owner: to anyone else it is as
 /// unknown as a session that never was.
 pub async fn stop(
-    req: HttpRequest,
     ctx: web::Data<AppContext>,
+    who: Caller,
     path: web::Path<(String, u64)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (slug, id) = path.into_inner();
-    let caller = caller(&ctx, &req, &Slug::parse(&slug)?).await?;
-    let peer = PeerId(id);
-    match live_session(&ctx, &caller, peer) {
+    let peer = PeerId(path.into_inner().1);
+    match live_session(&ctx, &who, peer) {
         Ok(peer) => {
-            ctx.media.remove(peer, caller.room).await;
+            ctx.media.remove(peer, who.room.id).await;
         }
         Err(e) => {
-            if ctx.media.ended_owner(peer) != Some((caller.room, caller.participant)) {
+            if ctx.media.ended_owner(peer) != Some((who.room.id, who.participant_id())) {
                 return Err(e);
             }
         }

@@ -6,7 +6,9 @@ pub mod chat;
 pub mod client_ip;
 pub mod context;
 pub mod cors;
+pub mod error;
 pub mod export;
+pub mod guard;
 pub mod health;
 pub mod join;
 pub mod json;
@@ -24,7 +26,7 @@ pub mod ws;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::config::CorsOrigins;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub use context::AppContext;
 

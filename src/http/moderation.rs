@@ -1,13 +1,13 @@
-//! Room settings, kicks, ending and statistics.
+//! Room settings, removals, ending and statistics.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{Authed, ReportReader};
 use super::context::AppContext;
+use super::guard::Caller;
 use super::json::Body;
-use crate::domain::{stats, Action};
-use crate::error::ApiError;
+use crate::domain::stats;
+use crate::http::error::ApiError;
 use crate::live::{Act, SettingsPatch};
 
 #[derive(Debug, Deserialize)]
@@ -18,48 +18,32 @@ pub struct Patch {
 
 pub async fn settings(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     body: Body<Patch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(Action::ChangeSettings)?;
-    let v = ctx
-        .act(
-            who.room.id,
-            who.member(),
-            Act::Settings(body.into_inner().settings),
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(v))
+    let act = Act::Settings(body.into_inner().settings);
+    let done = ctx.act(who.room.id, who.member()?, act).await?;
+    Ok(HttpResponse::Ok().json(done))
 }
 
 pub async fn kick(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let participant_id = path.into_inner().1;
-    ctx.act(who.room.id, who.member(), Act::Kick { participant_id })
+    ctx.act(who.room.id, who.member()?, Act::Kick { participant_id })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn end(ctx: web::Data<AppContext>, who: Authed) -> Result<HttpResponse, ApiError> {
-    who.require(Action::EndRoom)?;
-    if who.room.is_ended() {
-        return Err(ApiError::RoomEnded);
-    }
-    let v = ctx.act(who.room.id, who.member(), Act::End).await?;
+pub async fn end(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let done = ctx.act(who.room.id, who.member()?, Act::End).await?;
     tracing::info!(slug = %who.room.slug, "room ended");
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(done))
 }
 
-pub async fn stats(
-    ctx: web::Data<AppContext>,
-    who: ReportReader,
-) -> Result<HttpResponse, ApiError> {
-    let room = who.room.clone();
-    let raw = ctx
-        .db(move |c| Ok(crate::store::stats::load(c, &room)?))
-        .await?;
+pub async fn stats(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let raw = ctx.store.stats(who.room.clone()).await?;
     Ok(HttpResponse::Ok().json(stats::summarise(raw, chrono::Utc::now())))
 }

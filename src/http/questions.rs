@@ -4,12 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::Authed;
 use super::context::AppContext;
+use super::guard::Caller;
 use super::json::Body;
-use crate::error::ApiError;
-use crate::live::{views, Act, QuestionPatch};
-use crate::store::questions;
+use crate::domain::qa::{ClientId, QuestionBody};
+use crate::http::error::ApiError;
+use crate::live::views::{facts, QuestionView};
+use crate::live::{Act, Done, QuestionPatch};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +20,7 @@ pub struct ListQuery {
 
 pub async fn list(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let top = match q.sort.as_deref() {
@@ -31,27 +32,20 @@ pub async fn list(
             )))
         }
     };
-    let (room_id, pid, role) = (who.room.id, who.participant.id, who.role());
-    let (rows, voted) = ctx
-        .db(move |c| {
-            Ok((
-                questions::all_in_room(c, room_id)?,
-                questions::voted_by(c, room_id, pid)?,
-            ))
-        })
-        .await?;
+    let (pid, role) = (who.participant_id(), who.role());
+    let (rows, voted) = ctx.store.questions_for(who.room.id, pid).await?;
     let mut rows: Vec<_> = rows
         .into_iter()
-        .filter(|q| views::facts(q).visible_to(pid, role))
+        .filter(|q| facts(q).visible_to(pid, role))
         .collect();
     if top {
-        rows.sort_by_key(|q| views::facts(q).top_key());
+        rows.sort_by_key(|q| facts(q).top_key());
     } else {
         rows.sort_by_key(|q| std::cmp::Reverse(q.id));
     }
     let list: Vec<_> = rows
         .iter()
-        .map(|q| views::question(q, Some(voted.contains(&q.id))))
+        .map(|q| QuestionView::new(q, Some(voted.contains(&q.id))))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "questions": list })))
 }
@@ -68,7 +62,7 @@ pub struct Ask {
 
 pub async fn ask(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     body: Body<Ask>,
 ) -> Result<HttpResponse, ApiError> {
     let Ask {
@@ -76,35 +70,35 @@ pub async fn ask(
         anonymous,
         client_id,
     } = body.into_inner();
-    let v = ctx
-        .act(
-            who.room.id,
-            who.member(),
-            Act::Ask {
-                body,
-                anonymous,
-                client_id,
-            },
-        )
-        .await?;
-    Ok(HttpResponse::Created().json(v))
+    let act = Act::Ask {
+        body: QuestionBody::parse(&body)?,
+        anonymous,
+        client_id: client_id.as_deref().map(ClientId::parse).transpose()?,
+    };
+    let done = ctx.act(who.room.id, who.member()?, act).await?;
+    Ok(HttpResponse::Created().json(done))
 }
 
 async fn vote(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     id: i64,
     on: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let v = ctx
-        .act(who.room.id, who.member(), Act::Vote { id, on })
+    let done = ctx
+        .act(who.room.id, who.member()?, Act::Vote { id, on })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"votes": v["votes"], "voted_by_me": on})))
+    let Done::Vote(v) = done else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "a vote answered {done:?}"
+        )));
+    };
+    Ok(HttpResponse::Ok().json(json!({"votes": v.votes, "voted_by_me": v.voted_by_me})))
 }
 
 pub async fn vote_on(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     vote(ctx, who, path.into_inner().1, true).await
@@ -112,7 +106,7 @@ pub async fn vote_on(
 
 pub async fn vote_off(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     vote(ctx, who, path.into_inner().1, false).await
@@ -120,20 +114,18 @@ pub async fn vote_off(
 
 pub async fn update(
     ctx: web::Data<AppContext>,
-    who: Authed,
+    who: Caller,
     path: web::Path<(String, i64)>,
     body: Body<QuestionPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().1;
-    let v = ctx
+    let change = body.into_inner().parse()?;
+    let done = ctx
         .act(
             who.room.id,
-            who.member(),
-            Act::UpdateQuestion {
-                id,
-                patch: body.into_inner(),
-            },
+            who.member()?,
+            Act::UpdateQuestion { id, change },
         )
         .await?;
-    Ok(HttpResponse::Ok().json(v))
+    Ok(HttpResponse::Ok().json(done))
 }

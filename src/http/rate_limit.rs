@@ -11,7 +11,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::Limits;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub struct RateLimits {
     /// Room creation per client IP.

@@ -8,9 +8,9 @@ use super::client_ip::client_ip;
 use super::context::AppContext;
 use super::json::Body;
 use crate::domain::{MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug};
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::secrets;
-use crate::store::{models::NewRoom, rooms};
+use crate::store::models::NewRoom;
 use crate::views::RoomView;
 
 #[derive(Debug, Deserialize)]
@@ -67,12 +67,8 @@ pub async fn create(
     let mut created = None;
     for _ in 0..SLUG_ATTEMPTS {
         new.slug = Slug::generate(&new.title, &secrets::slug_random_part()).to_string();
-        let (room, back) = ctx
-            .db(move |conn| Ok((rooms::insert(conn, &new)?, new)))
-            .await?;
-        new = back;
-        if room.is_some() {
-            created = room;
+        if let Some(room) = ctx.store.create_room(new.clone()).await? {
+            created = Some(room);
             break;
         }
     }
@@ -100,14 +96,9 @@ pub async fn card(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let slug = Slug::parse(&slug)?;
-    let (room, count) = ctx
-        .db(move |conn| {
-            let room = rooms::find_by_slug(conn, slug.as_str())?.ok_or_else(|| {
-                ApiError::NotFound("No such room. Check the link you were given.".into())
-            })?;
-            let count = rooms::active_participants(conn, room.id)?;
-            Ok((room, count))
-        })
-        .await?;
+    let (room, count) =
+        ctx.store.room_card(slug.as_str()).await?.ok_or_else(|| {
+            ApiError::NotFound("No such room. Check the link you were given.".into())
+        })?;
     Ok(HttpResponse::Ok().json(RoomView::new(&room, count)))
 }

@@ -8,17 +8,26 @@ use actix_web::{web, Route};
 use super::{chat, cors, export, health, join, media, moderation, questions, rooms, ws};
 use crate::config::CorsOrigins;
 
-/// The weakest credential a route accepts.
+/// The weakest credential a route accepts; `guard.rs` enforces it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Anyone,
     /// Any live token of the room in the path.
     Participant,
+    /// Any live token of the room, in the socket's `hello` frame.
+    Socket,
     /// A moderator's or the presenter's token.
     Moderator,
-    /// The presenter's token (for WHIP also the room's host key).
+    /// A moderator's or the presenter's token, or the room's host or
+    /// moderator key (the report's reads, from any browser, after the end).
+    Report,
+    /// The presenter's token.
     Presenter,
-    /// The participant who opened the media session in the path.
+    /// The presenter's token or the room's host key (WHIP).
+    Publisher,
+    /// The participant who opened the media session in the path (the
+    /// presenter and the host key: any of the room's); the guard checks
+    /// the credential, the media handler the session.
     SessionOwner,
 }
 
@@ -110,7 +119,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     route("GET", "/api/rooms/{slug}/me", Participant, false, |r| {
         r.to(join::me)
     }),
-    route("GET", "/api/rooms/{slug}/ws", Participant, false, |r| {
+    route("GET", "/api/rooms/{slug}/ws", Socket, false, |r| {
         r.to(ws::ws)
     }),
     route(
@@ -183,34 +192,30 @@ pub static API_ROUTES: &[ApiRoute] = &[
         true,
         |r| r.to(moderation::kick),
     ),
-    route("GET", "/api/rooms/{slug}/stats", Moderator, false, |r| {
+    route("GET", "/api/rooms/{slug}/stats", Report, false, |r| {
         r.to(moderation::stats)
+    }),
+    route("GET", "/api/rooms/{slug}/stats.csv", Report, false, |r| {
+        r.to(export::attendance)
     }),
     route(
         "GET",
-        "/api/rooms/{slug}/stats.csv",
-        Moderator,
-        false,
-        |r| r.to(export::attendance),
-    ),
-    route(
-        "GET",
         "/api/rooms/{slug}/questions.csv",
-        Moderator,
+        Report,
         false,
         |r| r.to(export::questions),
     ),
     route(
         "GET",
         "/api/rooms/{slug}/participants.csv",
-        Moderator,
+        Report,
         false,
         |r| r.to(export::participants),
     ),
-    route("GET", "/api/rooms/{slug}/chat.csv", Moderator, false, |r| {
+    route("GET", "/api/rooms/{slug}/chat.csv", Report, false, |r| {
         r.to(export::chat)
     }),
-    media_route("POST", "/api/rooms/{slug}/whip", Presenter, |r| {
+    media_route("POST", "/api/rooms/{slug}/whip", Publisher, |r| {
         r.to(media::whip)
     }),
     media_options("/api/rooms/{slug}/whip"),
@@ -230,8 +235,9 @@ pub static API_ROUTES: &[ApiRoute] = &[
     media_options("/api/rooms/{slug}/media/{id}"),
 ];
 
-/// Registers the table, one resource per path in table order, each behind
-/// the CORS policy its routes ask for (none: same-origin only).
+/// Registers the table, one resource per path in table order, each route
+/// behind the guard of its access, each resource behind the CORS policy
+/// its routes ask for (none: same-origin only).
 pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
     let mut done: Vec<&str> = Vec::new();
     for first in API_ROUTES {
@@ -241,7 +247,10 @@ pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
         done.push(first.path);
         let mut resource = super::resource(first.path);
         for r in routes_of(first.path) {
-            resource = resource.route((r.handler)(web::route().method(r.method())));
+            // The guard wraps the handler, so it must come after it.
+            let handled = (r.handler)(web::route().method(r.method()));
+            resource = resource
+                .route(handled.wrap(actix_web::middleware::from_fn(super::guard::guard(r))));
         }
         match cors::policy(first.cross_origin, origins) {
             Some(policy) => cfg.service(

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::bearer;
 use super::AppContext;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 use crate::secrets;
 
 pub async fn metrics(
@@ -22,11 +22,8 @@ pub async fn metrics(
         }
     }
     // Read now rather than tracked: cheaper, and always exact.
-    let state = ctx.pool.state();
-    crate::metrics::db_pool(
-        state.connections - state.idle_connections,
-        state.idle_connections,
-    );
+    let (in_use, idle) = ctx.store.pool_state();
+    crate::metrics::db_pool(in_use, idle);
     let (publishers, viewers) = ctx.media.peer_counts();
     crate::metrics::media_peers(publishers, viewers);
     Ok(HttpResponse::Ok()

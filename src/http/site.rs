@@ -8,7 +8,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::Embed;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(Embed)]
 #[folder = "web/"]

@@ -9,14 +9,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::StreamExt;
 use governor::{Quota, RateLimiter};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::authenticate;
 use super::context::AppContext;
 use crate::domain::Slug;
-use crate::error::ApiError;
-use crate::live::protocol::{self, ClientFrame};
-use crate::live::{Act, Member};
+use crate::http::error::ApiError;
+use crate::live::protocol::{self, ClientFrame, Close, ServerFrame};
+use crate::live::{Done, Member};
 use tracing::Instrument;
 
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
@@ -24,8 +24,6 @@ const HELLO_WITHIN: Duration = Duration::from_secs(5);
 const DEAD_AFTER_PINGS: u32 = 3;
 /// Largest text frame we read; the contract's longest text fits with room.
 pub const MAX_FRAME: usize = 32 * 1024;
-
-pub const CLOSE_NO_HELLO: u16 = 4001;
 
 pub async fn ws(
     req: HttpRequest,
@@ -72,12 +70,10 @@ fn too_large() -> String {
     )
 }
 
-fn error_frame(code: &str, message: &str, reference: Option<Value>) -> String {
-    let mut v = json!({"type": "error", "code": code, "message": message});
-    if let Some(r) = reference {
-        v["ref"] = r;
-    }
-    v.to_string()
+fn error_frame(code: &'static str, message: &str, reference: Option<Value>) -> String {
+    ServerFrame::error(code, message, reference)
+        .text()
+        .to_string()
 }
 
 async fn run(
@@ -92,7 +88,7 @@ async fn run(
     let authed = loop {
         tokio::select! {
             _ = &mut deadline => {
-                close(session, CLOSE_NO_HELLO, "expected hello within 5 s").await;
+                close(session, Close::NoHello.code(), Close::NoHello.reason()).await;
                 return;
             }
             msg = stream.next() => match msg {
@@ -108,7 +104,7 @@ async fn run(
                             }
                             Err(e) => {
                                 let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
-                                close(session, CLOSE_NO_HELLO, "unauthorized").await;
+                                close(session, Close::NoHello.code(), "unauthorized").await;
                                 return;
                             }
                         },
@@ -138,10 +134,11 @@ async fn run(
     let connected = match ctx.hub.connect(room_id, member.clone()).await {
         Ok(c) => c,
         Err(e) => {
+            let e = ApiError::from(e);
             let _ = session
                 .text(error_frame(e.code(), &e.to_string(), None))
                 .await;
-            close(session, 1000, "room unavailable").await;
+            close(session, Close::Normal.code(), "room unavailable").await;
             return;
         }
     };
@@ -180,9 +177,9 @@ async fn run(
                 Some(Ok(AggregatedMessage::Text(t))) => {
                     last_heard = Instant::now();
                     let reply = on_frame(&ctx, room_id, &member, &sends, &t).await;
-                    for r in reply {
-                        crate::metrics::ws_out(crate::live::frame_type(&r).to_owned(), 1);
-                        if session.text(r).await.is_err() { break; }
+                    for frame in reply {
+                        crate::metrics::ws_out(frame.kind(), 1);
+                        if session.text(&*frame.text()).await.is_err() { break; }
                     }
                 }
                 Some(Ok(AggregatedMessage::Binary(_))) => {
@@ -205,16 +202,16 @@ async fn run(
     }
     ctx.hub.disconnect(room_id, conn_id);
     if session_open {
-        close(session, 1000, "bye").await;
+        close(session, Close::Normal.code(), "bye").await;
     }
 }
 
 fn reason(code: u16) -> &'static str {
-    match code {
-        crate::live::close::KICKED => "kicked",
-        crate::live::close::TOO_SLOW => "too slow: reconnect for a fresh snapshot",
-        _ => "room closed",
-    }
+    [Close::Kicked, Close::TooSlow, Close::Restarting]
+        .into_iter()
+        .find(|c| c.code() == code)
+        .unwrap_or(Close::Normal)
+        .reason()
 }
 
 async fn hello(
@@ -233,53 +230,59 @@ async fn on_frame(
     member: &Member,
     sends: &governor::DefaultDirectRateLimiter,
     text: &str,
-) -> Vec<String> {
+) -> Vec<ServerFrame> {
     if text.len() > MAX_FRAME {
-        return vec![too_large()];
+        let why = format!("frames are at most {MAX_FRAME} bytes");
+        return vec![ServerFrame::error("too_large", why, None)];
     }
     let parsed = match protocol::parse(text) {
         Ok(p) => p,
         Err((why, reference)) => {
             crate::metrics::ws_in("invalid");
-            return vec![error_frame("invalid_input", &why, reference)];
+            return vec![ServerFrame::error("invalid_input", why, reference)];
         }
     };
     crate::metrics::ws_in(parsed.frame.kind());
     let reference = parsed.reference;
     let act = match parsed.frame {
-        ClientFrame::Ping {} => return vec![json!({"type": "pong"}).to_string()],
+        ClientFrame::Ping {} => return vec![ServerFrame::Pong],
         ClientFrame::Hello { .. } => {
-            return vec![error_frame(
-                "invalid_input",
-                "already said hello",
-                reference,
-            )];
+            let why = "already said hello";
+            return vec![ServerFrame::error("invalid_input", why, reference)];
         }
         frame => match frame.into_act() {
-            Some(act) => act,
-            None => return vec![],
+            Ok(Some(act)) => act,
+            Ok(None) => return vec![],
+            Err(e) => {
+                return vec![ServerFrame::error(
+                    "invalid_input",
+                    e.to_string(),
+                    reference,
+                )]
+            }
         },
     };
     if sends.check().is_err() {
         crate::metrics::rate_limited("ws");
-        return vec![error_frame("rate_limited", "slow down", reference)];
+        return vec![ServerFrame::error("rate_limited", "slow down", reference)];
     }
-    let vote = matches!(act, Act::Vote { .. });
     match ctx.act(room_id, member.clone(), act).await {
-        Ok(result) => {
+        Ok(done) => {
             let mut out = Vec::new();
-            if vote {
-                // The voter learns the exact count at once; the room's
-                // broadcast of it is coalesced.
-                let mut v = result.clone();
-                v["type"] = Value::from("question.voted");
-                out.push(v.to_string());
+            // The voter learns the exact count at once; the room's
+            // broadcast of it is coalesced.
+            if let Done::Vote(v) = &done {
+                out.push(ServerFrame::QuestionVoted(*v));
             }
             if let Some(r) = reference {
-                out.push(json!({"type": "ack", "ref": r, "result": result}).to_string());
+                let result = serde_json::to_value(&done).unwrap_or(Value::Null);
+                out.push(ServerFrame::Ack {
+                    reference: r,
+                    result,
+                });
             }
             out
         }
-        Err(e) => vec![error_frame(e.code(), &e.to_string(), reference)],
+        Err(e) => vec![ServerFrame::error(e.code(), e.to_string(), reference)],
     }
 }

@@ -1,34 +1,30 @@
-//! The live room: one task per active room owns its state and decides, one
-//! command at a time, everything said and done in it. Sessions are channel
-//! ends; nothing here knows about WebSockets or HTTP.
+//! The live room: a synchronous core per room (`core`) that decides
+//! everything said and done in it, run by one task per active room
+//! (`task`), found through the `Hub`. Sessions are channel ends: nothing
+//! here knows about WebSockets or HTTP. `protocol` is the wire format,
+//! `act` what participants ask for, `views` what they are shown.
 
+pub mod act;
+pub mod core;
 pub mod protocol;
-mod room;
+mod task;
 pub mod views;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::Role;
-use crate::error::ApiError;
+use crate::media::driver::MediaHandle;
+use crate::media::MediaState;
 use crate::store::PgPool;
 
-pub use room::{frame_type, Act, QuestionPatch, SettingsPatch};
+pub use self::act::{Act, QuestionEdit, QuestionPatch, SettingsPatch};
+pub use self::core::{Done, Member, RoomError};
 
 /// Messages a session may queue before it counts as stuck and is cut off.
 pub const SESSION_QUEUE: usize = 512;
-
-/// Who is acting or connecting.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub participant_id: i64,
-    pub name: String,
-    pub role: Role,
-}
 
 /// The room's side of a session: pre-serialised text frames, and the close
 /// code to use once the room lets go of the channel.
@@ -43,15 +39,6 @@ impl Outlet {
     }
 }
 
-/// WebSocket close codes the room decides.
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const KICKED: u16 = 4003;
-    pub const TOO_SLOW: u16 = 4008;
-    /// The server is restarting: reconnect (RFC 6455 "service restart").
-    pub const RESTARTING: u16 = 1012;
-}
-
 pub struct Connected {
     pub conn_id: u64,
     pub welcome: Arc<str>,
@@ -61,7 +48,7 @@ pub struct Connected {
 enum Command {
     Connect {
         member: Member,
-        reply: oneshot::Sender<Result<Connected, ApiError>>,
+        reply: oneshot::Sender<Result<Connected, RoomError>>,
     },
     Disconnect {
         conn_id: u64,
@@ -69,13 +56,9 @@ enum Command {
     Act {
         member: Member,
         act: Act,
-        reply: oneshot::Sender<Result<Value, ApiError>>,
+        reply: oneshot::Sender<Result<Done, RoomError>>,
     },
-    Media {
-        live: bool,
-        screen: bool,
-        reconnecting: bool,
-    },
+    Media(MediaState),
     /// The server stops: tell everyone, store what is pending, stop.
     Shutdown {
         done: oneshot::Sender<()>,
@@ -87,57 +70,50 @@ enum Command {
 #[derive(Clone)]
 pub struct Hub {
     pool: PgPool,
+    media: MediaHandle,
     rooms: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
-    /// Rooms with media now: (live, screen shared). The screen flag is for
-    /// room tasks (re)starting, the live count for the metrics; a room's
-    /// live status itself is stored with the room.
-    media: Arc<Mutex<HashMap<i64, (bool, bool)>>>,
     /// Room tasks run here, whoever first asks for them.
     runtime: tokio::runtime::Handle,
 }
 
+/// How often a command is offered to a room whose task was stopping.
+const ATTEMPTS: usize = 3;
+
 impl Hub {
     /// Must be called inside the tokio runtime that will run the rooms.
-    pub fn new(pool: PgPool) -> Self {
+    pub fn new(pool: PgPool, media: MediaHandle) -> Self {
         Self {
             pool,
+            media,
             rooms: Arc::default(),
-            media: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
         }
     }
 
-    /// The media engine says a room went live, stopped, or shared a screen.
-    pub async fn media_state(&self, s: crate::media::MediaState) {
-        let (room_id, live, screen) = (s.room_id, s.live, s.screen);
-        {
-            let mut media = self.media.lock().unwrap_or_else(|p| p.into_inner());
-            if live || screen {
-                media.insert(room_id, (live, screen));
-            } else {
-                media.remove(&room_id);
+    /// Hands the media engine's state changes to their rooms, one at a
+    /// time in the order the engine made them, and keeps the count of live
+    /// rooms for the metrics.
+    pub fn follow_media(&self, mut events: mpsc::UnboundedReceiver<MediaState>) {
+        let hub = self.clone();
+        self.runtime.spawn(async move {
+            let mut live = std::collections::HashSet::new();
+            while let Some(state) = events.recv().await {
+                if state.live {
+                    live.insert(state.room_id);
+                } else {
+                    live.remove(&state.room_id);
+                }
+                crate::metrics::rooms_live(live.len());
+                // A room with nobody connected gets a task too: it stores
+                // the status the room's card shows.
+                for _ in 0..ATTEMPTS {
+                    let tx = hub.sender(state.room_id);
+                    if tx.send(Command::Media(state)).await.is_ok() {
+                        break;
+                    }
+                }
             }
-            crate::metrics::rooms_live(media.values().filter(|(live, _)| *live).count());
-        }
-        let reconnecting = s.reconnecting;
-        let _ = self
-            .send(
-                room_id,
-                Command::Media {
-                    live,
-                    screen,
-                    reconnecting,
-                },
-            )
-            .await;
-    }
-
-    fn screen_of(&self, room_id: i64) -> bool {
-        self.media
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&room_id)
-            .is_some_and(|(_, screen)| *screen)
+        });
     }
 
     fn sender(&self, room_id: i64) -> mpsc::Sender<Command> {
@@ -147,13 +123,13 @@ impl Hub {
         }
         let (tx, rx) = mpsc::channel(1024);
         rooms.insert(room_id, tx.clone());
-        room::spawn(
+        task::spawn(
             &self.runtime,
             room_id,
             self.pool.clone(),
+            self.media.clone(),
             rx,
             self.clone(),
-            self.screen_of(room_id),
         );
         tx
     }
@@ -166,6 +142,13 @@ impl Hub {
     }
 
     /// Called by a room task as it stops.
+    fn forget_closed(&self, room_id: i64) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if rooms.get(&room_id).is_some_and(|t| t.is_closed()) {
+            rooms.remove(&room_id);
+        }
+    }
+
     /// Tells every running room the server is restarting and waits until
     /// each has stored its sessions and statistics and stopped.
     pub async fn shutdown(&self) {
@@ -188,35 +171,34 @@ impl Hub {
         }
     }
 
-    fn forget_closed(&self, room_id: i64) {
-        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        if rooms.get(&room_id).is_some_and(|t| t.is_closed()) {
-            rooms.remove(&room_id);
-        }
-    }
-
-    /// Sends to the room's task; a task that just went idle is replaced.
-    async fn send(&self, room_id: i64, mut cmd: Command) -> Result<(), ApiError> {
-        for _ in 0..3 {
+    /// Asks the room's task, and the next one if that task was stopping
+    /// (a stopping task drops what it did not take, unanswered).
+    async fn ask<T>(
+        &self,
+        room_id: i64,
+        make: impl Fn(oneshot::Sender<Result<T, RoomError>>) -> Command,
+    ) -> Result<T, RoomError> {
+        for _ in 0..ATTEMPTS {
             let tx = self.sender(room_id);
-            match tx.send(cmd).await {
-                Ok(()) => return Ok(()),
-                Err(mpsc::error::SendError(back)) => {
-                    self.forget(room_id, &tx);
-                    cmd = back;
-                }
+            let (reply, rx) = oneshot::channel();
+            if tx.send(make(reply)).await.is_err() {
+                self.forget(room_id, &tx);
+                continue;
+            }
+            match rx.await {
+                Ok(result) => return result,
+                Err(_) => self.forget(room_id, &tx),
             }
         }
-        Err(ApiError::Unavailable(
-            "The room is restarting: please try again.".into(),
-        ))
+        Err(RoomError::Unavailable)
     }
 
-    pub async fn connect(&self, room_id: i64, member: Member) -> Result<Connected, ApiError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(room_id, Command::Connect { member, reply })
-            .await?;
-        rx.await.map_err(|_| gone())?
+    pub async fn connect(&self, room_id: i64, member: Member) -> Result<Connected, RoomError> {
+        self.ask(room_id, |reply| Command::Connect {
+            member: member.clone(),
+            reply,
+        })
+        .await
     }
 
     pub fn disconnect(&self, room_id: i64, conn_id: u64) {
@@ -232,14 +214,12 @@ impl Hub {
         }
     }
 
-    pub async fn act(&self, room_id: i64, member: Member, act: Act) -> Result<Value, ApiError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(room_id, Command::Act { member, act, reply })
-            .await?;
-        rx.await.map_err(|_| gone())?
+    pub async fn act(&self, room_id: i64, member: Member, act: Act) -> Result<Done, RoomError> {
+        self.ask(room_id, |reply| Command::Act {
+            member: member.clone(),
+            act: act.clone(),
+            reply,
+        })
+        .await
     }
-}
-
-fn gone() -> ApiError {
-    ApiError::Unavailable("The room restarted: please try again.".into())
 }

@@ -1,93 +1,71 @@
-//! Client frames of the WebSocket protocol, parsed into room actions.
+//! The live room's wire protocol (docs/PROTOCOL.md): the frames clients
+//! send, each with the action it asks of the sender's role; the frames the
+//! server sends; the close codes. Each list is written once: the macros
+//! make the enum, its `kind()` and (for clients) the table the escalation
+//! tests attack from the same lines.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::room::{QuestionPatch, SettingsPatch};
-use super::Act;
-use crate::domain::Action;
+use super::act::{Act, QuestionPatch, SettingsPatch};
+use super::views::{MessageView, QuestionView, VoteView, Welcome};
+use crate::domain::qa::{ChatBody, ClientId, QuestionBody};
+use crate::domain::stats::SessionStats;
+use crate::domain::{Action, TextError};
+use crate::views::{ParticipantView, RoomView};
 
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", deny_unknown_fields)]
-pub enum ClientFrame {
-    #[serde(rename = "hello")]
-    Hello { token: String },
-    #[serde(rename = "ping")]
-    Ping {},
-    #[serde(rename = "chat.send")]
-    ChatSend {
-        body: String,
-        client_id: Option<String>,
-    },
-    #[serde(rename = "chat.delete")]
-    ChatDelete { id: i64 },
-    #[serde(rename = "chat.promote")]
-    ChatPromote { id: i64 },
-    #[serde(rename = "question.ask")]
-    QuestionAsk {
+macro_rules! client_frames {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $variant:ident { $( $(#[$fattr:meta])* $field:ident : $fty:ty ),* $(,)? }
+            needs $action:expr;
+    )*) => {
+        #[derive(Debug, Deserialize)]
+        #[serde(tag = "type", deny_unknown_fields)]
+        pub enum ClientFrame {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant { $( $(#[$fattr])* $field: $fty ),* }, )*
+        }
+
+        /// Every client frame `type` with what it asks of the sender's role
+        /// (`None`: any participant). The escalation tests attack each.
+        pub const KINDS: &[(&str, Option<Action>)] = &[ $( ($name, $action) ),* ];
+
+        impl ClientFrame {
+            /// The frame's `type`.
+            pub fn kind(&self) -> &'static str {
+                match self { $( ClientFrame::$variant { .. } => $name, )* }
+            }
+        }
+    };
+}
+
+client_frames! {
+    "hello" => Hello { token: String } needs None;
+    "ping" => Ping {} needs None;
+    "chat.send" => ChatSend { body: String, client_id: Option<String> } needs Some(Action::Chat);
+    "chat.delete" => ChatDelete { id: i64 } needs Some(Action::Moderate);
+    "chat.promote" => ChatPromote { id: i64 } needs Some(Action::Moderate);
+    "question.ask" => QuestionAsk {
         body: String,
         #[serde(default)]
         anonymous: bool,
         client_id: Option<String>,
-    },
-    #[serde(rename = "question.vote")]
-    QuestionVote { id: i64 },
-    #[serde(rename = "question.unvote")]
-    QuestionUnvote { id: i64 },
-    #[serde(rename = "question.update")]
-    QuestionUpdate {
+    } needs Some(Action::AskQuestion);
+    "question.vote" => QuestionVote { id: i64 } needs Some(Action::Vote);
+    "question.unvote" => QuestionUnvote { id: i64 } needs Some(Action::Vote);
+    // The patch fields beside `id` (flatten cannot be combined with
+    // deny_unknown_fields, so `parse` checks unknown ones).
+    "question.update" => QuestionUpdate {
         id: i64,
         #[serde(flatten)]
         patch: QuestionPatchFields,
-    },
-    #[serde(rename = "room.update")]
-    RoomUpdate { settings: SettingsPatch },
-    #[serde(rename = "participant.kick")]
-    ParticipantKick { id: i64 },
-    #[serde(rename = "room.end")]
-    RoomEnd {},
+    } needs Some(Action::Moderate);
+    "room.update" => RoomUpdate { settings: SettingsPatch } needs Some(Action::ChangeSettings);
+    "participant.kick" => ParticipantKick { id: i64 } needs Some(Action::Kick);
+    "room.end" => RoomEnd {} needs Some(Action::EndRoom);
 }
 
-/// Every client frame `type` with what it asks of the sender's role
-/// (`None`: any participant). The escalation tests attack every entry; a
-/// unit test below keeps the list equal to the enum's.
-pub const KINDS: &[(&str, Option<Action>)] = &[
-    ("hello", None),
-    ("ping", None),
-    ("chat.send", Some(Action::Chat)),
-    ("chat.delete", Some(Action::Moderate)),
-    ("chat.promote", Some(Action::Moderate)),
-    ("question.ask", Some(Action::AskQuestion)),
-    ("question.vote", Some(Action::Vote)),
-    ("question.unvote", Some(Action::Vote)),
-    ("question.update", Some(Action::Moderate)),
-    ("room.update", Some(Action::ChangeSettings)),
-    ("participant.kick", Some(Action::Kick)),
-    ("room.end", Some(Action::EndRoom)),
-];
-
-impl ClientFrame {
-    /// The frame's `type`, for metrics.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClientFrame::Hello { .. } => "hello",
-            ClientFrame::Ping {} => "ping",
-            ClientFrame::ChatSend { .. } => "chat.send",
-            ClientFrame::ChatDelete { .. } => "chat.delete",
-            ClientFrame::ChatPromote { .. } => "chat.promote",
-            ClientFrame::QuestionAsk { .. } => "question.ask",
-            ClientFrame::QuestionVote { .. } => "question.vote",
-            ClientFrame::QuestionUnvote { .. } => "question.unvote",
-            ClientFrame::QuestionUpdate { .. } => "question.update",
-            ClientFrame::RoomUpdate { .. } => "room.update",
-            ClientFrame::ParticipantKick { .. } => "participant.kick",
-            ClientFrame::RoomEnd {} => "room.end",
-        }
-    }
-}
-
-/// `question.update` carries the patch fields beside `id` (flatten cannot
-/// be combined with deny_unknown_fields, so unknown ones are checked here).
+/// `question.update`'s patch, beside its `id`.
 #[derive(Debug, Deserialize)]
 pub struct QuestionPatchFields {
     pinned: Option<bool>,
@@ -96,6 +74,23 @@ pub struct QuestionPatchFields {
     answer: Option<String>,
     approved: Option<bool>,
 }
+
+impl From<QuestionPatchFields> for QuestionPatch {
+    fn from(p: QuestionPatchFields) -> Self {
+        QuestionPatch {
+            pinned: p.pinned,
+            hidden: p.hidden,
+            answered: p.answered,
+            answer: p.answer,
+            approved: p.approved,
+        }
+    }
+}
+
+/// The fields `question.update` may carry.
+const QUESTION_UPDATE_FIELDS: [&str; 7] = [
+    "type", "id", "pinned", "hidden", "answered", "answer", "approved",
+];
 
 /// A parsed frame and the client's `ref`, echoed in errors and acks.
 pub struct Parsed {
@@ -110,14 +105,12 @@ pub fn parse(text: &str) -> Result<Parsed, (String, Option<Value>)> {
         .as_object_mut()
         .ok_or_else(|| ("a frame must be a JSON object".to_owned(), None))?;
     let reference = obj.remove("ref");
-    if let Some(Value::String(t)) = obj.get("type") {
-        if t == "question.update" {
-            const KNOWN: [&str; 7] = [
-                "type", "id", "pinned", "hidden", "answered", "answer", "approved",
-            ];
-            if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-                return Err((format!("unknown field `{k}` in question.update"), reference));
-            }
+    if obj.get("type").and_then(Value::as_str) == Some("question.update") {
+        if let Some(k) = obj
+            .keys()
+            .find(|k| !QUESTION_UPDATE_FIELDS.contains(&k.as_str()))
+        {
+            return Err((format!("unknown field `{k}` in question.update"), reference));
         }
     }
     let frame = serde_json::from_value(value)
@@ -125,39 +118,152 @@ pub fn parse(text: &str) -> Result<Parsed, (String, Option<Value>)> {
     Ok(Parsed { frame, reference })
 }
 
+fn client_id(c: Option<String>) -> Result<Option<ClientId>, TextError> {
+    c.as_deref().map(ClientId::parse).transpose()
+}
+
 impl ClientFrame {
-    /// The room action this frame asks for; `None` for hello and ping.
-    pub fn into_act(self) -> Option<Act> {
-        Some(match self {
-            ClientFrame::Hello { .. } | ClientFrame::Ping {} => return None,
-            ClientFrame::ChatSend { body, client_id } => Act::Chat { body, client_id },
+    /// The room action this frame asks for, its text parsed; `None` for
+    /// hello and ping.
+    pub fn into_act(self) -> Result<Option<Act>, TextError> {
+        Ok(Some(match self {
+            ClientFrame::Hello { .. } | ClientFrame::Ping {} => return Ok(None),
+            ClientFrame::ChatSend { body, client_id: c } => Act::Chat {
+                body: ChatBody::parse(&body)?,
+                client_id: client_id(c)?,
+            },
             ClientFrame::ChatDelete { id } => Act::DeleteMessage { id },
             ClientFrame::ChatPromote { id } => Act::Promote { message_id: id },
             ClientFrame::QuestionAsk {
                 body,
                 anonymous,
-                client_id,
+                client_id: c,
             } => Act::Ask {
-                body,
+                body: QuestionBody::parse(&body)?,
                 anonymous,
-                client_id,
+                client_id: client_id(c)?,
             },
             ClientFrame::QuestionVote { id } => Act::Vote { id, on: true },
             ClientFrame::QuestionUnvote { id } => Act::Vote { id, on: false },
-            ClientFrame::QuestionUpdate { id, patch: p } => Act::UpdateQuestion {
+            ClientFrame::QuestionUpdate { id, patch } => Act::UpdateQuestion {
                 id,
-                patch: QuestionPatch {
-                    pinned: p.pinned,
-                    hidden: p.hidden,
-                    answered: p.answered,
-                    answer: p.answer,
-                    approved: p.approved,
-                },
+                change: QuestionPatch::from(patch).parse()?,
             },
             ClientFrame::RoomUpdate { settings } => Act::Settings(settings),
             ClientFrame::ParticipantKick { id } => Act::Kick { participant_id: id },
             ClientFrame::RoomEnd {} => Act::End,
-        })
+        }))
+    }
+}
+
+macro_rules! server_frames {
+    ($(
+        $(#[$doc:meta])*
+        $name:literal => $variant:ident $( ( $inner:ty ) )? $( { $( $(#[$fattr:meta])* $field:ident : $fty:ty ),* $(,)? } )?;
+    )*) => {
+        /// Everything the server sends on a room's socket.
+        #[derive(Debug, Clone, Serialize)]
+        #[serde(tag = "type")]
+        pub enum ServerFrame {
+            $( $(#[$doc])* #[serde(rename = $name)] $variant $( ($inner) )? $( { $( $(#[$fattr])* $field: $fty ),* } )?, )*
+        }
+
+        impl ServerFrame {
+            /// The frame's `type`, for metrics and logs.
+            pub fn kind(&self) -> &'static str {
+                match self { $( ServerFrame::$variant { .. } => $name, )* }
+            }
+        }
+    };
+}
+
+server_frames! {
+    /// A full snapshot: on connecting and after every reconnect.
+    "welcome" => Welcome(Box<Welcome>);
+    "chat.message" => ChatMessage { message: MessageView };
+    "chat.deleted" => ChatDeleted { id: i64 };
+    "question.created" => QuestionCreated { question: QuestionView };
+    "question.updated" => QuestionUpdated { question: QuestionView };
+    /// Several questions changed in one flush (their vote counts).
+    "questions.updated" => QuestionsUpdated { questions: Vec<QuestionView> };
+    "question.removed" => QuestionRemoved { id: i64 };
+    /// The voter's own exact count, to the voter alone.
+    "question.voted" => QuestionVoted(VoteView);
+    "room.updated" => RoomUpdated { room: RoomView };
+    "presence" => Presence { count: i32 };
+    "media.state" => MediaState { live: bool, screen: bool, reconnecting: bool };
+    "room.ended" => RoomEnded { stats: Box<SessionStats> };
+    "kicked" => Kicked;
+    "participant.joined" => ParticipantJoined { participant: ParticipantView };
+    "participant.left" => ParticipantLeft { id: i64 };
+    /// Several came or went in one flush.
+    "participants.updated" => ParticipantsUpdated { joined: Vec<ParticipantView>, left: Vec<i64> };
+    /// The server stops; the socket closes with 1012 and the client reconnects.
+    "server.restarting" => ServerRestarting;
+    "pong" => Pong;
+    "ack" => Ack {
+        #[serde(rename = "ref")]
+        reference: Value,
+        result: Value,
+    };
+    "error" => Error {
+        code: &'static str,
+        message: String,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<Value>,
+    };
+}
+
+impl ServerFrame {
+    pub fn error(code: &'static str, message: impl Into<String>, reference: Option<Value>) -> Self {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            reference,
+        }
+    }
+
+    /// The frame as sent: serialised once, shared by every receiver.
+    pub fn text(&self) -> std::sync::Arc<str> {
+        // Every field is plain data: serialising cannot fail.
+        std::sync::Arc::from(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+/// WebSocket close codes, each with the reason sent with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Close {
+    /// Normal, or the room ended.
+    Normal,
+    /// The server is restarting: reconnect (RFC 6455 "service restart").
+    Restarting,
+    /// No valid hello within 5 s.
+    NoHello,
+    /// Kicked: the token is revoked.
+    Kicked,
+    /// The socket's queue overflowed: reconnect for a fresh snapshot.
+    TooSlow,
+}
+
+impl Close {
+    pub fn code(self) -> u16 {
+        match self {
+            Close::Normal => 1000,
+            Close::Restarting => 1012,
+            Close::NoHello => 4001,
+            Close::Kicked => 4003,
+            Close::TooSlow => 4008,
+        }
+    }
+
+    pub fn reason(self) -> &'static str {
+        match self {
+            Close::Normal => "room closed",
+            Close::Restarting => "the server is restarting",
+            Close::NoHello => "expected hello with a live token within 5 s",
+            Close::Kicked => "kicked",
+            Close::TooSlow => "too slow: reconnect for a fresh snapshot",
+        }
     }
 }
 
@@ -172,7 +278,9 @@ mod tests {
         assert_eq!(p.reference, Some(Value::from(7)));
         let p = parse(r#"{"type":"question.update","id":3,"pinned":true}"#).unwrap();
         match p.frame.into_act() {
-            Some(Act::UpdateQuestion { id: 3, patch }) => assert_eq!(patch.pinned, Some(true)),
+            Ok(Some(Act::UpdateQuestion { id: 3, change })) => {
+                assert_eq!(change.pinned, Some(true))
+            }
             other => panic!("{other:?}"),
         }
         assert!(matches!(
@@ -182,12 +290,21 @@ mod tests {
     }
 
     #[test]
-    fn kinds_lists_every_frame_type() {
-        // serde names every variant when it meets an unknown one.
-        let (why, _) = parse(r#"{"type":"?"}"#).err().unwrap();
-        let listed: Vec<&str> = why.split('`').skip(3).step_by(2).collect();
-        let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-        assert_eq!(listed, kinds, "{why}");
+    fn every_listed_kind_is_a_frame_of_that_kind() {
+        // The smallest valid frame of each kind parses to that kind.
+        for (kind, _) in KINDS {
+            let fields = match *kind {
+                "hello" => r#","token":"t""#,
+                "chat.send" | "question.ask" => r#","body":"b""#,
+                "room.update" => r#","settings":{}"#,
+                "ping" | "room.end" => "",
+                _ => r#","id":1"#,
+            };
+            let frame = parse(&format!(r#"{{"type":"{kind}"{fields}}}"#))
+                .unwrap_or_else(|(e, _)| panic!("{kind}: {e}"))
+                .frame;
+            assert_eq!(frame.kind(), *kind);
+        }
     }
 
     #[test]
@@ -207,5 +324,25 @@ mod tests {
         }
         let (_, reference) = parse(r#"{"type":"nope","ref":"a1"}"#).err().unwrap();
         assert_eq!(reference, Some(Value::from("a1")));
+    }
+
+    #[test]
+    fn text_over_its_limit_is_refused_when_the_act_is_made() {
+        let long = "x".repeat(2001);
+        let p = parse(&format!(r#"{{"type":"chat.send","body":"{long}"}}"#)).unwrap();
+        assert!(p.frame.into_act().is_err());
+    }
+
+    #[test]
+    fn server_frames_carry_their_type() {
+        let f = ServerFrame::Presence { count: 3 };
+        assert_eq!(&*f.text(), r#"{"type":"presence","count":3}"#);
+        assert_eq!(f.kind(), "presence");
+        assert_eq!(&*ServerFrame::Kicked.text(), r#"{"type":"kicked"}"#);
+        let e = ServerFrame::error("invalid_input", "no", None);
+        assert_eq!(
+            &*e.text(),
+            r#"{"type":"error","code":"invalid_input","message":"no"}"#
+        );
     }
 }

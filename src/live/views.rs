@@ -1,20 +1,35 @@
-//! JSON of chat messages and questions, shared by broadcasts and REST.
+//! Chat messages, questions and snapshots as clients see them, shared by
+//! broadcasts and REST.
 
-use serde_json::{json, Value};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::domain::qa::QuestionFacts;
 use crate::store::messages::MessageRow;
 use crate::store::questions::QuestionRow;
+use crate::views::{ParticipantView, RoomView};
 
-pub fn message(m: &MessageRow) -> Value {
-    json!({
-        "id": m.id,
-        "participant_id": m.participant_id,
-        "name": m.name,
-        "role": m.role,
-        "body": m.body,
-        "created_at": m.created_at,
-    })
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub participant_id: i64,
+    pub name: String,
+    pub role: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&MessageRow> for MessageView {
+    fn from(m: &MessageRow) -> Self {
+        Self {
+            id: m.id,
+            participant_id: m.participant_id,
+            name: m.name.clone(),
+            role: m.role.clone(),
+            body: m.body.clone(),
+            created_at: m.created_at,
+        }
+    }
 }
 
 pub fn facts(q: &QuestionRow) -> QuestionFacts {
@@ -32,24 +47,76 @@ pub fn facts(q: &QuestionRow) -> QuestionFacts {
 /// A question as shown. An anonymous author's name is shown to nobody, not
 /// even moderators. `voted_by_me` is left out of broadcasts (one payload
 /// serves every receiver) and filled in for REST and snapshots.
-pub fn question(q: &QuestionRow, voted_by_me: Option<bool>) -> Value {
-    let mut v = json!({
-        "id": q.id,
-        "body": q.body,
-        "author_name": if q.anonymous { None } else { Some(&q.author_name) },
-        "anonymous": q.anonymous,
-        "votes": q.votes,
-        "pinned": q.pinned,
-        "hidden": q.hidden,
-        "answered": q.answered,
-        "answer": q.answer,
-        "status": facts(q).status().as_str(),
-        "created_at": q.created_at,
-        "answered_at": q.answered_at,
-        "source_message_id": q.source_message_id,
-    });
-    if let Some(mine) = voted_by_me {
-        v["voted_by_me"] = Value::Bool(mine);
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuestionView {
+    pub id: i64,
+    pub body: String,
+    pub author_name: Option<String>,
+    pub anonymous: bool,
+    pub votes: i32,
+    pub pinned: bool,
+    pub hidden: bool,
+    pub answered: bool,
+    pub answer: Option<String>,
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The chat message it was promoted from.
+    pub source_message_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voted_by_me: Option<bool>,
+}
+
+impl QuestionView {
+    pub fn new(q: &QuestionRow, voted_by_me: Option<bool>) -> Self {
+        Self {
+            id: q.id,
+            body: q.body.clone(),
+            author_name: (!q.anonymous).then(|| q.author_name.clone()),
+            anonymous: q.anonymous,
+            votes: q.votes,
+            pinned: q.pinned,
+            hidden: q.hidden,
+            answered: q.answered,
+            answer: q.answer.clone(),
+            status: facts(q).status().as_str(),
+            created_at: q.created_at,
+            answered_at: q.answered_at,
+            source_message_id: q.source_message_id,
+            voted_by_me,
+        }
     }
-    v
+}
+
+/// A vote's outcome: the question's exact count once the vote is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VoteView {
+    pub id: i64,
+    pub votes: i32,
+    pub voted_by_me: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PresenceView {
+    pub count: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MediaView {
+    pub live: bool,
+    pub screen: bool,
+}
+
+/// The snapshot a socket gets first: everything it may see now.
+#[derive(Debug, Clone, Serialize)]
+pub struct Welcome {
+    pub participant: ParticipantView,
+    pub room: RoomView,
+    pub messages: Vec<MessageView>,
+    pub questions: Vec<QuestionView>,
+    pub presence: PresenceView,
+    pub media: MediaView,
+    /// Who is connected, for staff only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<Vec<ParticipantView>>,
 }

@@ -158,6 +158,8 @@ pub struct SfuCore {
     rooms: HashMap<i64, RoomMedia>,
     timers: BTreeSet<(Instant, PeerId)>,
     events: Vec<MediaState>,
+    /// The `seq` of the latest state change.
+    state_seq: u64,
     next_id: u64,
     counters: Counters,
     shard: usize,
@@ -227,6 +229,7 @@ impl SfuCore {
             rooms: HashMap::new(),
             timers: BTreeSet::new(),
             events: Vec::new(),
+            state_seq: 0,
             next_id: 1,
             counters: Counters::default(),
             shard: index,
@@ -307,6 +310,7 @@ impl SfuCore {
             });
         MediaState {
             room_id: room,
+            seq: self.state_seq,
             live,
             screen,
             reconnecting,
@@ -712,8 +716,10 @@ impl SfuCore {
         if state != media.state || reconnecting != media.reconnecting {
             media.state = state;
             media.reconnecting = reconnecting;
+            self.state_seq += 1;
             self.events.push(MediaState {
                 room_id: room,
+                seq: self.state_seq,
                 live: state.0,
                 screen: state.1,
                 reconnecting,

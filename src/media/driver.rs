@@ -352,9 +352,7 @@ impl MediaHandle {
             .await
             .unwrap_or(MediaState {
                 room_id: room,
-                live: false,
-                screen: false,
-                reconnecting: false,
+                ..MediaState::default()
             })
     }
 }

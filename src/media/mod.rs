@@ -42,10 +42,15 @@ pub fn shard_of(id: PeerId, count: usize) -> usize {
     (id.0 % count.max(1) as u64) as usize
 }
 
-/// What the live room needs to know about a room's media.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the live room needs to know about a room's media. The engine owns
+/// it; the room hears each change, and asks for it when it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MediaState {
     pub room_id: i64,
+    /// Grows with every change the engine makes (per shard, and a room's
+    /// changes all come from its home shard): a room that asked for the
+    /// state while a change was on its way can tell the older one.
+    pub seq: u64,
     /// The presenter's camera/microphone is being published.
     pub live: bool,
     /// A screen is being shared.

@@ -1,6 +1,10 @@
 //! PostgreSQL through Diesel: one function per query, each taking
-//! `&mut PgConnection`; callers run them on the blocking pool.
+//! `&mut PgConnection`, run on the blocking pool through [`blocking`] (the
+//! room task) or the [`Store`] handle (HTTP handlers, which never hold a
+//! connection). Failures are a [`StoreError`]: whoever serves a client
+//! says what it means to them.
 
+pub mod api;
 pub mod embedded;
 pub mod messages;
 pub mod models;
@@ -63,26 +67,59 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+pub use api::Store;
+
+/// Why the database did not do what was asked. What was asked did not
+/// happen either way.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// PostgreSQL is out of reach: try again shortly.
+    #[error("the database is unavailable")]
+    Unavailable,
+    /// Anything else; the cause is for the log only.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            // A dropped connection means the database went away: the write
+            // did not happen, and the client may retry.
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
+                tracing::warn!(error = %e, "database connection lost");
+                StoreError::Unavailable
+            }
+            _ => StoreError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        tracing::warn!(error = %e, "no database connection");
+        StoreError::Unavailable
+    }
+}
+
 /// Runs database work on the blocking pool with a pooled connection. The
 /// one way the server reaches PostgreSQL outside start-up, so failures are
 /// counted once, here.
-pub async fn blocking<T, F>(pool: &PgPool, work: F) -> Result<T, crate::error::ApiError>
+pub async fn blocking<T, F>(pool: &PgPool, work: F) -> Result<T, StoreError>
 where
-    F: FnOnce(&mut PgConnection) -> Result<T, crate::error::ApiError> + Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
     T: Send + 'static,
 {
-    use crate::error::ApiError;
     let pool = pool.clone();
     let result = tokio::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
         work(&mut conn)
     })
     .await
-    .map_err(ApiError::internal)?;
-    if matches!(
-        result,
-        Err(ApiError::Unavailable(_) | ApiError::Internal(_))
-    ) {
+    .unwrap_or_else(|e| Err(StoreError::Internal(format!("database task failed: {e}"))));
+    if result.is_err() {
         crate::metrics::db_error();
     }
     result

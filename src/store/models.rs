@@ -38,6 +38,11 @@ impl Room {
         self.status() == RoomStatus::Ended
     }
 
+    /// The presenter's camera is on air (as last stored).
+    pub fn is_live(&self) -> bool {
+        self.status() == RoomStatus::Live
+    }
+
     pub fn settings(&self) -> RoomSettings {
         RoomSettings {
             chat_enabled: self.chat_enabled,
@@ -49,7 +54,7 @@ impl Room {
     }
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = rooms)]
 pub struct NewRoom {
     pub slug: String,

@@ -191,7 +191,7 @@ pub fn voted_by(
         .collect())
 }
 
-#[derive(Debug, Default, Clone, AsChangeset)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = questions)]
 pub struct QuestionChange {
     pub pinned: Option<bool>,

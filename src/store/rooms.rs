@@ -92,7 +92,7 @@ pub fn raise_peak_viewers(conn: &mut PgConnection, room_id: i64, viewers: i32) -
     Ok(())
 }
 
-#[derive(Debug, Default, Clone, AsChangeset)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = rooms)]
 pub struct SettingsChange {
     pub chat_enabled: Option<bool>,

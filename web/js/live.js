@@ -4,7 +4,7 @@
 // state reduces them) and as an event of its own type; UI code never sees
 // the socket.
 
-import { backoff } from './api.js';
+import { ApiError, backoff } from './api.js';
 
 export class LiveSession extends EventTarget {
   constructor(slug, token) {
@@ -68,7 +68,7 @@ export class LiveSession extends EventTarget {
       clearTimeout(timer);
       this.pending.delete(frame.ref);
       if (frame.type === 'ack') resolve(frame.result);
-      else reject(Object.assign(new Error(frame.message), { code: frame.code }));
+      else reject(new ApiError(0, frame.code, frame.message));
       return;
     }
     this.emit('frame', frame);
@@ -78,7 +78,7 @@ export class LiveSession extends EventTarget {
   onClose(e) {
     for (const { reject, timer } of this.pending.values()) {
       clearTimeout(timer);
-      reject(Object.assign(new Error('The connection dropped. Try again.'), { code: 'disconnected' }));
+      reject(new ApiError(0, 'disconnected', 'The connection dropped. Try again.'));
     }
     this.pending.clear();
     if (this.closed || this.state === 'ended') return;
@@ -100,13 +100,13 @@ export class LiveSession extends EventTarget {
   request(type, fields = {}) {
     return new Promise((resolve, reject) => {
       if (this.ws?.readyState !== WebSocket.OPEN || this.state !== 'open') {
-        reject(Object.assign(new Error('Reconnecting. Try again in a moment.'), { code: 'disconnected' }));
+        reject(new ApiError(0, 'disconnected', 'Reconnecting. Try again in a moment.'));
         return;
       }
       const ref = this.nextRef++;
       const timer = setTimeout(() => {
         this.pending.delete(ref);
-        reject(Object.assign(new Error('No answer from the server.'), { code: 'timeout' }));
+        reject(new ApiError(0, 'timeout', 'No answer from the server.'));
       }, 10_000);
       this.pending.set(ref, { resolve, reject, timer });
       this.ws.send(JSON.stringify({ type, ref, ...fields }));

@@ -1,16 +1,18 @@
 //! One error type for the HTTP surface, rendered in the contract's shape:
 //! `{"error": {"code": "...", "message": "..."}}`. Internal causes go to the
-//! log; the client sees only the outer sentence.
+//! log; the client sees only the outer sentence. The room's and the
+//! store's errors become this one here and nowhere else.
 
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde_json::json;
 
 use crate::domain::slug::InvalidSlug;
 use crate::domain::TextError;
+use crate::live::RoomError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -126,26 +128,25 @@ impl From<InvalidSlug> for ApiError {
     }
 }
 
-impl From<DieselError> for ApiError {
-    fn from(e: DieselError) -> Self {
-        match &e {
-            DieselError::NotFound => ApiError::NotFound("not found".into()),
-            // A dropped connection means the database went away: the write did
-            // not happen, and the client may retry.
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _) => {
-                tracing::warn!(error = %e, "database connection lost");
-                ApiError::db_unavailable()
-            }
-            _ => ApiError::Internal(e.into()),
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => ApiError::db_unavailable(),
+            StoreError::Internal(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
         }
     }
 }
 
-impl From<diesel::r2d2::PoolError> for ApiError {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        tracing::warn!(error = %e, "no database connection");
-        ApiError::db_unavailable()
+impl From<RoomError> for ApiError {
+    fn from(e: RoomError) -> Self {
+        match e {
+            RoomError::Forbidden(why) => ApiError::Forbidden(why),
+            RoomError::NotFound(what) => ApiError::NotFound(what.to_owned()),
+            RoomError::InvalidInput(why) => ApiError::InvalidInput(why),
+            RoomError::Ended => ApiError::RoomEnded,
+            RoomError::Unavailable => ApiError::db_unavailable(),
+            RoomError::Internal(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
+        }
     }
 }
 

@@ -1,0 +1,173 @@
+//! The one place a route's access is enforced: every route of the table
+//! is wrapped in this guard, which reads the route's `Access` and `writes`
+//! and lets the handler run only for a caller who may call it. What the
+//! caller proved (a participant's token, or one of the room's keys) is left
+//! in the request as a [`Caller`] for the handler.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use super::auth::{authenticate, bearer};
+use super::context::AppContext;
+use super::error::ApiError;
+use super::route_table::{Access, ApiRoute};
+use crate::domain::{Role, Slug};
+use crate::live::Member;
+use crate::secrets;
+use crate::store::models::{Participant, Room};
+
+/// What the caller proved.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A live participant token of the room.
+    Token(Participant),
+    /// The room's host key itself (a WHIP tool, a presenter link after the
+    /// end).
+    HostKey,
+    /// The room's moderator key itself (the moderator link after the end).
+    ModeratorKey,
+}
+
+/// The caller of a guarded route, and the room in its path.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub room: Room,
+    pub credential: Credential,
+}
+
+impl Caller {
+    pub fn participant(&self) -> Option<&Participant> {
+        match &self.credential {
+            Credential::Token(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The participant id, 0 for a key (which is nobody in particular).
+    pub fn participant_id(&self) -> i64 {
+        self.participant().map_or(0, |p| p.id)
+    }
+
+    pub fn role(&self) -> Role {
+        match &self.credential {
+            Credential::Token(p) => p.role(),
+            Credential::HostKey => Role::Presenter,
+            Credential::ModeratorKey => Role::Moderator,
+        }
+    }
+
+    /// The room member acting, for routes that take only tokens.
+    pub fn member(&self) -> Result<Member, ApiError> {
+        let p = self
+            .participant()
+            .ok_or_else(|| ApiError::Unauthorized("send a participant token".into()))?;
+        Ok(Member {
+            participant_id: p.id,
+            name: p.name.clone(),
+            role: p.role(),
+        })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Only a guarded route has one; asking elsewhere is a bug.
+        std::future::ready(req.extensions().get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "a handler asked for a caller without a guard"
+            ))
+        }))
+    }
+}
+
+type Guarded<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<B>, actix_web::Error>>>>;
+
+/// The guard of `route`.
+pub fn guard<B: MessageBody + 'static>(
+    route: &'static ApiRoute,
+) -> impl Fn(ServiceRequest, Next<B>) -> Guarded<B> {
+    move |req, next| {
+        Box::pin(async move {
+            if let Some(caller) = check(route, &req).await? {
+                req.extensions_mut().insert(caller);
+            }
+            next.call(req).await
+        })
+    }
+}
+
+fn forbidden(role: Role) -> ApiError {
+    ApiError::Forbidden(format!("A {role} may not do this."))
+}
+
+async fn check(route: &'static ApiRoute, req: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
+    // A socket proves itself in its hello frame, not in a header.
+    if matches!(route.access, Access::Anyone | Access::Socket) {
+        return Ok(None);
+    }
+    let ctx = req
+        .app_data::<web::Data<AppContext>>()
+        .cloned()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app context")))?;
+    let slug = Slug::parse(req.match_info().get("slug").unwrap_or_default())?;
+    let token = bearer(req.request())?;
+    let caller = match authenticate(&ctx, &slug, &token).await {
+        Ok(who) => Caller {
+            room: who.room,
+            credential: Credential::Token(who.participant),
+        },
+        // Some routes also take the room's keys as bearer tokens.
+        Err(ApiError::Unauthorized(why)) if keys_open(route.access) => {
+            let s = slug.as_str().to_owned();
+            let room = ctx
+                .store
+                .room(&s)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized(why.clone()))?;
+            let credential = if secrets::matches(&token, &room.host_key_hash) {
+                Credential::HostKey
+            } else if route.access == Access::Report
+                && secrets::matches(&token, &room.moderator_key_hash)
+            {
+                Credential::ModeratorKey
+            } else {
+                return Err(ApiError::Unauthorized(why));
+            };
+            Caller { room, credential }
+        }
+        Err(e) => return Err(e),
+    };
+    let role = caller.role();
+    let allowed = match route.access {
+        Access::Anyone | Access::Socket | Access::Participant | Access::SessionOwner => true,
+        Access::Moderator | Access::Report => role.is_moderator_or_above(),
+        Access::Presenter | Access::Publisher => role == Role::Presenter,
+    };
+    if !allowed {
+        return Err(forbidden(role));
+    }
+    // Reads stay open after the end (the report is made of them); writes
+    // do not. Media sessions end with the room and answer for themselves.
+    if route.writes && caller.room.is_ended() && route.access != Access::SessionOwner {
+        return Err(ApiError::RoomEnded);
+    }
+    Ok(Some(caller))
+}
+
+/// Whether a route takes the room's keys too: WHIP (the host key, for
+/// tools such as OBS), session URLs (what the host key opened), the
+/// report's reads (both keys, from any browser, also after the end).
+fn keys_open(access: Access) -> bool {
+    matches!(
+        access,
+        Access::Publisher | Access::SessionOwner | Access::Report
+    )
+}

@@ -1,0 +1,584 @@
+//! The room core: one room's decisions, synchronous and without I/O, like
+//! the SFU core. Inputs (a connection, an action, a write's result, the
+//! media state, a tick) go in; effects come out: the writes to make, the
+//! frames to send and to whom, sockets to close, answers to give. The room
+//! task (`task.rs`) performs them and feeds write results back, so nothing
+//! is announced or acknowledged before it is stored.
+//!
+//! The handlers are split by area: `chat`, `qa` (questions and votes),
+//! `moderation` (settings, removal, the end) and `presence` (connections,
+//! the roster, attendance, media state). Every fan-out goes through
+//! [`RoomCore::deliver`].
+
+mod chat;
+mod moderation;
+mod presence;
+mod qa;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::act::Act;
+use super::protocol::{Close, ServerFrame};
+use super::views::{MessageView, QuestionView, VoteView};
+use crate::domain::qa::QuestionFacts;
+use crate::domain::stats::{RawStats, SessionStats};
+use crate::domain::{Action, Role};
+use crate::media::MediaState;
+use crate::store::messages::MessageRow;
+use crate::store::models::{Participant, Room};
+use crate::store::questions::{QuestionChange, QuestionRow};
+use crate::store::rooms::SettingsChange;
+use crate::store::StoreError;
+use crate::views::{ParticipantView, RoomView};
+
+pub use presence::{IDLE_FOR, PRESENCE_EVERY, SAMPLE_EVERY};
+
+/// Vote counts are broadcast at most this often (every changed question
+/// of the room in one frame); the task ticks the core at this pace.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+pub type ConnId = u64;
+pub type ReplyId = u64;
+pub type WriteId = u64;
+
+/// Who is acting or connecting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub participant_id: i64,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Member {
+    pub fn view(&self) -> ParticipantView {
+        ParticipantView {
+            id: self.participant_id,
+            name: self.name.clone(),
+            role: self.role.as_str(),
+        }
+    }
+
+    fn staff(&self) -> bool {
+        self.role.is_moderator_or_above()
+    }
+}
+
+/// When an input happens: the monotonic clock for the room's pacing, the
+/// wall clock for what is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    pub mono: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl At {
+    pub fn now() -> Self {
+        Self {
+            mono: Instant::now(),
+            wall: Utc::now(),
+        }
+    }
+}
+
+pub enum Input {
+    Connect {
+        conn: ConnId,
+        member: Member,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    Act {
+        member: Member,
+        act: Act,
+        reply: ReplyId,
+    },
+    Media(MediaState),
+    Written {
+        id: WriteId,
+        result: Result<Written, StoreError>,
+    },
+    Tick,
+    /// The server stops: tell everyone, store what is pending, stop.
+    Shutdown,
+}
+
+/// Why the room refused an action or a connection.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("This session has ended.")]
+    Ended,
+    #[error("The server cannot reach its database: please try again shortly.")]
+    Unavailable,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for RoomError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => RoomError::Unavailable,
+            StoreError::Internal(cause) => RoomError::Internal(cause),
+        }
+    }
+}
+
+/// What an action gives back: what REST returns and a socket's `ack`
+/// carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Done {
+    Message(MessageView),
+    Question(QuestionView),
+    Vote(VoteView),
+    Room(RoomView),
+    Ended { stats: Box<SessionStats> },
+    Nothing,
+}
+
+/// A store operation for the task to perform; its result comes back as
+/// `Input::Written` with the same id.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// What a new connection's welcome needs, and its session row.
+    Snapshot {
+        participant: i64,
+    },
+    InsertMessage {
+        participant: i64,
+        body: String,
+        client_id: Option<String>,
+    },
+    DeleteMessage {
+        id: i64,
+    },
+    InsertQuestion {
+        participant: i64,
+        body: String,
+        anonymous: bool,
+        approved: bool,
+        client_id: Option<String>,
+        source_message_id: Option<i64>,
+    },
+    /// A live chat message (to promote).
+    FindMessage {
+        id: i64,
+    },
+    UpdateQuestion {
+        id: i64,
+        change: QuestionChange,
+        viewer: i64,
+    },
+    Votes {
+        ops: Vec<(i64, i64, bool)>,
+    },
+    Settings(SettingsChange),
+    FindParticipant {
+        id: i64,
+    },
+    Kick {
+        id: i64,
+    },
+    End,
+    SetLive {
+        live: bool,
+    },
+    /// Sessions to close and the live stretch to end as the server stops.
+    Shutdown {
+        sessions: Vec<i64>,
+        live: bool,
+    },
+}
+
+/// What a write gave back.
+#[derive(Debug, Clone)]
+pub enum Written {
+    Snapshot {
+        messages: Vec<MessageRow>,
+        voted: HashSet<i64>,
+        session: i64,
+    },
+    Message {
+        row: MessageRow,
+        created: bool,
+    },
+    Found(Option<MessageRow>),
+    /// Whether something was there to delete or kick.
+    Done(bool),
+    /// A question, whether it is new, and whether the actor voted for it.
+    Question {
+        row: QuestionRow,
+        created: bool,
+        voted: bool,
+    },
+    Votes(Vec<i32>),
+    Room(Room),
+    Participant(Option<Participant>),
+    Ended {
+        room: Room,
+        raw: Box<RawStats>,
+    },
+}
+
+/// Bookkeeping the room never waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    CloseSession(i64),
+    Sample { at: DateTime<Utc>, concurrent: i32 },
+}
+
+#[derive(Debug)]
+pub enum Effect {
+    Write {
+        id: WriteId,
+        write: Write,
+    },
+    Record(Record),
+    Send {
+        to: Vec<ConnId>,
+        frame: ServerFrame,
+    },
+    /// The connection is in: its first frame.
+    Welcome {
+        conn: ConnId,
+        frame: ServerFrame,
+    },
+    /// The connection could not be made.
+    Refuse {
+        conn: ConnId,
+        error: RoomError,
+    },
+    Close {
+        conn: ConnId,
+        close: Close,
+    },
+    Reply {
+        to: ReplyId,
+        result: Result<Done, RoomError>,
+    },
+    /// The room's task may end: idle, ended and empty, or shut down.
+    Stop,
+}
+
+/// Who a frame goes to; [`RoomCore::deliver`] resolves it.
+#[derive(Debug, Clone, Copy)]
+pub enum Audience {
+    All,
+    Staff,
+    /// Staff but one (who learnt the news another way).
+    StaffExcept(i64),
+    NotStaff,
+    Participant(i64),
+    Conn(ConnId),
+    /// Those who may see the question.
+    Sees(QuestionFacts),
+    /// Those who may see the question, staff left out (who hear of it
+    /// with everything else).
+    NotStaffSeeing(QuestionFacts),
+    /// Those who may not see `before` but may see `after` (it appeared to
+    /// them), and so on for the other changes.
+    Gained {
+        before: QuestionFacts,
+        after: QuestionFacts,
+    },
+    Kept {
+        before: QuestionFacts,
+        after: QuestionFacts,
+    },
+    Lost {
+        before: QuestionFacts,
+        after: QuestionFacts,
+    },
+}
+
+impl Audience {
+    pub fn includes(&self, conn: ConnId, m: &Member) -> bool {
+        let sees = |f: &QuestionFacts| f.visible_to(m.participant_id, m.role);
+        match self {
+            Audience::All => true,
+            Audience::Staff => m.staff(),
+            Audience::StaffExcept(p) => m.staff() && m.participant_id != *p,
+            Audience::NotStaff => !m.staff(),
+            Audience::Participant(p) => m.participant_id == *p,
+            Audience::Conn(c) => *c == conn,
+            Audience::Sees(f) => sees(f),
+            Audience::NotStaffSeeing(f) => !m.staff() && sees(f),
+            Audience::Gained { before, after } => !sees(before) && sees(after),
+            Audience::Kept { before, after } => sees(before) && sees(after),
+            Audience::Lost { before, after } => sees(before) && !sees(after),
+        }
+    }
+}
+
+/// A continuation: what a write's result completes.
+enum Pending {
+    Connect {
+        conn: ConnId,
+    },
+    Chat {
+        reply: ReplyId,
+    },
+    DeleteMessage {
+        reply: ReplyId,
+        id: i64,
+    },
+    Question {
+        reply: ReplyId,
+    },
+    Promote {
+        reply: ReplyId,
+    },
+    Update {
+        reply: ReplyId,
+        before: QuestionFacts,
+    },
+    Votes,
+    Settings {
+        reply: ReplyId,
+    },
+    FindForKick {
+        reply: ReplyId,
+        actor: Member,
+    },
+    Kick {
+        reply: ReplyId,
+        target: i64,
+    },
+    End {
+        reply: ReplyId,
+    },
+    SetLive,
+    Shutdown,
+}
+
+/// A vote that was checked and waits to be written with others.
+struct PendingVote {
+    question: i64,
+    participant: i64,
+    on: bool,
+    reply: ReplyId,
+}
+
+struct Conn {
+    member: Member,
+    session_row: i64,
+}
+
+pub struct RoomCore {
+    room: Room,
+    conns: BTreeMap<ConnId, Conn>,
+    /// Connecting participants, waiting for their snapshot.
+    connecting: HashMap<ConnId, Member>,
+    /// Connected participants and how many sockets each has open.
+    online: BTreeMap<i64, (usize, Member)>,
+    questions: BTreeMap<i64, QuestionRow>,
+    dirty_questions: BTreeSet<i64>,
+    /// Votes are written in batches (group commit): those that arrive
+    /// while one batch is being written go in the next.
+    votes_waiting: Vec<PendingVote>,
+    votes_writing: Option<Vec<PendingVote>>,
+    /// Actions that wait for every vote received before them to be stored
+    /// (the end, whose statistics count them; the shutdown).
+    after_votes: Vec<(Member, Act, ReplyId)>,
+    shutting_down: bool,
+    pending: HashMap<WriteId, Pending>,
+    next_write: WriteId,
+    presence_dirty: bool,
+    last_presence: Option<Instant>,
+    /// Participants who came or went since the last flush, told to staff
+    /// once per flush.
+    roster_dirty: BTreeSet<i64>,
+    last_sample: Option<(Instant, i32)>,
+    idle_since: Option<Instant>,
+    /// The media engine's word on this room, newest first seen.
+    media: MediaState,
+    stopped: bool,
+    effects: Vec<Effect>,
+}
+
+fn forbidden(what: impl Into<String>) -> RoomError {
+    RoomError::Forbidden(what.into())
+}
+
+/// The action each act asks of the actor's role.
+fn action_of(act: &Act) -> Action {
+    match act {
+        Act::Chat { .. } => Action::Chat,
+        Act::Ask { .. } => Action::AskQuestion,
+        Act::Vote { .. } => Action::Vote,
+        Act::DeleteMessage { .. } | Act::UpdateQuestion { .. } | Act::Promote { .. } => {
+            Action::Moderate
+        }
+        Act::Settings(_) => Action::ChangeSettings,
+        Act::Kick { .. } => Action::Kick,
+        Act::End => Action::EndRoom,
+    }
+}
+
+impl RoomCore {
+    /// A room as stored, with its questions and the media state the engine
+    /// reports.
+    pub fn new(room: Room, questions: Vec<QuestionRow>, media: MediaState, at: At) -> Self {
+        let mut core = Self {
+            room,
+            conns: BTreeMap::new(),
+            connecting: HashMap::new(),
+            online: BTreeMap::new(),
+            questions: questions.into_iter().map(|q| (q.id, q)).collect(),
+            dirty_questions: BTreeSet::new(),
+            votes_waiting: Vec::new(),
+            votes_writing: None,
+            after_votes: Vec::new(),
+            shutting_down: false,
+            pending: HashMap::new(),
+            next_write: 1,
+            presence_dirty: false,
+            last_presence: None,
+            roster_dirty: BTreeSet::new(),
+            last_sample: None,
+            idle_since: Some(at.mono),
+            media,
+            stopped: false,
+            effects: Vec::new(),
+        };
+        // The stored status follows the engine's word, also for a change
+        // made while the room had no task (its effects go out with the
+        // first input).
+        if core.media.live != core.room.is_live() && !core.room.is_ended() {
+            let live = core.media.live;
+            core.write(Write::SetLive { live }, Pending::SetLive);
+        }
+        core
+    }
+
+    pub fn room_id(&self) -> i64 {
+        self.room.id
+    }
+
+    /// Takes one input; gives what to do about it.
+    pub fn handle(&mut self, at: At, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Connect { conn, member } => self.connect(conn, member),
+            Input::Disconnect { conn } => self.disconnect(at, conn),
+            Input::Act { member, act, reply } => self.act(at, member, act, reply),
+            Input::Media(state) => self.media_changed(state),
+            Input::Written { id, result } => self.written(at, id, result),
+            Input::Tick => self.tick(at),
+            Input::Shutdown => {
+                self.shutting_down = true;
+                self.settle_then_shut_down();
+            }
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    // ---- the effects every handler uses ---------------------------------
+
+    /// Sends `frame` to everyone in `to`: the one place that decides who
+    /// receives what.
+    fn deliver(&mut self, to: Audience, frame: ServerFrame) {
+        let conns: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(id, c)| to.includes(**id, &c.member))
+            .map(|(id, _)| *id)
+            .collect();
+        if !conns.is_empty() {
+            self.effects.push(Effect::Send { to: conns, frame });
+        }
+    }
+
+    fn write(&mut self, write: Write, then: Pending) {
+        let id = self.next_write;
+        self.next_write += 1;
+        self.pending.insert(id, then);
+        self.effects.push(Effect::Write { id, write });
+    }
+
+    fn reply(&mut self, to: ReplyId, result: Result<Done, RoomError>) {
+        self.effects.push(Effect::Reply { to, result });
+    }
+
+    fn room_view(&self) -> RoomView {
+        RoomView::new(&self.room, i64::from(self.count()))
+    }
+
+    fn count(&self) -> i32 {
+        i32::try_from(self.online.len()).unwrap_or(i32::MAX)
+    }
+
+    // ---- actions ------------------------------------------------------
+
+    fn act(&mut self, at: At, member: Member, act: Act, reply: ReplyId) {
+        if self.room.is_ended() {
+            return self.reply(reply, Err(RoomError::Ended));
+        }
+        if !member.role.can(action_of(&act)) {
+            let why = forbidden(format!("A {} may not do this.", member.role));
+            return self.reply(reply, Err(why));
+        }
+        // The end's statistics count every vote acknowledged before it.
+        if matches!(act, Act::End) && self.votes_busy() {
+            self.after_votes.push((member, act, reply));
+            return;
+        }
+        match act {
+            Act::Chat { body, client_id } => self.chat(&member, body, client_id, reply),
+            Act::DeleteMessage { id } => self.delete_message(id, reply),
+            Act::Ask {
+                body,
+                anonymous,
+                client_id,
+            } => self.ask(&member, body, anonymous, client_id, reply),
+            Act::Promote { message_id } => self.promote(message_id, reply),
+            Act::Vote { id, on } => self.vote(&member, id, on, reply),
+            Act::UpdateQuestion { id, change } => {
+                self.update_question(at, &member, id, change, reply)
+            }
+            Act::Settings(patch) => self.settings(patch, reply),
+            Act::Kick { participant_id } => self.kick(member, participant_id, reply),
+            Act::End => self.end(reply),
+        }
+    }
+
+    fn written(&mut self, at: At, id: WriteId, result: Result<Written, StoreError>) {
+        let Some(then) = self.pending.remove(&id) else {
+            return;
+        };
+        match then {
+            Pending::Connect { conn } => self.connected(at, conn, result),
+            Pending::Chat { reply } => self.chat_written(reply, result),
+            Pending::DeleteMessage { reply, id } => self.message_deleted(reply, id, result),
+            Pending::Question { reply } => self.question_written(reply, result),
+            Pending::Promote { reply } => self.promote_found(reply, result),
+            Pending::Update { reply, before } => self.question_updated(reply, before, result),
+            Pending::Votes => self.votes_written(at, result),
+            Pending::Settings { reply } => self.settings_written(reply, result),
+            Pending::FindForKick { reply, actor } => self.kick_target_found(actor, reply, result),
+            Pending::Kick { reply, target } => self.kicked(at, reply, target, result),
+            Pending::End { reply } => self.ended(at, reply, result),
+            Pending::SetLive => self.live_stored(result),
+            Pending::Shutdown => self.effects.push(Effect::Stop),
+        }
+    }
+
+    /// A result of an unexpected kind: a bug in the task, told as one.
+    fn unexpected(&mut self, reply: ReplyId, what: &str) {
+        self.reply(
+            reply,
+            Err(RoomError::Internal(format!("unexpected result for {what}"))),
+        );
+    }
+}
