@@ -82,55 +82,10 @@ async fn run(
     mut session: Session,
     mut stream: AggregatedMessageStream,
 ) {
-    // 1. The first frame must be a hello with a live token.
-    let deadline = tokio::time::sleep(HELLO_WITHIN);
-    tokio::pin!(deadline);
-    let authed = loop {
-        tokio::select! {
-            _ = &mut deadline => {
-                close(session, Close::NoHello.code(), Close::NoHello.reason()).await;
-                return;
-            }
-            msg = stream.next() => match msg {
-                Some(Ok(AggregatedMessage::Text(t))) if t.len() > MAX_FRAME => {
-                    if session.text(too_large()).await.is_err() { return; }
-                }
-                Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
-                    Ok(p) => match p.frame {
-                        ClientFrame::Hello { token } => match hello(&ctx, &slug, &token).await {
-                            Ok(a) => {
-                                tracing::info!("socket joined");
-                                break a;
-                            }
-                            Err(e) => {
-                                let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
-                                close(session, Close::NoHello.code(), "unauthorized").await;
-                                return;
-                            }
-                        },
-                        _ => {
-                            let m = error_frame("unauthorized", "say hello with your token first", p.reference);
-                            if session.text(m).await.is_err() { return; }
-                        }
-                    },
-                    Err((why, reference)) => {
-                        if session.text(error_frame("invalid_input", &why, reference)).await.is_err() { return; }
-                    }
-                },
-                Some(Ok(AggregatedMessage::Ping(b))) => { let _ = session.pong(&b).await; }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return,
-            }
-        }
+    let Some((member, room_id)) = await_hello(&ctx, &slug, &mut session, &mut stream).await else {
+        return;
     };
-
-    // 2. Join the room's fan-out and get the snapshot.
-    let member = Member {
-        participant_id: authed.participant.id,
-        name: authed.participant.name.clone(),
-        role: authed.participant.role(),
-    };
-    let room_id = authed.room.id;
+    // Join the room's fan-out and get the snapshot.
     let connected = match ctx.hub.connect(room_id, member.clone()).await {
         Ok(c) => c,
         Err(e) => {
@@ -143,7 +98,6 @@ async fn run(
         }
     };
     let conn_id = connected.conn_id;
-    let mut outlet = connected.outlet;
     if session.text(&*connected.welcome).await.is_err() {
         ctx.hub.disconnect(room_id, conn_id);
         return;
@@ -151,8 +105,86 @@ async fn run(
     // The socket's span (made in `ws`) already carries the room and the
     // participant. Never hold an entered span across an await here: the
     // worker thread would log other requests inside it.
+    let session_open = pump(
+        &ctx,
+        room_id,
+        &member,
+        &mut session,
+        stream,
+        connected.outlet,
+    )
+    .await;
+    ctx.hub.disconnect(room_id, conn_id);
+    if session_open {
+        close(session, Close::Normal.code(), "bye").await;
+    }
+}
 
-    // 3. Pump until either side ends.
+/// The first frame must be a hello with a live token, within 5 s: gives
+/// the member and their room, or `None` once the socket is closed.
+async fn await_hello(
+    ctx: &AppContext,
+    slug: &Slug,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Option<(Member, i64)> {
+    let deadline = tokio::time::sleep(HELLO_WITHIN);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => {
+                close(session.clone(), Close::NoHello.code(), Close::NoHello.reason()).await;
+                return None;
+            }
+            msg = stream.next() => match msg {
+                Some(Ok(AggregatedMessage::Text(t))) if t.len() > MAX_FRAME => {
+                    session.text(too_large()).await.ok()?;
+                }
+                Some(Ok(AggregatedMessage::Text(t))) => match protocol::parse(&t) {
+                    Ok(p) => match p.frame {
+                        ClientFrame::Hello { token } => match hello(ctx, slug, &token).await {
+                            Ok(a) => {
+                                tracing::info!("socket joined");
+                                let member = Member {
+                                    participant_id: a.participant.id,
+                                    name: a.participant.name.clone(),
+                                    role: a.participant.role(),
+                                };
+                                return Some((member, a.room.id));
+                            }
+                            Err(e) => {
+                                let _ = session.text(error_frame(e.code(), &e.to_string(), p.reference)).await;
+                                close(session.clone(), Close::NoHello.code(), "unauthorized").await;
+                                return None;
+                            }
+                        },
+                        _ => {
+                            let m = error_frame("unauthorized", "say hello with your token first", p.reference);
+                            session.text(m).await.ok()?;
+                        }
+                    },
+                    Err((why, reference)) => {
+                        session.text(error_frame("invalid_input", &why, reference)).await.ok()?;
+                    }
+                },
+                Some(Ok(AggregatedMessage::Ping(b))) => { let _ = session.pong(&b).await; }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}
+
+/// Frames both ways until either side ends; whether the session is still
+/// open (to be closed by the caller).
+async fn pump(
+    ctx: &AppContext,
+    room_id: i64,
+    member: &Member,
+    session: &mut Session,
+    mut stream: AggregatedMessageStream,
+    mut outlet: crate::live::Outlet,
+) -> bool {
     let per_second = NonZeroU32::new(ctx.ws_sends_per_second).unwrap_or(NonZeroU32::MIN);
     let sends = RateLimiter::direct(
         Quota::per_second(per_second)
@@ -161,22 +193,20 @@ async fn run(
     let mut heartbeat = tokio::time::interval(ctx.ws_ping);
     heartbeat.tick().await;
     let mut last_heard = Instant::now();
-    let mut session_open = true;
     loop {
         tokio::select! {
             out = outlet.rx.recv() => match out {
-                Some(t) => if session.text(&*t).await.is_err() { break },
+                Some(t) => if session.text(&*t).await.is_err() { return true },
                 None => {
                     let code = outlet.close_code();
                     close(session.clone(), code, reason(code)).await;
-                    session_open = false;
-                    break;
+                    return false;
                 }
             },
             msg = stream.next() => match msg {
                 Some(Ok(AggregatedMessage::Text(t))) => {
                     last_heard = Instant::now();
-                    let reply = on_frame(&ctx, room_id, &member, &sends, &t).await;
+                    let reply = on_frame(ctx, room_id, member, &sends, &t).await;
                     for frame in reply {
                         crate::metrics::ws_out(frame.kind(), 1);
                         if session.text(&*frame.text()).await.is_err() { break; }
@@ -190,19 +220,15 @@ async fn run(
                     let _ = session.pong(&b).await;
                 }
                 Some(Ok(AggregatedMessage::Pong(_))) => last_heard = Instant::now(),
-                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => return true,
             },
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > ctx.ws_ping * DEAD_AFTER_PINGS {
-                    break;
+                    return true;
                 }
-                if session.ping(b"").await.is_err() { break; }
+                if session.ping(b"").await.is_err() { return true; }
             }
         }
-    }
-    ctx.hub.disconnect(room_id, conn_id);
-    if session_open {
-        close(session, Close::Normal.code(), "bye").await;
     }
 }
 
