@@ -15,14 +15,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
 use str0m::format::{Codec, CodecSpec};
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
+use super::layers::{self, Choice, LayerMeter, Selector, Want};
 use super::rewrite::Rewriter;
 use super::{shard_of, MediaError, MediaState, PeerId, Source};
 
@@ -31,16 +33,30 @@ use super::{shard_of, MediaError, MediaState, PeerId, Source};
 const SILENCE_LIMIT: Duration = Duration::from_secs(8);
 /// How often each session reports its RTP statistics (for NACK counts).
 const STATS_EVERY: Duration = Duration::from_secs(5);
-/// Keyframe requests to one publisher are coalesced to one per this period,
-/// so 500 viewers joining at once cost one PLI, not 500.
+/// Keyframe requests to one publisher's layer are coalesced to one per this
+/// period, so 500 viewers joining at once cost one PLI, not 500.
 const PLI_EVERY: Duration = Duration::from_millis(300);
+/// How often each viewer's layers are reconsidered (besides on every new
+/// bandwidth estimate).
+const LAYERS_EVERY: Duration = Duration::from_millis(500);
+/// The bandwidth estimate a viewer starts with.
+const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
+/// A viewer below the best layer tries the next one up this often, for
+/// this long: its session pads to that layer's rate, so the estimate can
+/// find out whether the link carries it (an estimate only grows beyond
+/// what is sent when more is sent).
+const PROBE_EVERY: Duration = Duration::from_secs(8);
+const PROBE_FOR: Duration = Duration::from_secs(4);
+/// Audio's share of a viewer's session, in bits per second.
+const AUDIO_BPS: u64 = 40_000;
 
 /// Where datagrams go: the driver sends them, tests route them.
 pub type Sink<'a> = dyn FnMut(SocketAddr, &[u8]) + 'a;
 
 struct Publisher {
     video_mid: Option<Mid>,
-    last_pli: Option<Instant>,
+    /// The last keyframe request to each layer (`None`: a single layer).
+    last_pli: Vec<(Option<Rid>, Instant)>,
 }
 
 /// What a viewer's media section shows, fixed when its sections are known:
@@ -66,10 +82,23 @@ struct Slot {
     current: Option<PeerId>,
     /// NACKs this section had received at its last statistics report.
     nacks_seen: u64,
+    /// Video: which layer of the source this section should get, and the
+    /// one it forwards now (`None` until a keyframe of the wanted layer
+    /// came; the old layer goes on until then).
+    selector: Selector,
+    sending: Option<Option<Rid>>,
 }
 
 struct Viewer {
     slots: Vec<Slot>,
+    /// The viewer's bandwidth estimate in bits per second, once str0m has
+    /// one.
+    estimate: Option<f64>,
+    next_layer_check: Instant,
+    /// The probe towards the next layer up: until when it runs, and when
+    /// the next may start.
+    probe_until: Option<Instant>,
+    next_probe: Instant,
 }
 
 enum Kind {
@@ -105,6 +134,9 @@ struct RoomMedia {
     home: bool,
     /// What the other shards were last told (home shard only).
     announced: Option<Sources>,
+    /// Each video publisher's layers as they arrive here (every shard meters
+    /// the packets it fans out, relayed ones too).
+    layers: HashMap<PeerId, Vec<LayerMeter>>,
 }
 
 /// Who publishes in a room and what is live, as the home shard tells the
@@ -125,8 +157,9 @@ pub enum Relay {
     Packet(Arc<Forward>),
     /// A room's publishers changed (from its home shard to all others).
     Sources(Sources),
-    /// A viewer on another shard needs a keyframe from this publisher.
-    Keyframe(PeerId),
+    /// A viewer on another shard needs a keyframe from this publisher's
+    /// layer (`None`: every layer).
+    Keyframe(PeerId, Option<Rid>),
 }
 
 impl Forward {
@@ -141,6 +174,10 @@ pub struct Forward {
     from: PeerId,
     room: i64,
     kind: MediaKind,
+    /// The simulcast layer (`None`: the source's only one).
+    rid: Option<Rid>,
+    /// Video: the packet starts a keyframe.
+    keyframe: bool,
     pt: Pt,
     spec: CodecSpec,
     ssrc: u32,
@@ -195,10 +232,14 @@ pub struct Gone {
     pub addr: Option<SocketAddr>,
 }
 
-fn new_rtc(now: Instant, cert: Option<&DtlsCert>) -> Rtc {
+fn new_rtc(now: Instant, cert: Option<&DtlsCert>, viewer: bool) -> Rtc {
     let mut config = Rtc::builder();
     if let Some(cert) = cert {
         config = config.set_dtls_cert(cert.clone());
+    }
+    // Viewers' sessions estimate their bandwidth: it picks their layers.
+    if viewer {
+        config = config.enable_bwe(Some(INITIAL_ESTIMATE));
     }
     config
         .set_ice_lite(true)
@@ -283,7 +324,7 @@ impl SfuCore {
     pub fn handle_relay(&mut self, now: Instant, relay: Relay, sink: &mut Sink) {
         match relay {
             Relay::Packet(pkt) => self.fan_out(&pkt, sink),
-            Relay::Keyframe(publisher) => self.request_keyframe(publisher, now, sink),
+            Relay::Keyframe(publisher, rid) => self.request_keyframe(publisher, rid, now, sink),
             Relay::Sources(s) => {
                 let media = self.rooms.entry(s.room).or_default();
                 if media.home {
@@ -327,7 +368,7 @@ impl SfuCore {
     ) -> Result<(PeerId, String), MediaError> {
         let kind = Kind::Publisher(Publisher {
             video_mid: None,
-            last_pli: None,
+            last_pli: Vec::new(),
         });
         let (id, answer) = self.add_peer(now, room, kind, offer, sink)?;
         // A new publish of the same source replaces the old one: the
@@ -358,7 +399,13 @@ impl SfuCore {
         let (id, answer) = self.add_peer(
             now,
             room,
-            Kind::Viewer(Viewer { slots: Vec::new() }),
+            Kind::Viewer(Viewer {
+                slots: Vec::new(),
+                estimate: None,
+                next_layer_check: now,
+                probe_until: None,
+                next_probe: now + PROBE_EVERY,
+            }),
             offer,
             sink,
         )?;
@@ -381,7 +428,8 @@ impl SfuCore {
         }
         let offer =
             SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
-        let mut rtc = new_rtc(now, self.cert.as_ref());
+        let viewer = matches!(kind, Kind::Viewer(_));
+        let mut rtc = new_rtc(now, self.cert.as_ref(), viewer);
         let candidate = Candidate::host(self.local, "udp")
             .map_err(|e| MediaError::Unsupported(e.to_string()))?;
         rtc.add_local_candidate(candidate);
@@ -606,6 +654,8 @@ impl SfuCore {
                                     pts: Vec::new(),
                                     current: None,
                                     nacks_seen: 0,
+                                    selector: Selector::default(),
+                                    sending: None,
                                 });
                                 assign_roles(&mut v.slots);
                             }
@@ -617,11 +667,11 @@ impl SfuCore {
                         },
                         Event::RtpPacket(pkt) => {
                             if let Kind::Publisher(_) = &peer.kind {
-                                let mid = peer
+                                let (mid, rid) = peer
                                     .rtc
                                     .direct_api()
                                     .stream_rx(&pkt.header.ssrc)
-                                    .map(|s| s.mid());
+                                    .map_or((None, None), |s| (Some(s.mid()), s.rid()));
                                 let kind = mid.and_then(|m| peer.rtc.media(m)).map(|m| m.kind());
                                 let spec = peer
                                     .rtc
@@ -629,10 +679,14 @@ impl SfuCore {
                                     .find(|c| c.pt() == pkt.header.payload_type)
                                     .map(|c| c.spec());
                                 if let (Some(kind), Some(spec)) = (kind, spec) {
+                                    let keyframe = kind == MediaKind::Video
+                                        && layers::starts_keyframe(spec.codec, &pkt.payload);
                                     incoming.push(Forward {
                                         from: id,
                                         room: peer.room,
                                         kind,
+                                        rid,
+                                        keyframe,
                                         pt: pkt.header.payload_type,
                                         spec,
                                         ssrc: *pkt.header.ssrc,
@@ -646,6 +700,15 @@ impl SfuCore {
                             }
                         }
                         Event::KeyframeRequest(req) => keyframe_for.push(req.mid),
+                        Event::EgressBitrateEstimate(
+                            BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
+                        ) => {
+                            if let Kind::Viewer(v) = &mut peer.kind {
+                                v.estimate = Some(estimate.as_f64());
+                                // A new estimate is considered at once.
+                                v.next_layer_check = now;
+                            }
+                        }
                         Event::MediaEgressStats(stats) => {
                             if let Kind::Viewer(v) = &mut peer.kind {
                                 if let Some(slot) = v.slots.iter_mut().find(|s| s.mid == stats.mid)
@@ -677,16 +740,17 @@ impl SfuCore {
             self.lose(id, now);
             return;
         }
-        if became_connected {
-            match self
-                .peers
-                .get(&id)
-                .map(|p| matches!(p.kind, Kind::Publisher(_)))
-            {
-                Some(true) => self.update_state(room, now),
-                // A new viewer needs a keyframe to start decoding.
-                _ => self.request_room_keyframes(room, now, sink),
-            }
+        let is_viewer = self
+            .peers
+            .get(&id)
+            .is_some_and(|p| matches!(p.kind, Kind::Viewer(_)));
+        if became_connected && !is_viewer {
+            self.update_state(room, now);
+        }
+        // A new viewer's layers are chosen at once, and their keyframes
+        // asked for: it needs one to start decoding.
+        if is_viewer {
+            self.choose_layers(id, now, became_connected, sink);
         }
         for mid in keyframe_for {
             self.viewer_wants_keyframe(id, mid, now, sink);
@@ -753,6 +817,9 @@ impl SfuCore {
     }
 
     fn fan_out(&mut self, pkt: &Forward, sink: &mut Sink) {
+        if pkt.kind == MediaKind::Video {
+            self.meter(pkt);
+        }
         // Split borrows: the room is read while its viewers are written.
         let Self {
             rooms,
@@ -764,7 +831,8 @@ impl SfuCore {
         let Some(media) = rooms.get(&pkt.room) else {
             return;
         };
-        let mut keyframe = false;
+        // Layers some section now waits for a keyframe of.
+        let mut wanted: Vec<Option<Rid>> = Vec::new();
         for vid in &media.viewers {
             let Some(viewer) = peers.get_mut(vid) else {
                 continue;
@@ -775,13 +843,21 @@ impl SfuCore {
             let Kind::Viewer(v) = &mut viewer.kind else {
                 continue;
             };
+            let estimate = v.estimate;
             for slot in v.slots.iter_mut() {
                 if slot.kind != pkt.kind || source_of(slot.role, media) != Some(pkt.from) {
                     continue;
                 }
                 if slot.current != Some(pkt.from) {
+                    // Another source: its own layers, from its next keyframe.
                     slot.current = Some(pkt.from);
-                    keyframe |= pkt.kind == MediaKind::Video;
+                    slot.selector = Selector::wanting(slot.selector.want);
+                    slot.sending = None;
+                }
+                if pkt.kind == MediaKind::Video
+                    && !forwards(slot, pkt, media, estimate, &mut wanted)
+                {
+                    continue;
                 }
                 let key = (pkt.from, pkt.pt);
                 let pt = match slot.pts.iter().find(|(k, _)| *k == key) {
@@ -824,10 +900,182 @@ impl SfuCore {
                 sooner(timers, *vid, &mut viewer.deadline, next);
             }
         }
-        // A slot that started showing this publisher needs a keyframe.
-        if keyframe {
-            self.request_keyframe(pkt.from, pkt.arrival, sink);
+        wanted.dedup();
+        for rid in wanted {
+            self.request_keyframe(pkt.from, rid, pkt.arrival, sink);
         }
+    }
+
+    /// Notes a video packet in its layer's meter.
+    fn meter(&mut self, pkt: &Forward) {
+        let Some(media) = self.rooms.get_mut(&pkt.room) else {
+            return;
+        };
+        let meters = media.layers.entry(pkt.from).or_default();
+        match meters.iter_mut().find(|m| m.rid == pkt.rid) {
+            Some(m) => m.packet(pkt.payload.len(), pkt.arrival),
+            None => {
+                let mut m = LayerMeter::new(pkt.rid, pkt.arrival);
+                m.packet(pkt.payload.len(), pkt.arrival);
+                meters.push(m);
+            }
+        }
+    }
+
+    /// Reconsiders which layer each of a viewer's video sections gets, from
+    /// its bandwidth estimate (at most every `LAYERS_EVERY`, unless
+    /// `at_once`), and asks the publishers for keyframes of the layers it
+    /// moves to. The screen (or the stage) is served first, then the
+    /// camera, from one budget.
+    fn choose_layers(&mut self, viewer: PeerId, now: Instant, at_once: bool, sink: &mut Sink) {
+        let Self { rooms, peers, .. } = self;
+        let Some(peer) = peers.get_mut(&viewer) else {
+            return;
+        };
+        let Kind::Viewer(v) = &mut peer.kind else {
+            return;
+        };
+        if !peer.connected || (!at_once && now < v.next_layer_check) {
+            return;
+        }
+        v.next_layer_check = now + LAYERS_EVERY;
+        let Some(media) = rooms.get(&peer.room) else {
+            return;
+        };
+        let mut budget = v.estimate.map(layers::video_budget);
+        let mut order: Vec<usize> = (0..v.slots.len())
+            .filter(|i| v.slots[*i].kind == MediaKind::Video)
+            .collect();
+        order.sort_by_key(|i| !matches!(v.slots[*i].role, Role::Screen | Role::Stage));
+        // What the chosen layers need, and one step up from them.
+        let (mut wanted, mut desired, mut sending, mut next_up) = (Vec::new(), 0.0, 0.0, 0.0);
+        for i in order {
+            let slot = &mut v.slots[i];
+            let Some(source) = source_of(slot.role, media) else {
+                continue;
+            };
+            let available = media
+                .layers
+                .get(&source)
+                .map_or_else(Vec::new, |m| layers::by_rate(m, now));
+            desired += available.last().map_or(0.0, |(_, bps)| *bps);
+            let changed = slot.selector.decide(&available, budget, now);
+            let spent = match slot.selector.choice {
+                Some(Choice::Layer(rid)) => available
+                    .iter()
+                    .find(|(r, _)| *r == rid)
+                    .map_or(0.0, |l| l.1),
+                _ => 0.0,
+            };
+            budget = budget.map(|b| (b - spent).max(0.0));
+            sending += spent;
+            next_up += available
+                .iter()
+                .map(|(_, bps)| *bps)
+                .find(|bps| *bps > spent)
+                .unwrap_or(spent);
+            match changed {
+                Some(Choice::Layer(rid)) if slot.sending != Some(rid) => wanted.push((source, rid)),
+                // Nothing measured yet: any keyframe will do to start.
+                None if at_once && slot.selector.choice.is_none() => wanted.push((source, None)),
+                _ => {}
+            }
+        }
+        // Pad only while probing towards the next layer up (str0m caps
+        // padding at its estimate and stops it on overuse); padding all the
+        // time overloads links just below that layer.
+        if desired > 0.0 {
+            let probing = match v.probe_until {
+                Some(t) if now < t => true,
+                _ if next_up > sending && now >= v.next_probe => {
+                    v.probe_until = Some(now + PROBE_FOR);
+                    v.next_probe = now + PROBE_EVERY;
+                    true
+                }
+                _ => false,
+            };
+            // The desired rate is also the estimate's ceiling: always the
+            // best layers'.
+            let minimum = if probing { next_up } else { sending };
+            peer.rtc.bwe().set_bitrate(
+                Bitrate::bps(minimum as u64 + AUDIO_BPS),
+                Bitrate::bps(desired as u64 + AUDIO_BPS),
+            );
+        }
+        for (publisher, rid) in wanted {
+            self.request_keyframe(publisher, rid, now, sink);
+        }
+    }
+
+    /// The WHEP layer extension: pins a viewer's video section to a layer,
+    /// or (`None`) returns it to the automatic choice. `mid` `None`: every
+    /// video section.
+    pub fn select_layer(
+        &mut self,
+        viewer: PeerId,
+        mid: Option<Mid>,
+        rid: Option<Rid>,
+        now: Instant,
+        sink: &mut Sink,
+    ) -> Result<(), MediaError> {
+        let Some(Kind::Viewer(v)) = self.peers.get_mut(&viewer).map(|p| &mut p.kind) else {
+            return Err(MediaError::NoSuchPeer);
+        };
+        let mut found = false;
+        for slot in v.slots.iter_mut().filter(|s| s.kind == MediaKind::Video) {
+            if mid.is_some_and(|m| m != slot.mid) {
+                continue;
+            }
+            found = true;
+            slot.selector.want = rid.map_or(Want::Auto, Want::Pinned);
+        }
+        if !found {
+            return Err(MediaError::Unsupported("no such video section".into()));
+        }
+        self.choose_layers(viewer, now, true, sink);
+        Ok(())
+    }
+
+    /// A viewer's video sections: for each, the layers its source sends
+    /// (lowest first, with bits per second), inactive ones, and what it
+    /// gets now.
+    pub fn layers_of(&self, viewer: PeerId, now: Instant) -> Option<Vec<SectionLayers>> {
+        let peer = self.peers.get(&viewer)?;
+        let Kind::Viewer(v) = &peer.kind else {
+            return None;
+        };
+        let media = self.rooms.get(&peer.room);
+        let sections = v
+            .slots
+            .iter()
+            .filter(|s| s.kind == MediaKind::Video && s.role != Role::Unused)
+            .map(|slot| {
+                let meters =
+                    media.and_then(|m| source_of(slot.role, m).and_then(|p| m.layers.get(&p)));
+                let mut active: Vec<(Option<Rid>, u64)> = Vec::new();
+                let mut inactive = Vec::new();
+                for l in meters.into_iter().flatten() {
+                    if l.active(now) {
+                        active.push((l.rid, l.planning_bps(now) as u64));
+                    } else {
+                        inactive.push(l.rid);
+                    }
+                }
+                active.sort_by_key(|(_, bps)| *bps);
+                SectionLayers {
+                    mid: slot.mid,
+                    active,
+                    inactive,
+                    current: match slot.selector.choice {
+                        Some(Choice::Layer(rid)) if slot.sending == Some(rid) => Some(rid),
+                        _ => None,
+                    },
+                    paused: slot.selector.choice == Some(Choice::Paused),
+                    pinned: matches!(slot.selector.want, Want::Pinned(_)),
+                }
+            })
+            .collect();
+        Some(sections)
     }
 
     fn viewer_wants_keyframe(&mut self, viewer: PeerId, mid: Mid, now: Instant, sink: &mut Sink) {
@@ -836,51 +1084,117 @@ impl SfuCore {
                 .slots
                 .iter()
                 .find(|s| s.mid == mid)
-                .and_then(|s| s.current),
+                .and_then(|s| Some((s.current?, s.sending?))),
             Kind::Publisher(_) => None,
         });
-        if let Some(p) = source {
-            self.request_keyframe(p, now, sink);
+        // Only the layer this viewer receives: viewers of the other layers
+        // are not made to decode extra keyframes.
+        if let Some((publisher, rid)) = source {
+            self.request_keyframe(publisher, rid, now, sink);
         }
     }
 
-    fn request_room_keyframes(&mut self, room: i64, now: Instant, sink: &mut Sink) {
-        let pubs: Vec<PeerId> = self
-            .rooms
-            .get(&room)
-            .map_or(vec![], |m| m.camera.into_iter().chain(m.screen).collect());
-        for p in pubs {
-            self.request_keyframe(p, now, sink);
-        }
-    }
-
-    /// Asks a publisher for a keyframe, at most once per `PLI_EVERY`.
-    fn request_keyframe(&mut self, publisher: PeerId, now: Instant, sink: &mut Sink) {
+    /// Asks a publisher for a keyframe of one layer (`None`: of each), at
+    /// most once per `PLI_EVERY` per layer.
+    fn request_keyframe(
+        &mut self,
+        publisher: PeerId,
+        rid: Option<Rid>,
+        now: Instant,
+        sink: &mut Sink,
+    ) {
         let Some(peer) = self.peers.get_mut(&publisher) else {
             if self.shards > 1 && shard_of(publisher, self.shards) != self.shard {
-                self.relays.push(Relay::Keyframe(publisher));
+                self.relays.push(Relay::Keyframe(publisher, rid));
             }
             return;
         };
         let Kind::Publisher(p) = &mut peer.kind else {
             return;
         };
-        if p.last_pli
-            .is_some_and(|t| now.saturating_duration_since(t) < PLI_EVERY)
-        {
-            return;
-        }
         let Some(mid) = p.video_mid else { return };
-        let mut api = peer.rtc.direct_api();
-        let Some(rx) = api.stream_rx_by_mid(mid, None) else {
-            return;
+        let simulcast: Vec<Rid> = peer
+            .rtc
+            .media(mid)
+            .and_then(|m| match m.rids_rx() {
+                str0m::media::Rids::Specific(rids) => Some(rids.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let rids: Vec<Option<Rid>> = match rid {
+            Some(r) => vec![Some(r)],
+            None if simulcast.is_empty() => vec![None],
+            None => simulcast.into_iter().map(Some).collect(),
         };
-        rx.request_keyframe(KeyframeRequestKind::Pli);
-        p.last_pli = Some(now);
-        self.counters.keyframe_requests += 1;
-        let next = drain_transmits(&mut peer.rtc, sink);
-        sooner(&mut self.timers, publisher, &mut peer.deadline, next);
+        let mut asked = false;
+        for rid in rids {
+            let recent = p
+                .last_pli
+                .iter()
+                .any(|(r, t)| *r == rid && now.saturating_duration_since(*t) < PLI_EVERY);
+            if recent {
+                continue;
+            }
+            let mut api = peer.rtc.direct_api();
+            let Some(rx) = api.stream_rx_by_mid(mid, rid) else {
+                continue;
+            };
+            rx.request_keyframe(KeyframeRequestKind::Pli);
+            p.last_pli.retain(|(r, _)| *r != rid);
+            p.last_pli.push((rid, now));
+            self.counters.keyframe_requests += 1;
+            asked = true;
+        }
+        if asked {
+            let next = drain_transmits(&mut peer.rtc, sink);
+            sooner(&mut self.timers, publisher, &mut peer.deadline, next);
+        }
     }
+}
+
+/// A viewer's video section as the layer extension reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionLayers {
+    pub mid: Mid,
+    /// Layers the source sends, lowest first, with their bitrates.
+    pub active: Vec<(Option<Rid>, u64)>,
+    pub inactive: Vec<Option<Rid>>,
+    /// What the section receives now.
+    pub current: Option<Option<Rid>>,
+    pub paused: bool,
+    pub pinned: bool,
+}
+
+/// Whether a section forwards this video packet of its source: the layer
+/// it sends, until a keyframe of the layer it wants arrives; nothing while
+/// paused. Notes the layers it waits on for a keyframe.
+fn forwards(
+    slot: &mut Slot,
+    pkt: &Forward,
+    media: &RoomMedia,
+    estimate: Option<f64>,
+    wanted: &mut Vec<Option<Rid>>,
+) -> bool {
+    if slot.selector.choice.is_none() {
+        let available = media
+            .layers
+            .get(&pkt.from)
+            .map_or_else(Vec::new, |m| layers::by_rate(m, pkt.arrival));
+        slot.selector
+            .decide(&available, estimate.map(layers::video_budget), pkt.arrival);
+    }
+    let target = match slot.selector.choice {
+        Some(Choice::Layer(rid)) => rid,
+        Some(Choice::Paused) | None => return false,
+    };
+    if pkt.rid == target && slot.sending != Some(target) {
+        if pkt.keyframe {
+            slot.sending = Some(target);
+        } else if !wanted.contains(&target) {
+            wanted.push(target);
+        }
+    }
+    slot.sending == Some(pkt.rid)
 }
 
 /// Gives a viewer's sections their roles (see [`Role`]).

@@ -520,7 +520,7 @@ impl Shard {
             }
         };
         self.core.drain_relays(|relay| match relay {
-            Relay::Keyframe(publisher) => post(shard_of(publisher, count), relay),
+            Relay::Keyframe(publisher, _) => post(shard_of(publisher, count), relay),
             _ => {
                 for shard in (0..count).filter(|s| *s != index) {
                     post(shard, relay.clone());

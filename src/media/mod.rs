@@ -4,6 +4,7 @@
 
 pub mod core;
 pub mod driver;
+pub mod layers;
 pub mod offer;
 pub mod rewrite;
 

@@ -13,7 +13,7 @@ use podium::media::core::{Relay, SfuCore};
 use podium::media::{shard_of, PeerId, Source};
 use str0m::change::SdpAnswer;
 use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
@@ -28,6 +28,8 @@ pub struct Client {
     pub deadline: Instant,
     /// Received RTP: (mid, ssrc, sequence number, first payload byte).
     pub rtp: Vec<(Mid, u32, u16, u8)>,
+    /// Received video: (sequence number, fill byte, starts a keyframe).
+    pub video: Vec<(u16, u8, bool)>,
     /// Counting mode: RTP is noted on arrival and not handed to the peer,
     /// which then sends no reports: the quietest a viewer can be.
     pub counting: bool,
@@ -42,6 +44,50 @@ pub struct Client {
     pub sent_at: Option<Instant>,
     pub frame: u64,
     pub silent: bool,
+    /// Presenter: the next video frame is a keyframe (the first, and the
+    /// one after a keyframe request, as an encoder does).
+    pub key_due: bool,
+    /// Keyframes this presenter has sent.
+    pub keyframes_sent: usize,
+    /// Simulcast presenter: each layer's rid, fill byte and frame size;
+    /// layers owing a keyframe; keyframe requests per layer.
+    pub layers: Vec<(Rid, u8, usize)>,
+    pub layer_keys_due: Vec<Rid>,
+    pub layer_requests: Vec<(Rid, usize)>,
+    /// Viewer: a bottleneck on the way to it.
+    pub link: Option<Link>,
+}
+
+/// A bottleneck link towards a client: packets queue behind each other at
+/// `bps`, and one that would wait more than `max_queue` is dropped, as a
+/// router with a short buffer does.
+#[derive(Debug, Clone, Copy)]
+pub struct Link {
+    pub bps: u64,
+    pub max_queue: Duration,
+    busy_until: Option<Instant>,
+}
+
+impl Link {
+    pub fn new(bps: u64) -> Self {
+        Self {
+            bps,
+            max_queue: Duration::from_millis(100),
+            busy_until: None,
+        }
+    }
+
+    /// When a packet of `bytes` sent now leaves the link, if it is not
+    /// dropped.
+    fn departs(&mut self, now: Instant, bytes: usize) -> Option<Instant> {
+        let start = self.busy_until.filter(|t| *t > now).unwrap_or(now);
+        if start - now > self.max_queue {
+            return None;
+        }
+        let end = start + Duration::from_secs_f64(bytes as f64 * 8.0 / self.bps as f64);
+        self.busy_until = Some(end);
+        Some(end)
+    }
 }
 
 pub struct Net {
@@ -108,12 +154,89 @@ impl Net {
         self.pump();
     }
 
-    /// Where the server's datagrams go: the wire, or the bench's socket.
+    /// Where the server's datagrams go: the wire (through a client's
+    /// bottleneck, if it has one), or the bench's socket.
     fn emit(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) {
         for (to, d) in out {
-            self.wire
-                .push_back((self.now + LATENCY, self.server, to, d));
+            let now = self.now;
+            let link = self
+                .clients
+                .iter_mut()
+                .find(|c| c.addr == to)
+                .and_then(|c| c.link.as_mut());
+            let at = match link {
+                Some(link) => match link.departs(now, d.len()) {
+                    Some(t) => t + LATENCY,
+                    None => continue,
+                },
+                None => now + LATENCY,
+            };
+            // Each destination's packets keep their order: a link is a
+            // queue, and delivery takes each packet once it is due.
+            self.wire.push_back((at, self.server, to, d));
         }
+    }
+
+    /// A presenter sending its camera as simulcast layers: `(rid, fill
+    /// byte, bytes per frame)`, highest first.
+    pub fn join_simulcast(&mut self, layers: &[(&str, u8, usize)]) -> (usize, PeerId) {
+        let idx = self.clients.len();
+        let addr = SocketAddr::from(([10, 9, 1 + (idx / 250) as u8, 1 + (idx % 250) as u8], 5000));
+        let mut rtc = self.client_rtc(false);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let mut simulcast = Simulcast::new();
+        for (rid, ..) in layers {
+            simulcast.add_send_layer(SimulcastLayer::new(rid));
+        }
+        let video = api.add_media(
+            MediaKind::Video,
+            Direction::SendOnly,
+            None,
+            None,
+            Some(simulcast),
+        );
+        let (offer, pending) = api.apply().unwrap();
+        let offer = offer.to_sdp_string();
+        let mut added = None;
+        self.on_core(0, |core, now, sink| {
+            added = Some(core.add_publisher(now, 1, Source::Camera, &offer, sink));
+        });
+        self.pump();
+        let (peer, answer) = added.unwrap().expect("the core accepts a simulcast offer");
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .unwrap();
+        let rids: Vec<Rid> = layers.iter().map(|(r, ..)| Rid::from(*r)).collect();
+        self.clients.push(Client {
+            addr,
+            shard: 0,
+            rtc,
+            deadline: self.now,
+            rtp: Vec::new(),
+            video: Vec::new(),
+            counting: false,
+            rtp_at: Vec::new(),
+            keyframe_requests: 0,
+            video_mids: Vec::new(),
+            connected: false,
+            send: vec![(audio, MediaKind::Audio), (video, MediaKind::Video)],
+            fill: layers[0].1,
+            sent_at: None,
+            frame: 0,
+            silent: false,
+            key_due: true,
+            keyframes_sent: 0,
+            layers: layers
+                .iter()
+                .map(|(r, fill, bytes)| (Rid::from(*r), *fill, *bytes))
+                .collect(),
+            layer_keys_due: rids.clone(),
+            layer_requests: rids.into_iter().map(|r| (r, 0)).collect(),
+            link: None,
+        });
+        (idx, peer)
     }
 
     /// Runs `f` on one shard with a sink, timing it as server work.
@@ -150,7 +273,7 @@ impl Net {
             }
             for (from, relay) in moved {
                 let targets: Vec<usize> = match &relay {
-                    Relay::Keyframe(p) => vec![shard_of(*p, n)],
+                    Relay::Keyframe(p, _) => vec![shard_of(*p, n)],
                     _ => (0..n).filter(|s| *s != from).collect(),
                 };
                 for t in targets {
@@ -236,6 +359,7 @@ impl Net {
             rtc,
             deadline: self.now,
             rtp: Vec::new(),
+            video: Vec::new(),
             counting: false,
             rtp_at: Vec::new(),
             keyframe_requests: 0,
@@ -246,6 +370,12 @@ impl Net {
             sent_at: None,
             frame: 0,
             silent: false,
+            key_due: true,
+            keyframes_sent: 0,
+            layers: Vec::new(),
+            layer_keys_due: Vec::new(),
+            layer_requests: Vec::new(),
+            link: None,
         });
         (idx, peer)
     }
@@ -283,10 +413,28 @@ impl Net {
                             c.video_mids.push(mid);
                         }
                         let first = p.payload.last().copied().unwrap_or(0);
+                        if video {
+                            let key = podium::media::layers::starts_keyframe(
+                                str0m::format::Codec::Vp8,
+                                &p.payload,
+                            );
+                            c.video.push((p.header.sequence_number, first, key));
+                        }
                         c.rtp
                             .push((mid, *p.header.ssrc, p.header.sequence_number, first));
                     }
-                    Event::KeyframeRequest(_) => c.keyframe_requests += 1,
+                    Event::KeyframeRequest(req) => {
+                        c.keyframe_requests += 1;
+                        c.key_due = true;
+                        if let Some(rid) = req.rid {
+                            if !c.layer_keys_due.contains(&rid) {
+                                c.layer_keys_due.push(rid);
+                            }
+                            if let Some(n) = c.layer_requests.iter_mut().find(|(r, _)| *r == rid) {
+                                n.1 += 1;
+                            }
+                        }
+                    }
                     _ => {}
                 },
             }
@@ -306,11 +454,34 @@ impl Net {
         }
         c.sent_at = Some(now);
         c.frame += 1;
+        // A keyframe when asked, and every 3 s as encoders do anyway.
+        let key = std::mem::take(&mut c.key_due) || c.frame.is_multiple_of(90);
+        c.keyframes_sent += usize::from(key);
         let (frame, fill) = (c.frame, c.fill);
         let video_bytes = self.video_bytes;
         let video_codec = self.video_codec;
         for (mid, kind) in c.send.clone() {
             let c = &mut self.clients[i];
+            if kind == MediaKind::Video && !c.layers.is_empty() {
+                let periodic = c.frame.is_multiple_of(90);
+                for (rid, fill, bytes) in c.layers.clone() {
+                    let due = c.layer_keys_due.contains(&rid);
+                    c.layer_keys_due.retain(|r| *r != rid);
+                    let mut data = vec![fill; bytes];
+                    data[0] = u8::from(!(due || periodic));
+                    let writer = c.rtc.writer(mid).unwrap().rid(rid);
+                    let pt = writer
+                        .payload_params()
+                        .find(|p| p.spec().codec == video_codec)
+                        .unwrap()
+                        .pt();
+                    writer
+                        .write(pt, now, MediaTime::from_90khz(frame * 3000), data)
+                        .unwrap();
+                }
+                self.poll_client(i);
+                continue;
+            }
             let writer = c.rtc.writer(mid).unwrap();
             let codec = if kind == MediaKind::Video {
                 video_codec
@@ -325,8 +496,12 @@ impl Net {
             let (time, data) = if kind == MediaKind::Video {
                 let mut data = vec![fill; video_bytes];
                 if video_codec == Codec::H264 {
-                    // One IDR NAL unit in Annex B framing, for the packetizer.
-                    data.splice(0..0, [0, 0, 0, 1, 0x65]);
+                    // One NAL unit in Annex B framing: an IDR slice, or a
+                    // non-IDR one.
+                    data.splice(0..0, [0, 0, 0, 1, if key { 0x65 } else { 0x41 }]);
+                } else {
+                    // The VP8 frame header's lowest bit: 0 for a keyframe.
+                    data[0] = u8::from(!key);
                 }
                 (MediaTime::from_90khz(frame * 3000), data)
             } else {
@@ -406,6 +581,13 @@ impl Net {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         self.blackhole = Some((sock, addr, sink));
         self.core_time = Duration::ZERO;
+    }
+
+    /// Sends datagrams a call into a core made (outside the net's own
+    /// calls) on their way.
+    pub fn run_with(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) {
+        self.emit(out);
+        self.pump();
     }
 
     pub fn run(&mut self, d: Duration) {
