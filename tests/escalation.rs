@@ -7,13 +7,16 @@
 //! credential's doing and not a malformed call. A route or frame this file
 //! does not know how to call fails its tests until it is taught.
 
-mod common;
+// The tests' kit; this binary uses part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "kit/mod.rs"]
+mod kit;
 
 use std::time::Duration;
 
 use awc::http::Method;
-use common::{ws::Ws, TestApp, TestDb};
 use diesel::prelude::*;
+use kit::{ws::Ws, Api, TestDb};
 use libtest_mimic::{Arguments, Trial};
 use podium::domain::{Action, Role};
 use podium::http::route_table::{Access, ApiRoute, API_ROUTES};
@@ -121,7 +124,45 @@ struct Scene {
     session: String,
 }
 
-async fn scene(app: &TestApp) -> Scene {
+/// A trial's view of the server the trials share: a client of its own
+/// (made in the trial's runtime) and the shared database.
+struct App {
+    api: Api,
+    db_url: String,
+}
+
+impl std::ops::Deref for App {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl App {
+    fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.db_url).expect("connect to the test database")
+    }
+}
+
+/// The application on a thread of its own, for all trials (each in a
+/// runtime of its own); its base URL.
+fn serve_in_background(db: &TestDb) -> String {
+    let mut config = kit::test_config();
+    config.database_url = Some(db.url.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = podium::startup::Application::build(config)
+                .await
+                .expect("application builds");
+            tx.send(format!("http://{}", app.http_addr())).unwrap();
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    rx.recv().expect("the server starts")
+}
+
+async fn scene(app: &App) -> Scene {
     let room = app.open_room().await;
     let slug = room.slug.clone();
     let (presenter, _) = joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
@@ -167,11 +208,11 @@ async fn scene(app: &TestApp) -> Scene {
         )
         .await;
     assert_eq!(r.status, 200, "vote: {}", r.body);
-    let (status, location, body) = common::sdp::post(
+    let (status, location, body) = kit::sdp::post(
         app,
         &format!("{base}/whep"),
         Some(&attendee),
-        common::sdp::offer(&common::sdp::AV_RECV),
+        kit::sdp::offer(&kit::sdp::AV_RECV),
     )
     .await;
     assert_eq!(status, 201, "whep: {body}");
@@ -191,7 +232,7 @@ async fn scene(app: &TestApp) -> Scene {
     }
 }
 
-async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
+async fn joined(app: &App, slug: &str, body: Value) -> (String, i64) {
     let r = app.join(slug, body).await;
     assert_eq!(r.status, 200, "join: {}", r.body);
     (
@@ -200,7 +241,7 @@ async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
     )
 }
 
-fn room_id(app: &TestApp, slug: &str) -> i64 {
+fn room_id(app: &App, slug: &str) -> i64 {
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -208,13 +249,13 @@ fn room_id(app: &TestApp, slug: &str) -> i64 {
     }
     diesel::sql_query("SELECT id FROM rooms WHERE slug = $1")
         .bind::<diesel::sql_types::Text, _>(slug)
-        .get_result::<Id>(&mut app.db.conn())
+        .get_result::<Id>(&mut app.conn())
         .unwrap()
         .id
 }
 
 /// Everything stored about the room, and whether its media session lives.
-async fn fingerprint(app: &TestApp, s: &Scene) -> String {
+async fn fingerprint(app: &App, s: &Scene) -> String {
     #[derive(QueryableByName)]
     struct Text {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -237,7 +278,7 @@ async fn fingerprint(app: &TestApp, s: &Scene) -> String {
          ) AS text",
     )
     .bind::<diesel::sql_types::BigInt, _>(s.room_id)
-    .get_result::<Text>(&mut app.db.conn())
+    .get_result::<Text>(&mut app.conn())
     .unwrap()
     .text;
     let req = app.request(Method::PATCH, &s.session, Some(&s.attendee));
@@ -246,7 +287,7 @@ async fn fingerprint(app: &TestApp, s: &Scene) -> String {
 }
 
 /// A trickle PATCH: what the media session routes answer to.
-async fn trickle(app: &TestApp, req: awc::ClientRequest) -> common::Resp {
+async fn trickle(app: &App, req: awc::ClientRequest) -> kit::Resp {
     app.send_body(
         req,
         "application/trickle-ice-sdpfrag",
@@ -256,7 +297,7 @@ async fn trickle(app: &TestApp, req: awc::ClientRequest) -> common::Resp {
 }
 
 /// Ends the scene's room (its media sessions end with it).
-async fn end(app: &TestApp, s: &Scene) {
+async fn end(app: &App, s: &Scene) {
     let r = app
         .delete(&format!("/api/rooms/{}", s.slug), Some(&s.presenter))
         .await;
@@ -296,8 +337,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         ("PATCH", "/api/rooms/{slug}/questions/{id}") => {
             Body::Json(json!({"pinned": true, "hidden": true, "answer": "no"}))
         }
-        ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(common::sdp::offer(&common::sdp::AV_SEND)),
-        ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(common::sdp::offer(&common::sdp::AV_RECV)),
+        ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_SEND)),
+        ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_RECV)),
         ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
         ("DELETE", "/api/rooms/{slug}")
         | ("GET", "/api/rooms/{slug}/me")
@@ -343,12 +384,12 @@ fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Opti
 }
 
 async fn send(
-    app: &TestApp,
+    app: &App,
     route: &ApiRoute,
     path: &str,
     token: Option<&str>,
     body: Body,
-) -> common::Resp {
+) -> kit::Resp {
     let req = app.request(route.method(), path, token);
     match body {
         Body::None => app.send(req, None).await,
@@ -358,7 +399,7 @@ async fn send(
     }
 }
 
-async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
+async fn http_case(app: App, route: &'static ApiRoute, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
@@ -408,7 +449,7 @@ async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
 
 /// OPTIONS says what a URL accepts to anyone (browsers send preflights
 /// without credentials) and touches nothing.
-async fn options_case(app: TestApp, route: &'static ApiRoute) {
+async fn options_case(app: App, route: &'static ApiRoute) {
     let s = scene(&app).await;
     let (path, _) = call_for(route, &s);
     let before = fingerprint(&app, &s).await;
@@ -422,7 +463,7 @@ async fn options_case(app: TestApp, route: &'static ApiRoute) {
 }
 
 /// A `hello` on the room's socket with the caller's token.
-async fn hello_case(app: TestApp, caller: Caller) {
+async fn hello_case(app: App, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
@@ -455,7 +496,7 @@ async fn hello_case(app: TestApp, caller: Caller) {
 
 /// A frame a participant of `role` may not send, or (`rightful`) one the
 /// weakest allowed role sends.
-async fn frame_case(app: TestApp, kind: &'static str, action: Action, role: Role) {
+async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
     let s = scene(&app).await;
     let token = match role {
         Role::Attendee => &s.attendee,
@@ -512,12 +553,15 @@ fn weakest_allowed(action: Action) -> Role {
 fn main() {
     let args = Arguments::from_args();
     let db = TestDb::new();
-    let base = common::serve_in_background(&db);
+    let base = serve_in_background(&db);
     let mut trials = Vec::new();
     // Each test makes its client inside its own runtime.
     let app = |db: &TestDb| {
-        let (base, db) = (base.clone(), db.borrowed());
-        move || TestApp::at(base, db)
+        let (base, db_url) = (base.clone(), db.url.clone());
+        move || App {
+            api: Api::new(base),
+            db_url,
+        }
     };
     for route in API_ROUTES {
         if route.access == Access::Anyone {

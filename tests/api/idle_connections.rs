@@ -3,15 +3,15 @@
 //! goes on for everyone else, and the server closes every one of them by
 //! itself and gets its files back.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::ws::Ws;
-use common::TestDb;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::ws::Ws;
+use crate::kit::TestDb;
 
 const SILENT: usize = 3000;
 const TRICKLING: usize = 1000;
@@ -37,7 +37,7 @@ fn closed_by_server(mut s: TcpStream, deadline: Instant) -> bool {
 
 #[actix_rt::test]
 async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
-    let (server, app) = common::process::serve(TestDb::new(), &[], &[]);
+    let (server, app) = kit::process::serve(TestDb::new(), &[], &[]);
     let addr = server.addr.clone();
     let room = app.open_room().await;
     let presenter = app

@@ -2,17 +2,17 @@
 //! are closed with 1012, the process exits 0 well within 10 seconds, and
 //! everything that was acknowledged is stored, with sessions closed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::db::{count, TestDb};
-use common::ws::Ws;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::db::{count, TestDb};
+use crate::kit::ws::Ws;
 
 #[actix_rt::test]
 async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
     let linus = app.join_ok(&room.slug, json!({"name": "Linus"})).await;
@@ -75,7 +75,7 @@ async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
 
 #[actix_rt::test]
 async fn an_ended_rooms_statistics_survive_a_restart() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -94,7 +94,7 @@ async fn an_ended_rooms_statistics_survive_a_restart() {
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(Duration::from_secs(10));
 
-    let (_again, app) = common::process::serve(app.db, &[], &[]);
+    let (_again, app) = kit::process::serve(app.db, &[], &[]);
     let after = app.get(&format!("{base}/stats"), Some(&presenter)).await;
     assert_eq!(after.status, 200);
     assert_eq!(after.body, before.body, "the same figures after a restart");
@@ -104,7 +104,7 @@ async fn an_ended_rooms_statistics_survive_a_restart() {
 #[actix_rt::test]
 async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
     let (mut server, app) =
-        common::process::serve(TestDb::new(), &["--log-format", "json", "--privacy"], &[]);
+        kit::process::serve(TestDb::new(), &["--log-format", "json", "--privacy"], &[]);
     let room = app
         .create_room(
             json!({"title": "Secrets", "presenter_name": "Ada", "password": "hunter2-hunter2"}),
@@ -159,7 +159,7 @@ async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
 /// that reconnects; the same tokens still work.
 #[actix_rt::test]
 async fn sigkill_loses_nothing_that_was_acknowledged() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
     let room = app.open_room().await;
     let base = format!("/api/rooms/{}", room.slug);
     let moderator = app
@@ -219,7 +219,7 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     server.signal(nix::sys::signal::Signal::SIGKILL);
     server.wait(Duration::from_secs(10));
 
-    let (_again, app) = common::process::serve(app.db, &[], &[]);
+    let (_again, app) = kit::process::serve(app.db, &[], &[]);
     let messages = app.get(&format!("{base}/messages"), Some(&grace)).await;
     let bodies: Vec<&str> = messages.body["messages"]
         .as_array()

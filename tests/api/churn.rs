@@ -3,14 +3,14 @@
 //! is there settle to the truth each time (and the moderator keeps up), and
 //! the server's open files and memory come back (nothing leaked per socket).
 
-mod common;
-
 use std::time::Duration;
 
-use common::ws::Ws;
-use common::{TestApp, TestDb};
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::ws::Ws;
+use crate::kit::{TestApp, TestDb};
 
 const CROWD: usize = 1000;
 
@@ -75,7 +75,7 @@ async fn connected(app: &TestApp) -> f64 {
 
 #[actix_rt::test]
 async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
-    let (server, app) = common::process::serve(
+    let (server, app) = kit::process::serve(
         TestDb::new(),
         &[
             "--join-per-minute",

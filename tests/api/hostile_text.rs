@@ -4,12 +4,12 @@
 //! path, never breaking the CSV or the logs; and no secret in the logs,
 //! even those of failed attempts, at debug level.
 
-mod common;
-
-use common::ws::Ws;
-use common::TestDb;
 use diesel::prelude::*;
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::ws::Ws;
+use crate::kit::TestDb;
 
 /// Each fits the shortest limit (a name: 60 characters).
 const HOSTILE: [&str; 10] = [
@@ -40,7 +40,7 @@ fn path(slug: &str, rest: &str) -> String {
 
 #[actix_rt::test]
 async fn hostile_text_comes_back_verbatim_everywhere() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let title = HOSTILE[0];
     let room = app
         .create_room(json!({"title": title, "presenter_name": HOSTILE[6]}))
@@ -135,7 +135,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
     // Stored as given: nothing was run, nothing was dropped.
     let mut conn = app.db.conn();
-    let stored = common::db::count(
+    let stored = kit::db::count(
         &mut conn,
         "SELECT count(*) AS n FROM messages m JOIN participants p ON p.id = m.participant_id
          WHERE m.body = p.name",
@@ -187,7 +187,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
 #[actix_rt::test]
 async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
-    let (mut server, app) = common::process::serve(
+    let (mut server, app) = kit::process::serve(
         TestDb::new(),
         &["--log-format", "json"],
         &[("RUST_LOG", "debug")],
@@ -213,19 +213,19 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
     let mut ws = Ws::open(&app, &slug).await;
     ws.send(json!({"type": "hello", "token": forged})).await;
     assert!(ws.closed().await.is_some());
-    let (status, _, _) = common::sdp::post(
+    let (status, _, _) = kit::sdp::post(
         &app,
         &path(&slug, "/whip"),
         Some(&room.moderator_key),
-        common::sdp::offer(&common::sdp::AV_SEND),
+        kit::sdp::offer(&kit::sdp::AV_SEND),
     )
     .await;
     assert_eq!(status, 401, "a moderator key is not a publishing key");
-    let (status, location, _) = common::sdp::post(
+    let (status, location, _) = kit::sdp::post(
         &app,
         &path(&slug, "/whip"),
         Some(&room.host_key),
-        common::sdp::offer(&common::sdp::AV_SEND),
+        kit::sdp::offer(&kit::sdp::AV_SEND),
     )
     .await;
     assert_eq!(status, 201);
@@ -283,7 +283,7 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
 
 #[actix_rt::test]
 async fn no_participant_is_ever_sent_a_secret() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let password = "a shared secret";
     let room = app
         .create_room(json!({"title": "Secrets", "presenter_name": "Ada", "password": password}))
@@ -325,11 +325,11 @@ async fn no_participant_is_ever_sent_a_secret() {
         Some(&json!({"answer": "a", "pinned": true})),
     )
     .await;
-    let (status, location, _) = common::sdp::post(
+    let (status, location, _) = kit::sdp::post(
         &app,
         &path(&slug, "/whep"),
         Some(&grace),
-        common::sdp::offer(&common::sdp::AV_RECV),
+        kit::sdp::offer(&kit::sdp::AV_RECV),
     )
     .await;
     assert_eq!(status, 201);

@@ -1,14 +1,14 @@
 //! The live room over WebSocket and REST: real server, real PostgreSQL,
 //! real WebSocket clients.
 
-mod common;
-
 use std::time::Duration;
 
-use common::db::count;
-use common::ws::Ws;
-use common::{Room, TestApp};
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::db::count;
+use crate::kit::ws::Ws;
+use crate::kit::{Room, TestApp};
 
 async fn staff(app: &TestApp, room: &Room) -> (String, String) {
     let p = app
@@ -24,7 +24,7 @@ fn path(room: &Room, rest: &str) -> String {
     format!("/api/rooms/{}{rest}", room.slug)
 }
 
-async fn patch(app: &TestApp, p: &str, token: &str, body: Value) -> common::Resp {
+async fn patch(app: &TestApp, p: &str, token: &str, body: Value) -> kit::Resp {
     app.send(
         app.request(awc::http::Method::PATCH, p, Some(token)),
         Some(&body),
@@ -44,14 +44,14 @@ async fn ask(app: &TestApp, room: &Room, token: &str, body: &str) -> i64 {
     r.body["id"].as_i64().unwrap()
 }
 
-async fn put(app: &TestApp, p: &str, token: &str) -> common::Resp {
+async fn put(app: &TestApp, p: &str, token: &str) -> kit::Resp {
     app.send(app.request(awc::http::Method::PUT, p, Some(token)), None)
         .await
 }
 
 #[actix_rt::test]
 async fn welcome_is_a_full_snapshot() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     app.post(
@@ -76,7 +76,7 @@ async fn welcome_is_a_full_snapshot() {
 
 #[actix_rt::test]
 async fn hello_is_required_within_five_seconds() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let mut ws = Ws::open(&app, &room.slug).await;
     ws.send(json!({"type": "chat.send", "body": "too early"}))
@@ -96,7 +96,7 @@ async fn hello_is_required_within_five_seconds() {
 
 #[actix_rt::test]
 async fn everyone_gets_the_same_events_in_the_same_order() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let mut clients = Vec::new();
     let mut tokens = Vec::new();
@@ -146,7 +146,7 @@ async fn everyone_gets_the_same_events_in_the_same_order() {
 
 #[actix_rt::test]
 async fn client_id_makes_sends_idempotent() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     let body = json!({"body": "only once", "client_id": "c-1"});
@@ -169,7 +169,7 @@ async fn client_id_makes_sends_idempotent() {
 
 #[actix_rt::test]
 async fn concurrent_votes_are_exact() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
@@ -259,7 +259,7 @@ fn last_counts(frames: &[Vec<Value>]) -> std::collections::BTreeMap<i64, i64> {
 
 #[actix_rt::test]
 async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let mut public = Vec::new();
@@ -358,7 +358,7 @@ async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
 
 #[actix_rt::test]
 async fn approval_queue_hides_pending_questions_from_other_attendees() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let r = patch(
@@ -392,7 +392,7 @@ async fn approval_queue_hides_pending_questions_from_other_attendees() {
         .gets_within("question.created", Duration::from_millis(500))
         .await
         .is_none());
-    let seen = |r: &common::Resp| {
+    let seen = |r: &kit::Resp| {
         r.body["questions"]
             .as_array()
             .unwrap()
@@ -437,7 +437,7 @@ async fn approval_queue_hides_pending_questions_from_other_attendees() {
 
 #[actix_rt::test]
 async fn anonymous_authors_are_hidden_from_everyone() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, moderator) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -477,7 +477,7 @@ async fn anonymous_authors_are_hidden_from_everyone() {
 
 #[actix_rt::test]
 async fn hidden_questions_and_deleted_messages_vanish() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -538,7 +538,7 @@ async fn hidden_questions_and_deleted_messages_vanish() {
 
 #[actix_rt::test]
 async fn top_sort_pins_first_and_answered_last() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, _) = staff(&app, &room).await;
     let mut ids = Vec::new();
@@ -615,7 +615,7 @@ async fn top_sort_pins_first_and_answered_last() {
 
 #[actix_rt::test]
 async fn kick_closes_the_socket_and_kills_the_token() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, moderator) = staff(&app, &room).await;
     let r = app.join(&room.slug, json!({"name": "Troll"})).await;
@@ -652,7 +652,7 @@ async fn kick_closes_the_socket_and_kills_the_token() {
 
 #[actix_rt::test]
 async fn ending_the_room_tells_every_socket() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, _) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -681,7 +681,7 @@ async fn ending_the_room_tells_every_socket() {
 
 #[actix_rt::test]
 async fn reconnect_snapshot_matches_the_database() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, _) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -737,7 +737,7 @@ async fn reconnect_snapshot_matches_the_database() {
 
 #[actix_rt::test]
 async fn bad_frames_get_errors_and_the_socket_stays() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     // Before hello too: an oversized frame is refused unread.
@@ -804,7 +804,7 @@ async fn bad_frames_get_errors_and_the_socket_stays() {
 
 #[actix_rt::test]
 async fn disabled_features_refuse_sends() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -848,7 +848,7 @@ async fn disabled_features_refuse_sends() {
 
 #[actix_rt::test]
 async fn promote_credits_the_message_author() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -879,7 +879,7 @@ async fn presence_reaches(ws: &mut Ws, n: i64) {
 
 #[actix_rt::test]
 async fn presence_counts_for_all_and_names_for_staff() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let (mut mod_ws, w) = Ws::join(&app, &room.slug, &moderator).await;
@@ -908,7 +908,7 @@ async fn presence_counts_for_all_and_names_for_staff() {
 
 #[actix_rt::test]
 async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, _) = staff(&app, &room).await;
     let slow = app.join_ok(&room.slug, json!({"name": "Slow"})).await;
@@ -953,7 +953,7 @@ async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
 
 #[actix_rt::test]
 async fn dead_sockets_are_found_by_ping() {
-    let app = common::spawn_app_with(|c| c.limits.ws_ping_secs = 1).await;
+    let app = kit::spawn_app_with(|c| c.limits.ws_ping_secs = 1).await;
     let room = app.open_room().await;
     let (_, moderator) = staff(&app, &room).await;
     let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
@@ -973,7 +973,7 @@ async fn dead_sockets_are_found_by_ping() {
 
 #[actix_rt::test]
 async fn websocket_sends_are_rate_limited_per_connection() {
-    let app = common::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
+    let app = kit::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
     let room = app.open_room().await;
     let bob = app.join_ok(&room.slug, json!({"name": "Flood"})).await;
     let ann = app.join_ok(&room.slug, json!({"name": "Ann"})).await;
@@ -1030,7 +1030,7 @@ async fn websocket_sends_are_rate_limited_per_connection() {
 
 #[actix_rt::test]
 async fn attendance_is_recorded_as_the_room_runs() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, moderator) = staff(&app, &room).await;
     let (mut watcher, _) = Ws::join(&app, &room.slug, &presenter).await;
@@ -1094,7 +1094,7 @@ async fn attendance_is_recorded_as_the_room_runs() {
 
 #[actix_rt::test]
 async fn the_presenter_can_end_the_room_over_websocket() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let (presenter, moderator) = staff(&app, &room).await;
     let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;

@@ -1,10 +1,10 @@
 //! CSV exports: quoting, spreadsheet-formula neutralising, permissions.
 
-mod common;
-
 use serde_json::json;
 
-async fn csv_of(app: &common::TestApp, path: &str, token: &str) -> (u16, String, String) {
+use crate::kit;
+
+async fn csv_of(app: &kit::TestApp, path: &str, token: &str) -> (u16, String, String) {
     let mut res = app
         .request(awc::http::Method::GET, path, Some(token))
         .send()
@@ -21,7 +21,7 @@ async fn csv_of(app: &common::TestApp, path: &str, token: &str) -> (u16, String,
 
 #[actix_rt::test]
 async fn questions_csv_quotes_and_defuses_user_text() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let moderator = app
         .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
@@ -112,16 +112,16 @@ async fn questions_csv_quotes_and_defuses_user_text() {
 
 #[actix_rt::test]
 async fn attendance_csv_has_one_row_per_sample() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let moderator = app
         .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
         .await;
-    let (_ws, _) = common::ws::Ws::join(&app, &room.slug, &moderator).await;
+    let (_ws, _) = kit::ws::Ws::join(&app, &room.slug, &moderator).await;
     let base = format!("/api/rooms/{}", room.slug);
     let mut samples = 0;
     for _ in 0..50 {
-        samples = common::db::count(
+        samples = kit::db::count(
             &mut app.db.conn(),
             "SELECT count(*) AS n FROM attendance_samples",
         );

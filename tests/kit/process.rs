@@ -74,8 +74,8 @@ const LOOPBACK: [&str; 4] = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1
 pub fn serve(db: super::TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, super::TestApp) {
     let args: Vec<&str> = LOOPBACK.iter().chain(extra).copied().collect();
     let server = start_with_env(&args, Some(&db.url), env);
-    let app = super::TestApp::at(format!("http://{}", server.addr), db);
-    (server, app)
+    let api = super::Api::new(format!("http://{}", server.addr));
+    (server, super::TestApp { api, db })
 }
 
 impl Drop for Server {

@@ -1,19 +1,19 @@
 //! WHIP and WHEP against the real server: str0m clients on real UDP
 //! sockets publish synthetic VP8 + Opus and watch it.
 
-mod common;
-
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::sdp::{AV_RECV, AV_SEND};
-use common::ws::Ws;
 use serde_json::json;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::kit;
+use crate::kit::sdp::{AV_RECV, AV_SEND};
+use crate::kit::ws::Ws;
 
 struct Peer {
     rtc: Rtc,
@@ -139,19 +139,19 @@ async fn run(mut peers: Vec<Peer>, d: Duration) -> Vec<Peer> {
 }
 
 async fn post_sdp(
-    app: &common::TestApp,
+    app: &kit::TestApp,
     path: &str,
     token: &str,
     sdp: String,
 ) -> (u16, Option<String>, String) {
-    common::sdp::post(app, path, Some(token), sdp).await
+    kit::sdp::post(app, path, Some(token), sdp).await
 }
 
 #[actix_rt::test]
 async fn whip_publisher_reaches_whep_viewers_over_udp() {
     // Three media shards: viewers are placed on the least busy ones, so
     // some sit away from the presenter's and get its media relayed.
-    let app = common::spawn_app_with(|c| c.media_shards = Some(3)).await;
+    let app = kit::spawn_app_with(|c| c.media_shards = Some(3)).await;
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -253,7 +253,7 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
 
 #[actix_rt::test]
 async fn whip_and_whep_refuse_what_they_cannot_serve() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     let whip = format!("/api/rooms/{}/whip", room.slug);
@@ -334,7 +334,7 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
 
 #[actix_rt::test]
 async fn kicking_a_viewer_ends_its_media_session() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -364,7 +364,7 @@ async fn kicking_a_viewer_ends_its_media_session() {
 
 #[actix_rt::test]
 async fn a_delete_after_the_peer_closed_is_200_for_its_owner_only() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let owner = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     let other = app.join_ok(&room.slug, json!({"name": "Cy"})).await;
@@ -449,7 +449,7 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
     let cluster = PrivateCluster::start(&bindir, &root).unwrap();
     let url = cluster.url("podium");
     let server_url = url.clone();
-    let app = common::spawn_app_with(move |c| c.database_url = Some(server_url)).await;
+    let app = kit::spawn_app_with(move |c| c.database_url = Some(server_url)).await;
     let room = app.open_room().await;
     let slug = room.slug.clone();
     let presenter = app

@@ -4,13 +4,13 @@
 //! ETag; `--cors-origin` narrows who is allowed and then opens the rest of
 //! the API to them, which otherwise stays same-origin.
 
-mod common;
-
 use awc::http::Method;
-use common::{Resp, TestApp};
 use podium::config::{Config, CorsOrigin};
 use podium::http::route_table::{ApiRoute, CrossOrigin, API_ROUTES};
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::{Resp, TestApp};
 
 const PLAYER: &str = "https://player.example";
 const STRANGER: &str = "https://stranger.example";
@@ -43,11 +43,11 @@ async fn scene(app: &TestApp) -> Scene {
 }
 
 async fn whep(app: &TestApp, slug: &str, token: &str) -> String {
-    let (status, location, body) = common::sdp::post(
+    let (status, location, body) = kit::sdp::post(
         app,
         &format!("/api/rooms/{slug}/whep"),
         Some(token),
-        common::sdp::offer(&common::sdp::AV_RECV),
+        kit::sdp::offer(&kit::sdp::AV_RECV),
     )
     .await;
     assert_eq!(status, 201, "whep: {body}");
@@ -106,21 +106,13 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
     match (route.method, route.path.ends_with("/whip")) {
         ("POST", true) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.host_key)));
-            app.send_body(
-                req,
-                "application/sdp",
-                common::sdp::offer(&common::sdp::AV_SEND),
-            )
-            .await
+            app.send_body(req, "application/sdp", kit::sdp::offer(&kit::sdp::AV_SEND))
+                .await
         }
         ("POST", false) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
-            app.send_body(
-                req,
-                "application/sdp",
-                common::sdp::offer(&common::sdp::AV_RECV),
-            )
-            .await
+            app.send_body(req, "application/sdp", kit::sdp::offer(&kit::sdp::AV_RECV))
+                .await
         }
         ("PATCH", _) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
@@ -135,13 +127,13 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
             app.send(req, None).await
         }
-        (m, p) => panic!("{m} {p}: teach tests/cors.rs how a player calls this route"),
+        (m, p) => panic!("{m} {p}: teach tests/api/cors.rs how a player calls this route"),
     }
 }
 
 #[actix_rt::test]
 async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     let mut seen = 0;
     for route in media_routes() {
@@ -235,7 +227,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
 
 #[actix_rt::test]
 async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     for route in media_routes() {
         let what = format!("{} {}", route.method, route.path);
@@ -265,7 +257,7 @@ async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
             app.request(Method::POST, &format!("/api/rooms/{}/whep", s.slug), None)
                 .insert_header(("Origin", PLAYER)),
             "application/sdp",
-            common::sdp::offer(&common::sdp::AV_RECV),
+            kit::sdp::offer(&kit::sdp::AV_RECV),
         )
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
@@ -274,7 +266,7 @@ async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
 
 #[actix_rt::test]
 async fn the_rest_of_the_api_stays_same_origin_under_the_default() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     let chat = format!("/api/rooms/{}/messages", s.slug);
     let r = preflight(&app, &chat, PLAYER, "POST").await;
@@ -306,7 +298,7 @@ async fn the_rest_of_the_api_stays_same_origin_under_the_default() {
 
 #[actix_rt::test]
 async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.cors_origin = vec![CorsOrigin::Named(PLAYER.into())];
     })
     .await;
@@ -382,7 +374,7 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
 
 #[actix_rt::test]
 async fn any_origin_and_named_ones_together_are_refused_at_start() {
-    let mut config = common::test_config();
+    let mut config = kit::test_config();
     config.cors_origin = Config::from_args(["--cors-origin", "*,https://player.example"])
         .unwrap()
         .cors_origin;

@@ -1,10 +1,10 @@
 //! governor limits: per client IP, per room, per token; 429 with Retry-After.
 
-mod common;
-
 use serde_json::json;
 
-fn retry_after(r: &common::Resp) -> u64 {
+use crate::kit;
+
+fn retry_after(r: &kit::Resp) -> u64 {
     r.headers
         .get("retry-after")
         .expect("429 carries Retry-After")
@@ -16,7 +16,7 @@ fn retry_after(r: &common::Resp) -> u64 {
 
 #[actix_rt::test]
 async fn room_creation_is_limited_per_ip() {
-    let app = common::spawn_app_with(|c| c.limits.create_per_minute = 2).await;
+    let app = kit::spawn_app_with(|c| c.limits.create_per_minute = 2).await;
     app.open_room().await;
     app.open_room().await;
     let r = app
@@ -33,7 +33,7 @@ async fn room_creation_is_limited_per_ip() {
 
 #[actix_rt::test]
 async fn joins_are_limited_per_ip() {
-    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 3).await;
+    let app = kit::spawn_app_with(|c| c.limits.join_per_minute = 3).await;
     let room = app.open_room().await;
     for _ in 0..3 {
         app.join_ok(&room.slug, json!({"name": "Bob"})).await;
@@ -43,7 +43,7 @@ async fn joins_are_limited_per_ip() {
     assert!(retry_after(&r) >= 1);
 }
 
-async fn join_from(app: &common::TestApp, slug: &str, ip: &str, password: &str) -> common::Resp {
+async fn join_from(app: &kit::TestApp, slug: &str, ip: &str, password: &str) -> kit::Resp {
     let req = app
         .request(
             awc::http::Method::POST,
@@ -57,7 +57,7 @@ async fn join_from(app: &common::TestApp, slug: &str, ip: &str, password: &str) 
 
 #[actix_rt::test]
 async fn password_guessing_is_throttled_per_ip_and_others_still_get_in() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = 3;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -86,7 +86,7 @@ async fn one_address_full_of_people_with_the_right_password_gets_in() {
     let defaults = podium::config::Config::from_args(Vec::<String>::new())
         .unwrap()
         .limits;
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = defaults.password_per_minute;
         c.limits.room_password_per_minute = defaults.room_password_per_minute;
         c.limits.join_per_minute = defaults.join_per_minute;
@@ -124,7 +124,7 @@ async fn one_address_full_of_people_with_the_right_password_gets_in() {
 /// throttled guesses cannot tell the right password by which gets in.
 #[actix_rt::test]
 async fn a_throttled_guesser_who_goes_on_is_shut_out() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = 3;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -173,7 +173,7 @@ async fn a_throttled_guesser_who_goes_on_is_shut_out() {
 
 #[actix_rt::test]
 async fn password_guessing_is_capped_per_room_across_ips() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.room_password_per_minute = 4;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -196,7 +196,7 @@ async fn password_guessing_is_capped_per_room_across_ips() {
 
 #[actix_rt::test]
 async fn forwarded_for_is_ignored_from_untrusted_peers() {
-    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 2).await;
+    let app = kit::spawn_app_with(|c| c.limits.join_per_minute = 2).await;
     let room = app.open_room().await;
     for i in 0..2 {
         let r = join_from(&app, &room.slug, &format!("203.0.113.{i}"), "x").await;
@@ -208,7 +208,7 @@ async fn forwarded_for_is_ignored_from_untrusted_peers() {
 
 #[actix_rt::test]
 async fn requests_are_limited_per_token() {
-    let app = common::spawn_app_with(|c| c.limits.token_per_second = 1).await;
+    let app = kit::spawn_app_with(|c| c.limits.token_per_second = 1).await;
     let room = app.open_room().await;
     let token = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
     let other = app.join_ok(&room.slug, json!({"name": "Eve"})).await;

@@ -1,35 +1,16 @@
-//! Test support: the real application on port 0, each test with its own
-//! database cloned from a template that was migrated once.
-#![allow(dead_code)]
-
-pub mod db;
-pub mod process;
-pub mod sdp;
-pub mod ws;
+//! A client for the server's HTTP API, wherever the server runs (in the
+//! test's runtime or as a child process), and the responses it reads.
 
 use std::time::Duration;
 
-use awc::http::StatusCode;
-use podium::config::Config;
-use podium::startup::Application;
+use awc::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-pub use db::TestDb;
-
-pub struct TestApp {
+/// The server's base URL and an HTTP client for it.
+#[derive(Clone)]
+pub struct Api {
     pub base: String,
-    pub db: TestDb,
     client: awc::Client,
-}
-
-impl TestApp {
-    /// Helpers for a server that runs elsewhere (a child process).
-    pub fn at(base: String, db: TestDb) -> TestApp {
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .finish();
-        TestApp { base, db, client }
-    }
 }
 
 /// A response: status, headers and the body parsed as JSON (or Null).
@@ -54,74 +35,14 @@ impl Resp {
     }
 }
 
-/// Limits high enough that ordinary tests never meet them.
-pub fn test_config() -> Config {
-    let mut config = Config::from_args([
-        "--bind",
-        "127.0.0.1:0",
-        "--media-bind",
-        "127.0.0.1:0",
-        "--db-pool-size",
-        "4",
-        "--create-per-minute",
-        "100000",
-        "--join-per-minute",
-        "100000",
-        "--password-per-minute",
-        "100000",
-        "--room-password-per-minute",
-        "100000",
-        "--token-per-second",
-        "100000",
-        "--hash-concurrency",
-        "2",
-        "--ws-sends-per-second",
-        "100000",
-    ])
-    .expect("test config parses");
-    config.data_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("data");
-    config
-}
+impl Api {
+    pub fn new(base: String) -> Api {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish();
+        Api { base, client }
+    }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
-}
-
-pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::new();
-    let mut config = test_config();
-    config.database_url = Some(db.url.clone());
-    adjust(&mut config);
-    let app = Application::build(config)
-        .await
-        .expect("application builds");
-    let base = format!("http://{}", app.http_addr());
-    actix_rt::spawn(app.run_until_stopped());
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish();
-    TestApp { base, db, client }
-}
-
-/// The application on a thread of its own, for many tests sharing one
-/// server (each with its own runtime); returns its base URL.
-pub fn serve_in_background(db: &TestDb) -> String {
-    let mut config = test_config();
-    config.database_url = Some(db.url.clone());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let app = Application::build(config)
-                .await
-                .expect("application builds");
-            tx.send(format!("http://{}", app.http_addr())).unwrap();
-            let _ = app.run_until_stopped().await;
-        })
-    });
-    rx.recv().expect("the server starts")
-}
-
-impl TestApp {
     pub async fn send(&self, req: awc::ClientRequest, body: Option<&Value>) -> Resp {
         let res = match body {
             Some(b) => req.send_json(b).await,
@@ -130,12 +51,7 @@ impl TestApp {
         read(res.expect("request reaches the server")).await
     }
 
-    pub fn request(
-        &self,
-        method: awc::http::Method,
-        path: &str,
-        token: Option<&str>,
-    ) -> awc::ClientRequest {
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> awc::ClientRequest {
         let mut req = self
             .client
             .request(method, format!("{}{}", self.base, path));
@@ -146,16 +62,13 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
-        self.send(self.request(awc::http::Method::GET, path, token), None)
+        self.send(self.request(Method::GET, path, token), None)
             .await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
-        self.send(
-            self.request(awc::http::Method::POST, path, token),
-            Some(body),
-        )
-        .await
+        self.send(self.request(Method::POST, path, token), Some(body))
+            .await
     }
 
     /// `post` with owned arguments, for many requests in flight at once.
@@ -164,24 +77,20 @@ impl TestApp {
     }
 
     /// A bodyless request with owned arguments.
-    pub async fn call_owned(&self, method: awc::http::Method, path: String, token: String) -> Resp {
+    pub async fn call_owned(&self, method: Method, path: String, token: String) -> Resp {
         self.send(self.request(method, &path, Some(&token)), None)
             .await
     }
 
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
-        self.send(self.request(awc::http::Method::DELETE, path, token), None)
+        self.send(self.request(Method::DELETE, path, token), None)
             .await
     }
 
     /// POST with a raw body and content type, for malformed-input tests.
     pub async fn post_raw(&self, path: &str, content_type: &str, body: impl Into<Vec<u8>>) -> Resp {
-        self.send_body(
-            self.request(awc::http::Method::POST, path, None),
-            content_type,
-            body,
-        )
-        .await
+        self.send_body(self.request(Method::POST, path, None), content_type, body)
+            .await
     }
 
     /// Sends `req` with a raw body of `content_type`.
@@ -207,7 +116,6 @@ impl TestApp {
             slug: r.body["slug"].as_str().unwrap().to_owned(),
             host_key: r.body["host_key"].as_str().unwrap().to_owned(),
             moderator_key: r.body["moderator_key"].as_str().unwrap().to_owned(),
-            created: r.body,
         }
     }
 
@@ -233,7 +141,6 @@ pub struct Room {
     pub slug: String,
     pub host_key: String,
     pub moderator_key: String,
-    pub created: Value,
 }
 
 async fn read<S>(mut res: awc::ClientResponse<S>) -> Resp

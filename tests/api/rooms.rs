@@ -1,9 +1,9 @@
 //! Creating, reading and ending rooms (POST/GET/DELETE /api/rooms...).
 
-mod common;
-
-use common::db::count;
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::db::count;
 
 fn card_keys(v: &Value) -> Vec<String> {
     let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -13,7 +13,7 @@ fn card_keys(v: &Value) -> Vec<String> {
 
 #[actix_rt::test]
 async fn create_returns_slug_keys_and_links() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app
         .post(
             "/api/rooms",
@@ -43,7 +43,7 @@ async fn create_returns_slug_keys_and_links() {
 
 #[actix_rt::test]
 async fn public_card_shows_the_room_and_no_secret() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(
             json!({"title": "Q3 all hands", "presenter_name": "Grace", "password": "pw-123"}),
@@ -93,7 +93,7 @@ async fn public_card_shows_the_room_and_no_secret() {
 
 #[actix_rt::test]
 async fn secrets_are_stored_only_as_hashes() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "T", "presenter_name": "P", "password": "correct horse"}))
         .await;
@@ -135,7 +135,7 @@ async fn secrets_are_stored_only_as_hashes() {
 
 #[actix_rt::test]
 async fn unknown_and_malformed_slugs() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app.get("/api/rooms/no-such-room-ABCDEFGHIJ", None).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.code(), "not_found");
@@ -158,7 +158,7 @@ async fn unknown_and_malformed_slugs() {
 
 #[actix_rt::test]
 async fn links_are_lower_case_and_work_in_any_case() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Rust at Scale", "presenter_name": "Ada"}))
         .await;
@@ -178,7 +178,7 @@ async fn links_are_lower_case_and_work_in_any_case() {
 
 #[actix_rt::test]
 async fn bad_create_bodies_are_refused_and_create_nothing() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let long = "x".repeat(201);
     let cases = [
         json!({"title": "", "presenter_name": "Ada"}),
@@ -239,7 +239,7 @@ async fn bad_create_bodies_are_refused_and_create_nothing() {
 
 #[actix_rt::test]
 async fn text_is_trimmed_and_otherwise_verbatim() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "  Ünïcode <b>talk</b> 🎤  ", "presenter_name": " Zoë "}))
         .await;
@@ -253,7 +253,7 @@ async fn text_is_trimmed_and_otherwise_verbatim() {
 
 #[actix_rt::test]
 async fn presenter_ends_the_room_and_gets_stats() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))

@@ -1,11 +1,11 @@
 //! The web app's files as the server hands them out: the right page for
 //! each address, security headers on everything, revalidation by ETag.
 
-mod common;
-
 use serde_json::Value;
 
-fn header<'a>(r: &'a common::Resp, name: &str) -> &'a str {
+use crate::kit;
+
+fn header<'a>(r: &'a kit::Resp, name: &str) -> &'a str {
     r.headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -14,7 +14,7 @@ fn header<'a>(r: &'a common::Resp, name: &str) -> &'a str {
 
 #[actix_rt::test]
 async fn pages_and_modules_are_served_with_security_headers() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let landing = app.get("/", None).await;
     assert_eq!(landing.status, 200);
     assert!(header(&landing, "content-type").starts_with("text/html"));
@@ -57,7 +57,7 @@ async fn pages_and_modules_are_served_with_security_headers() {
 
 #[actix_rt::test]
 async fn an_unchanged_file_is_revalidated_with_304() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let first = app.get("/css/app.css", None).await;
     let etag = header(&first, "etag").to_owned();
     let again = app
@@ -83,7 +83,7 @@ async fn an_unchanged_file_is_revalidated_with_304() {
 /// scripts and API clients get the contract's JSON error.
 #[actix_rt::test]
 async fn wrong_links_get_a_404_page_in_browsers_and_json_elsewhere() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let browse = |path: &str| {
         app.request(awc::http::Method::GET, path, None)
             .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))

@@ -3,21 +3,21 @@
 //! own clock; the test then moves every stamp to a fixed instant, so the
 //! expected output is the same on every run, byte for byte.
 
-mod common;
-
 use std::time::Duration;
 
-use common::ws::Ws;
 use diesel::RunQueryDsl;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::ws::Ws;
 
 fn sql(conn: &mut diesel::PgConnection, q: &str) {
     diesel::sql_query(q).execute(conn).expect(q);
 }
 
-async fn samples_reach(db: &common::db::TestDb, n: i64) {
+async fn samples_reach(db: &kit::db::TestDb, n: i64) {
     for _ in 0..200 {
-        let got = common::db::count(
+        let got = kit::db::count(
             &mut db.conn(),
             "SELECT count(*) AS n FROM attendance_samples",
         );
@@ -30,7 +30,7 @@ async fn samples_reach(db: &common::db::TestDb, n: i64) {
     panic!("attendance samples did not reach {n}");
 }
 
-async fn csv(app: &common::TestApp, path: &str, token: &str) -> String {
+async fn csv(app: &kit::TestApp, path: &str, token: &str) -> String {
     let mut res = app
         .request(awc::http::Method::GET, path, Some(token))
         .send()
@@ -42,7 +42,7 @@ async fn csv(app: &common::TestApp, path: &str, token: &str) -> String {
 
 #[actix_rt::test]
 async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let base = format!("/api/rooms/{}", room.slug);
     let presenter = app

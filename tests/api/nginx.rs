@@ -4,8 +4,6 @@
 //! signalling proxied, and the client address Podium's limits see is the
 //! one nginx forwards. The certificate is made by the test.
 
-mod common;
-
 use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +16,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use str0m::media::{Direction, MediaKind};
 use str0m::{Candidate, Rtc};
+
+use crate::kit;
 
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -169,7 +169,7 @@ fn offer(media: &[(MediaKind, Direction)]) -> String {
 
 #[actix_rt::test]
 async fn podium_behind_the_repositorys_nginx_config() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
         c.limits.create_per_minute = 2;
     })

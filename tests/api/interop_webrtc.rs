@@ -8,8 +8,6 @@
 //! runtime. They hand their SDP offers back to the test, which posts them
 //! with the same HTTP client as every other test.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +31,8 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, RTCSessionDescription, Registry,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+use crate::kit;
 
 /// What the viewer must receive on each track before the test is satisfied.
 const ENOUGH_PACKETS: usize = 30;
@@ -74,7 +74,7 @@ struct Received {
 
 #[actix_rt::test]
 async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let presenter = app
         .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
@@ -100,7 +100,7 @@ async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
     // Post the clients' offers until they hang up, which they do once both
     // are negotiated (or when they panic).
     while let Some(post) = offers.recv().await {
-        let reply = common::sdp::post(&app, &post.path, Some(&post.token), post.offer).await;
+        let reply = kit::sdp::post(&app, &post.path, Some(&post.token), post.offer).await;
         let _ = post.reply.send(reply);
     }
     // Keep this thread's runtime (and with it the server) turning while the

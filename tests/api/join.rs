@@ -1,13 +1,13 @@
 //! Joining by name, password and keys; resuming with the token.
 
-mod common;
-
-use common::db::count;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::db::count;
 
 #[actix_rt::test]
 async fn keys_give_roles_and_no_key_makes_an_attendee() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     for (body, role) in [
         (json!({"name": "Ada", "key": room.host_key}), "presenter"),
@@ -45,7 +45,7 @@ async fn keys_give_roles_and_no_key_makes_an_attendee() {
 
 #[actix_rt::test]
 async fn password_room_admits_the_right_password_only() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Board", "presenter_name": "Ada", "password": "s3cret pass"}))
         .await;
@@ -94,7 +94,7 @@ async fn password_room_admits_the_right_password_only() {
 
 #[actix_rt::test]
 async fn a_password_sent_to_an_open_room_is_harmless() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let r = app
         .join(&room.slug, json!({"name": "Bob", "password": "anything"}))
@@ -104,7 +104,7 @@ async fn a_password_sent_to_an_open_room_is_harmless() {
 
 #[actix_rt::test]
 async fn full_room_refuses_attendees_but_not_staff() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Small", "presenter_name": "Ada", "max_participants": 2}))
         .await;
@@ -120,7 +120,7 @@ async fn full_room_refuses_attendees_but_not_staff() {
 
 #[actix_rt::test]
 async fn concurrent_joins_never_overfill_a_room() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Tight", "presenter_name": "Ada", "max_participants": 5}))
         .await;
@@ -137,7 +137,7 @@ async fn concurrent_joins_never_overfill_a_room() {
 
 #[actix_rt::test]
 async fn me_resumes_the_same_participant() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let r = app.join(&room.slug, json!({"name": "Bob"})).await;
     let token = r.body["token"].as_str().unwrap();
@@ -155,7 +155,7 @@ async fn me_resumes_the_same_participant() {
 
 #[actix_rt::test]
 async fn tokens_are_checked() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let a = app.open_room().await;
     let b = app.open_room().await;
     let token = app.join_ok(&a.slug, json!({"name": "Bob"})).await;
@@ -196,7 +196,7 @@ async fn tokens_are_checked() {
 
 #[actix_rt::test]
 async fn bad_join_bodies_are_refused_and_create_nothing() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let cases = [
         json!({"name": ""}),
@@ -253,11 +253,11 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
 /// Joins with the browser mark `cookie` (as a browser would send it back);
 /// gives the response and the mark the server set, if any.
 async fn join_as_browser(
-    app: &common::TestApp,
+    app: &kit::TestApp,
     slug: &str,
     cookie: Option<&str>,
     body: serde_json::Value,
-) -> (common::Resp, Option<String>) {
+) -> (kit::Resp, Option<String>) {
     let mut req = app.request(
         awc::http::Method::POST,
         &format!("/api/rooms/{slug}/join"),
@@ -276,7 +276,7 @@ async fn join_as_browser(
 
 #[actix_rt::test]
 async fn a_removed_browser_stays_out_under_any_name() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let moderator = app
         .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
@@ -338,7 +338,7 @@ async fn a_removed_browser_stays_out_under_any_name() {
 
 #[actix_rt::test]
 async fn a_locked_room_admits_no_new_attendees_but_keys_and_tokens_work() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app.open_room().await;
     let moderator = app
         .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
