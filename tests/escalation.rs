@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use awc::http::Method;
 use diesel::prelude::*;
-use kit::{ws::Ws, Api, TestDb};
+use kit::{ws::Ws, Api, Participant, TestDb};
 use libtest_mimic::{Arguments, Trial};
 use podium::domain::{Action, Role};
 use podium::http::route_table::{Access, ApiRoute, API_ROUTES};
@@ -112,12 +112,11 @@ fn succeeds_anyway(route: &ApiRoute, caller: Caller) -> bool {
 struct Scene {
     slug: String,
     room_id: i64,
-    presenter: String,
-    moderator: String,
-    attendee: String,
-    other_attendee: String,
-    other_attendee_id: i64,
-    kicked: String,
+    presenter: Participant,
+    moderator: Participant,
+    attendee: Participant,
+    other_attendee: Participant,
+    kicked: Participant,
     message: i64,
     question: i64,
     /// The attendee's WHEP session, as its Location.
@@ -163,82 +162,40 @@ fn serve_in_background(db: &TestDb) -> String {
 }
 
 async fn scene(app: &App) -> Scene {
-    let room = app.open_room().await;
-    let slug = room.slug.clone();
-    let (presenter, _) = joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
-    let (moderator, _) = joined(app, &slug, json!({"name": "Mo", "key": room.moderator_key})).await;
-    let (attendee, _) = joined(app, &slug, json!({"name": "Bea"})).await;
-    let (other_attendee, other_attendee_id) = joined(app, &slug, json!({"name": "Cy"})).await;
-    let (kicked, kicked_id) = joined(app, &slug, json!({"name": "Dee"})).await;
-    let base = format!("/api/rooms/{slug}");
-    let r = app
-        .post(
-            &format!("{base}/participants/{kicked_id}/kick"),
-            Some(&moderator),
-            &json!({}),
-        )
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let attendee = room.attendee("Bea").await;
+    let other_attendee = room.attendee("Cy").await;
+    let kicked = room.attendee("Dee").await;
+    let r = moderator
+        .post(&format!("/participants/{}/kick", kicked.id), json!({}))
         .await;
     assert_eq!(r.status, 204, "kick: {}", r.body);
-    let r = app
-        .post(
-            &format!("{base}/messages"),
-            Some(&attendee),
-            &json!({"body": "hello"}),
-        )
-        .await;
+    let r = attendee.post("/messages", json!({"body": "hello"})).await;
     assert_eq!(r.status, 201, "chat: {}", r.body);
     let message = r.body["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("{base}/questions"),
-            Some(&attendee),
-            &json!({"body": "why?"}),
-        )
-        .await;
+    let r = attendee.post("/questions", json!({"body": "why?"})).await;
     assert_eq!(r.status, 201, "ask: {}", r.body);
     let question = r.body["id"].as_i64().unwrap();
-    let r = app
-        .send(
-            app.request(
-                Method::PUT,
-                &format!("{base}/questions/{question}/vote"),
-                Some(&other_attendee),
-            ),
-            None,
-        )
+    let r = other_attendee
+        .put(&format!("/questions/{question}/vote"))
         .await;
     assert_eq!(r.status, 200, "vote: {}", r.body);
-    let (status, location, body) = kit::sdp::post(
-        app,
-        &format!("{base}/whep"),
-        Some(&attendee),
-        kit::sdp::offer(&kit::sdp::AV_RECV),
-    )
-    .await;
-    assert_eq!(status, 201, "whep: {body}");
-    let room_id = room_id(app, &slug);
+    let session = attendee.whep().await;
+    let room_id = room_id(app, &room.slug);
     Scene {
-        slug,
+        slug: room.slug,
         room_id,
         presenter,
         moderator,
         attendee,
         other_attendee,
-        other_attendee_id,
         kicked,
         message,
         question,
-        session: location.expect("WHEP gives a Location"),
+        session,
     }
-}
-
-async fn joined(app: &App, slug: &str, body: Value) -> (String, i64) {
-    let r = app.join(slug, body).await;
-    assert_eq!(r.status, 200, "join: {}", r.body);
-    (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    )
 }
 
 fn room_id(app: &App, slug: &str) -> i64 {
@@ -281,7 +238,7 @@ async fn fingerprint(app: &App, s: &Scene) -> String {
     .get_result::<Text>(&mut app.conn())
     .unwrap()
     .text;
-    let req = app.request(Method::PATCH, &s.session, Some(&s.attendee));
+    let req = app.request(Method::PATCH, &s.session, Some(&s.attendee.token));
     let status = trickle(app, req).await.status;
     format!("{stored} | media session answers {status}")
 }
@@ -297,10 +254,8 @@ async fn trickle(app: &App, req: awc::ClientRequest) -> kit::Resp {
 }
 
 /// Ends the scene's room (its media sessions end with it).
-async fn end(app: &App, s: &Scene) {
-    let r = app
-        .delete(&format!("/api/rooms/{}", s.slug), Some(&s.presenter))
-        .await;
+async fn end(s: &Scene) {
+    let r = s.presenter.delete("").await;
     assert_eq!(r.status, 200, "end: {}", r.body);
 }
 
@@ -321,7 +276,7 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         .replace("questions/{id}", &format!("questions/{}", s.question))
         .replace(
             "participants/{id}",
-            &format!("participants/{}", s.other_attendee_id),
+            &format!("participants/{}", s.other_attendee.id),
         )
         .replace("media/{id}", &format!("media/{session_id}"));
     assert!(
@@ -370,15 +325,15 @@ fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Opti
         Access::Presenter => &s.presenter,
     };
     Some(match caller {
-        Caller::Rightful | Caller::Ended => rightful.clone(),
-        Caller::Attendee => s.attendee.clone(),
-        Caller::Moderator => s.moderator.clone(),
-        Caller::OtherAttendee => s.other_attendee.clone(),
-        Caller::OtherRoom => other.presenter.clone(),
-        Caller::Kicked => s.kicked.clone(),
+        Caller::Rightful | Caller::Ended => rightful.token.clone(),
+        Caller::Attendee => s.attendee.token.clone(),
+        Caller::Moderator => s.moderator.token.clone(),
+        Caller::OtherAttendee => s.other_attendee.token.clone(),
+        Caller::OtherRoom => other.presenter.token.clone(),
+        Caller::Kicked => s.kicked.token.clone(),
         // Made as tokens are, never issued.
         Caller::Forged => podium::secrets::new_token(),
-        Caller::Truncated => rightful[..rightful.len() - 4].to_owned(),
+        Caller::Truncated => rightful.token[..rightful.token.len() - 4].to_owned(),
         Caller::Missing => return None,
     })
 }
@@ -403,19 +358,13 @@ async fn http_case(app: App, route: &'static ApiRoute, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
-        end(&app, &s).await;
+        end(&s).await;
     }
     if caller == Caller::Rightful && route.method == "DELETE" && route.path.ends_with("/vote") {
         // Take back a vote the caller did cast.
-        let r = app
-            .send(
-                app.request(
-                    Method::PUT,
-                    &format!("/api/rooms/{}/questions/{}/vote", s.slug, s.question),
-                    Some(&s.attendee),
-                ),
-                None,
-            )
+        let r = s
+            .attendee
+            .put(&format!("/questions/{}/vote", s.question))
             .await;
         assert_eq!(r.status, 200);
     }
@@ -467,7 +416,7 @@ async fn hello_case(app: App, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
-        end(&app, &s).await;
+        end(&s).await;
     }
     let ws_route = API_ROUTES.iter().find(|r| r.path.ends_with("/ws")).unwrap();
     let token = token_for(ws_route, caller, &s, &other).unwrap_or_default();
@@ -498,7 +447,7 @@ async fn hello_case(app: App, caller: Caller) {
 /// weakest allowed role sends.
 async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
     let s = scene(&app).await;
-    let token = match role {
+    let who = match role {
         Role::Attendee => &s.attendee,
         Role::Moderator => &s.moderator,
         Role::Presenter => &s.presenter,
@@ -510,13 +459,13 @@ async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
         "question.vote" | "question.unvote" => json!({"id": s.question}),
         "question.update" => json!({"id": s.question, "pinned": true, "hidden": true}),
         "room.update" => json!({"settings": {"questions_enabled": false}}),
-        "participant.kick" => json!({"id": s.other_attendee_id}),
+        "participant.kick" => json!({"id": s.other_attendee.id}),
         "room.end" => json!({}),
         other => panic!("{other}: teach tests/escalation.rs how to send this frame"),
     };
     frame["type"] = kind.into();
     frame["ref"] = "r1".into();
-    let (mut ws, _) = Ws::join(&app, &s.slug, token).await;
+    let (mut ws, _) = who.ws().await;
     let before = fingerprint(&app, &s).await;
     ws.send(frame).await;
     let reply = loop {

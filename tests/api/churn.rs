@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::kit;
 use crate::kit::ws::Ws;
-use crate::kit::{TestApp, TestDb};
+use crate::kit::{Participant, TestApp, TestDb};
 
 const CROWD: usize = 1000;
 
@@ -23,8 +23,8 @@ struct Observer {
 }
 
 impl Observer {
-    async fn join(app: &TestApp, slug: &str, token: &str) -> Observer {
-        let (ws, welcome) = Ws::join(app, slug, token).await;
+    async fn join(moderator: &Participant) -> Observer {
+        let (ws, welcome) = moderator.ws().await;
         let roster = welcome["participants"]
             .as_array()
             .unwrap()
@@ -85,25 +85,16 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
         ],
         &[],
     );
-    let room = app.open_room().await;
-    let slug = room.slug.clone();
-    let moderator = app
-        .join_ok(&slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let mut observer = Observer::join(&app, &slug, &moderator).await;
-    let mut tokens = Vec::with_capacity(CROWD);
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let mut observer = Observer::join(&moderator).await;
+    let mut crowd = Vec::with_capacity(CROWD);
     for chunk in (0..CROWD).collect::<Vec<_>>().chunks(100) {
-        let joins = chunk.iter().map(|i| {
-            app.post_owned(
-                format!("/api/rooms/{slug}/join"),
-                String::new(),
-                json!({"name": format!("P{i}")}),
-            )
-        });
-        for r in join_all(joins).await {
-            assert_eq!(r.status, 200, "{}", r.body);
-            tokens.push(r.body["token"].as_str().unwrap().to_owned());
-        }
+        let room = &room;
+        let joins = chunk
+            .iter()
+            .map(|i| async move { room.attendee(&format!("P{i}")).await });
+        crowd.extend(join_all(joins).await);
     }
 
     let idle = server.resident_kib();
@@ -111,7 +102,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
     let mut figures = Vec::new();
     for round in 0..4 {
         // All at once.
-        let sockets: Vec<Ws> = join_all(tokens.iter().map(|t| Ws::join(&app, &slug, t)))
+        let sockets: Vec<Ws> = join_all(crowd.iter().map(Participant::ws))
             .await
             .into_iter()
             .map(|(ws, _)| ws)

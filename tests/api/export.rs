@@ -4,64 +4,37 @@ use serde_json::json;
 
 use crate::kit;
 
-async fn csv_of(app: &kit::TestApp, path: &str, token: &str) -> (u16, String, String) {
-    let mut res = app
-        .request(awc::http::Method::GET, path, Some(token))
-        .send()
-        .await
-        .unwrap();
-    let disposition = res
-        .headers()
-        .get("content-disposition")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
-    (res.status().as_u16(), disposition, body)
-}
-
 #[actix_rt::test]
 async fn questions_csv_quotes_and_defuses_user_text() {
     let app = kit::spawn_app().await;
-    let room = app.open_room().await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let eve = room.attendee("=HYPERLINK(\"x\")").await;
+    let bob = room.attendee("Bob").await;
+    let q1 = eve
+        .post("/questions", json!({"body": "=cmd|' /C calc'!A0"}))
         .await;
-    let eve = app
-        .join_ok(&room.slug, json!({"name": "=HYPERLINK(\"x\")"}))
-        .await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let base = format!("/api/rooms/{}", room.slug);
-    let q1 = app
+    let q2 = bob
         .post(
-            &format!("{base}/questions"),
-            Some(&eve),
-            &json!({"body": "=cmd|' /C calc'!A0"}),
+            "/questions",
+            json!({"body": "a, b \"quoted\"\nnew line", "anonymous": true}),
         )
         .await;
-    let q2 = app
-        .post(
-            &format!("{base}/questions"),
-            Some(&bob),
-            &json!({"body": "a, b \"quoted\"\nnew line", "anonymous": true}),
+    eve.put(&format!("/questions/{}/vote", q2.body["id"])).await;
+    moderator
+        .patch(
+            &format!("/questions/{}", q2.body["id"]),
+            json!({"answer": "-1, sadly"}),
         )
         .await;
-    let vote = format!("{base}/questions/{}/vote", q2.body["id"]);
-    app.send(app.request(awc::http::Method::PUT, &vote, Some(&eve)), None)
-        .await;
-    let patch = format!("{base}/questions/{}", q2.body["id"]);
-    app.send(
-        app.request(awc::http::Method::PATCH, &patch, Some(&moderator)),
-        Some(&json!({"answer": "-1, sadly"})),
-    )
-    .await;
 
-    let (status, disposition, body) =
-        csv_of(&app, &format!("{base}/questions.csv"), &moderator).await;
-    assert_eq!(status, 200);
+    let r = moderator.get("/questions.csv").await;
+    assert_eq!(r.status, 200);
     assert_eq!(
-        disposition,
+        r.header("content-disposition").unwrap_or_default(),
         format!("attachment; filename=\"{}-questions.csv\"", room.slug)
     );
+    let body = r.text;
     let mut rows = csv::Reader::from_reader(body.as_bytes());
     let headers: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
     assert_eq!(
@@ -106,19 +79,15 @@ async fn questions_csv_quotes_and_defuses_user_text() {
     // On the wire: the multi-line cell is quoted with doubled quotes.
     assert!(body.contains("\"a, b \"\"quoted\"\"\nnew line\""), "{body}");
 
-    let (status, _, _) = csv_of(&app, &format!("{base}/questions.csv"), &bob).await;
-    assert_eq!(status, 403);
+    assert_eq!(bob.get("/questions.csv").await.status, 403);
 }
 
 #[actix_rt::test]
 async fn attendance_csv_has_one_row_per_sample() {
     let app = kit::spawn_app().await;
-    let room = app.open_room().await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let (_ws, _) = kit::ws::Ws::join(&app, &room.slug, &moderator).await;
-    let base = format!("/api/rooms/{}", room.slug);
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let (_ws, _) = moderator.ws().await;
     let mut samples = 0;
     for _ in 0..50 {
         samples = kit::db::count(
@@ -131,9 +100,13 @@ async fn attendance_csv_has_one_row_per_sample() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(samples > 0);
-    let (status, disposition, body) = csv_of(&app, &format!("{base}/stats.csv"), &moderator).await;
-    assert_eq!(status, 200);
-    assert!(disposition.contains("-attendance.csv"));
+    let r = moderator.get("/stats.csv").await;
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-disposition")
+        .unwrap_or_default()
+        .contains("-attendance.csv"));
+    let body = r.text;
     let lines: Vec<&str> = body.lines().collect();
     assert_eq!(lines[0], "at,concurrent");
     assert_eq!(lines.len() as i64, samples + 1, "{body}");

@@ -15,7 +15,7 @@ async fn health_reports_the_database() {
 #[actix_rt::test]
 async fn database_outage_gives_503_unavailable() {
     let app = kit::spawn_app().await;
-    let room = app.open_room().await;
+    let room = app.room().await;
     app.db.drop_now();
 
     let r = app.get("/api/health", None).await;
@@ -33,7 +33,7 @@ async fn database_outage_gives_503_unavailable() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.code(), "unavailable");
 
-    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let r = room.join(json!({"name": "Bob"})).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.code(), "unavailable");
 }

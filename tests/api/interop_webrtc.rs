@@ -19,7 +19,6 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
 };
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -75,19 +74,14 @@ struct Received {
 #[actix_rt::test]
 async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
     let app = kit::spawn_app().await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-
+    let room = app.room().await;
     let (posts, mut offers) = mpsc::unbounded_channel();
     let signalling = Signalling {
         posts,
-        whip: format!("/api/rooms/{}/whip?kind=camera", room.slug),
-        presenter,
-        whep: format!("/api/rooms/{}/whep", room.slug),
-        attendee,
+        whip: room.path("/whip?kind=camera"),
+        presenter: room.presenter().await.token,
+        whep: room.path("/whep"),
+        attendee: room.attendee("Bob").await.token,
     };
     let clients = std::thread::spawn(move || {
         tokio::runtime::Builder::new_multi_thread()

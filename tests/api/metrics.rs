@@ -7,7 +7,6 @@ use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::json;
 
 use crate::kit;
-use crate::kit::ws::Ws;
 
 /// Every sample as `name{labels}` -> value (histograms by their count).
 fn parse(text: &str) -> HashMap<String, f64> {
@@ -51,9 +50,8 @@ async fn metrics_parse_and_move_with_a_session() {
     let app = kit::spawn_app().await;
     let before = scrape(&app).await;
 
-    let room = app.open_room().await;
-    let token = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &token).await;
+    let room = app.room().await;
+    let (mut ws, _) = room.attendee("Grace").await.ws().await;
     ws.send(json!({"type": "chat.send", "body": "hello", "ref": 1}))
         .await;
     ws.recv_type("ack").await;

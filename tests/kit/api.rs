@@ -6,6 +6,8 @@ use std::time::Duration;
 use awc::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use super::Room;
+
 /// The server's base URL and an HTTP client for it.
 #[derive(Clone)]
 pub struct Api {
@@ -13,11 +15,13 @@ pub struct Api {
     client: awc::Client,
 }
 
-/// A response: status, headers and the body parsed as JSON (or Null).
+/// A response: status, headers, and the body parsed as JSON (a string
+/// when it is not JSON, Null when empty) and as text.
 pub struct Resp {
     pub status: StatusCode,
     pub headers: awc::http::header::HeaderMap,
     pub body: Value,
+    pub text: String,
 }
 
 impl Resp {
@@ -33,6 +37,10 @@ impl Resp {
         );
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
 }
 
 impl Api {
@@ -40,6 +48,11 @@ impl Api {
         let client = awc::Client::builder()
             .timeout(Duration::from_secs(30))
             .finish();
+        Api::with_client(base, client)
+    }
+
+    /// The API at `base` through `client` (a proxy's TLS, say).
+    pub fn with_client(base: String, client: awc::Client) -> Api {
         Api { base, client }
     }
 
@@ -68,17 +81,6 @@ impl Api {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
         self.send(self.request(Method::POST, path, token), Some(body))
-            .await
-    }
-
-    /// `post` with owned arguments, for many requests in flight at once.
-    pub async fn post_owned(&self, path: String, token: String, body: Value) -> Resp {
-        self.post(&path, Some(&token), &body).await
-    }
-
-    /// A bodyless request with owned arguments.
-    pub async fn call_owned(&self, method: Method, path: String, token: String) -> Resp {
-        self.send(self.request(method, &path, Some(&token)), None)
             .await
     }
 
@@ -112,35 +114,14 @@ impl Api {
     pub async fn create_room(&self, body: Value) -> Room {
         let r = self.post("/api/rooms", None, &body).await;
         assert_eq!(r.status, 201, "create room: {}", r.body);
-        Room {
-            slug: r.body["slug"].as_str().unwrap().to_owned(),
-            host_key: r.body["host_key"].as_str().unwrap().to_owned(),
-            moderator_key: r.body["moderator_key"].as_str().unwrap().to_owned(),
-        }
+        Room::created(self, &r.body)
     }
 
-    pub async fn open_room(&self) -> Room {
+    /// A room with no password and the default limits.
+    pub async fn room(&self) -> Room {
         self.create_room(json!({"title": "Rust at Scale", "presenter_name": "Ada"}))
             .await
     }
-
-    pub async fn join(&self, slug: &str, body: Value) -> Resp {
-        self.post(&format!("/api/rooms/{slug}/join"), None, &body)
-            .await
-    }
-
-    /// Joins and returns the token, asserting success.
-    pub async fn join_ok(&self, slug: &str, body: Value) -> String {
-        let r = self.join(slug, body).await;
-        assert_eq!(r.status, 200, "join: {}", r.body);
-        r.body["token"].as_str().unwrap().to_owned()
-    }
-}
-
-pub struct Room {
-    pub slug: String,
-    pub host_key: String,
-    pub moderator_key: String,
 }
 
 async fn read<S>(mut res: awc::ClientResponse<S>) -> Resp
@@ -150,15 +131,16 @@ where
     let status = res.status();
     let headers = res.headers().clone();
     let bytes = res.body().limit(1 << 20).await.expect("response body");
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     let body = if bytes.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(text.clone()))
     };
     Resp {
         status,
         headers,
         body,
+        text,
     }
 }

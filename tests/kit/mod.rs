@@ -1,19 +1,30 @@
 //! The test kit, shared by the test binary (tests/api), the escalation
 //! binary and the benches: the real application on port 0, each test with
-//! its own database cloned from a template that was migrated once.
+//! its own database cloned from a template that was migrated once, and
+//! typed rooms and participants to drive it:
+//!
+//! ```text
+//! let app = kit::spawn_app().await;
+//! let room = app.room().await;
+//! let (ada, bob) = (room.presenter().await, room.attendee("Bob").await);
+//! bob.post("/questions", json!({"body": "Why Rust?"})).await;
+//! let (mut ws, welcome) = ada.ws().await;
+//! ```
 
 pub mod api;
 pub mod db;
 pub mod media_net;
 pub mod process;
+pub mod room;
 pub mod sdp;
 pub mod ws;
 
 use podium::config::Config;
 use podium::startup::Application;
 
-pub use api::{Api, Resp, Room};
+pub use api::{Api, Resp};
 pub use db::TestDb;
+pub use room::{Participant, Room};
 
 /// The application and its own database; requests go through its `Api`.
 pub struct TestApp {
