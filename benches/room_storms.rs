@@ -16,6 +16,8 @@
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/kit/mod.rs"]
 mod kit;
+// The benches' support; this one reads no CPU time.
+#[allow(dead_code)]
 #[path = "support/mod.rs"]
 mod support;
 

@@ -1,7 +1,6 @@
 //! What the benches share beyond the tests' kit (tests/kit, which gives
 //! them a database of their own and the server as a child process): a high
 //! open-file limit, the server pinned to a CPU, its CPU time.
-#![allow(dead_code)]
 
 use std::process::Command;
 use std::time::Duration;
