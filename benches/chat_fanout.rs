@@ -9,6 +9,11 @@
 //! smoke run of the same path. Needs PostgreSQL as the tests do
 //! (PODIUM_TEST_DATABASE_URL or 127.0.0.1:5432, user postgres).
 
+// The tests' kit (a database, the server as a child process, rooms and
+// participants); this bench uses part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -18,7 +23,9 @@ use std::time::{Duration, Instant};
 
 use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use serde_json::json;
+
+use kit::process::Server;
 
 /// Sockets joining at once while the room fills.
 const CONNECTING: usize = 100;
@@ -57,13 +64,8 @@ fn main() {
     if pinned {
         support::pin_to(1);
     }
-    let db = support::BenchDb::new();
-    let server = support::start_server(
-        env!("CARGO_BIN_EXE_podium"),
-        &db.url,
-        &[],
-        pinned.then_some(0),
-    );
+    let db = kit::TestDb::new();
+    let server = support::start_server(&db.url, &[], pinned.then_some(0));
     let result = actix_rt::System::new().block_on(run(&a, &server));
     drop(server);
     drop(db);
@@ -74,19 +76,6 @@ fn main() {
 }
 
 type Socket = actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>;
-
-async fn join(http: &awc::Client, url: &str, body: Value) -> Result<String, String> {
-    let mut r = http
-        .post(url)
-        .send_json(&body)
-        .await
-        .map_err(|e| e.to_string())?;
-    let v: Value = r.json().await.map_err(|e| e.to_string())?;
-    v["token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("join failed: {v}"))
-}
 
 /// A socket that said hello and got its welcome.
 async fn connect(ws_url: &str, token: &str) -> Result<Socket, String> {
@@ -130,27 +119,18 @@ fn sent_at(frame: &[u8]) -> Option<u64> {
     std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
-async fn run(a: &Args, server: &support::Server) -> Result<(), String> {
-    let base = &server.base;
+async fn run(a: &Args, server: &Server) -> Result<(), String> {
+    let api = kit::Api::new(server.base());
     let pid = server.child.id();
-    let http = awc::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .finish();
-    let mut r = http
-        .post(format!("{base}/api/rooms"))
-        .send_json(&json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}))
-        .await
-        .map_err(|e| e.to_string())?;
-    let room: Value = r.json().await.map_err(|e| e.to_string())?;
-    let slug = room["slug"].as_str().ok_or("no slug")?.to_owned();
-    let join_url = format!("{base}/api/rooms/{slug}/join");
-    let ws_url = format!("{}/api/rooms/{slug}/ws", base.replace("http://", "ws://"));
-    let presenter = join(
-        &http,
-        &join_url,
-        json!({"name": "Ada", "key": room["host_key"]}),
-    )
-    .await?;
+    let room = api
+        .create_room(json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}))
+        .await;
+    let ws_url = format!(
+        "{}/api/rooms/{}/ws",
+        api.base.replace("http://", "ws://"),
+        room.slug
+    );
+    let presenter = room.presenter().await.token;
 
     let start = Instant::now();
     let latencies: Rc<RefCell<Vec<u64>>> = Rc::default();
@@ -164,10 +144,10 @@ async fn run(a: &Args, server: &support::Server) -> Result<(), String> {
     let mut next = 0;
     while next < a.sockets {
         let batch = (next..a.sockets.min(next + CONNECTING)).map(|i| {
-            let (http, join_url, ws_url) = (http.clone(), join_url.clone(), ws_url.clone());
+            let (room, ws_url) = (&room, &ws_url);
             async move {
-                let token = join(&http, &join_url, json!({"name": format!("viewer {i}")})).await?;
-                connect(&ws_url, &token).await
+                let viewer = room.attendee(&format!("viewer {i}")).await;
+                connect(ws_url, &viewer.token).await
             }
         });
         for framed in futures_util::future::join_all(batch).await {

@@ -13,24 +13,28 @@
 //! Without `--bench` (as `cargo test --all-targets` runs it) a small smoke
 //! run of the same path.
 
-#[path = "../tests/common/media_net.rs"]
-mod media_net;
+// The tests' kit, of which this bench uses the simulated network.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use media_net::Net;
+use kit::media_net::Net;
+use kit::sdp::{AV_RECV, AV_SEND};
 use podium::media::Source;
-use str0m::media::{Direction, MediaKind};
 
-const AV_SEND: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::SendOnly),
-    (MediaKind::Video, Direction::SendOnly),
-];
-const AV_RECV: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::RecvOnly),
-    (MediaKind::Video, Direction::RecvOnly),
-];
+/// Bench mode: from now on the server's datagrams really go out of a UDP
+/// socket, to a receiver that never reads, and no simulated client gets
+/// them; the core's time is counted afresh.
+fn start_blackhole(net: &mut Net) {
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sink.local_addr().unwrap();
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    net.blackhole = Some((sock, addr, sink));
+    net.core_time = Duration::ZERO;
+}
 
 fn main() {
     let argv: Vec<String> = std::env::args().collect();
@@ -75,7 +79,7 @@ fn main() {
         net.run(Duration::from_secs(3));
         let connected = net.clients.iter().filter(|c| c.connected).count();
         assert_eq!(connected, n + 1, "every peer connects before measuring");
-        net.start_blackhole();
+        start_blackhole(&mut net);
         let f0 = net.forwarded();
         net.run(measure);
         let forwarded = net.forwarded() - f0;

@@ -22,6 +22,11 @@
 
 #[path = "support/baseline.rs"]
 mod baseline;
+// The tests' kit (a database, the server as a child process, rooms and
+// participants); this bench uses part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/kit/mod.rs"]
+mod kit;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -30,7 +35,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
@@ -368,11 +373,6 @@ async fn presenter(
     }
 }
 
-async fn json_post(http: &awc::Client, url: String, body: Value) -> Value {
-    let mut r = http.post(url).send_json(&body).await.unwrap();
-    r.json().await.unwrap()
-}
-
 impl Step {
     /// Served: no packet lost and the core not saturated (past about 90%
     /// busy the queues, and so the delay, only grow).
@@ -414,12 +414,7 @@ struct Step {
 
 async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
     let server = match who {
-        Forwarder::Podium => support::start_server(
-            env!("CARGO_BIN_EXE_podium"),
-            db_url,
-            &["--media-shards", "1"],
-            Some(0),
-        ),
+        Forwarder::Podium => support::start_server(db_url, &["--media-shards", "1"], Some(0)),
         Forwarder::Baseline => {
             let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
             cmd.arg("--baseline-server");
@@ -427,33 +422,20 @@ async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
         }
     };
     let pid = server.child.id();
-    let base = server.base.clone();
+    let base = server.base();
     let http = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
     let (slug, host, watcher) = match who {
         Forwarder::Podium => {
-            let room = json_post(
-                &http,
-                format!("{base}/api/rooms"),
-                json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}),
-            )
-            .await;
-            let slug = room["slug"].as_str().unwrap().to_owned();
-            let host = json_post(
-                &http,
-                format!("{base}/api/rooms/{slug}/join"),
-                json!({"name": "Ada", "key": room["host_key"]}),
-            )
-            .await;
-            let watcher = json_post(
-                &http,
-                format!("{base}/api/rooms/{slug}/join"),
-                json!({"name": "Viewers"}),
-            )
-            .await;
-            let token = |v: &Value| v["token"].as_str().unwrap().to_owned();
-            (slug, token(&host), token(&watcher))
+            let room = kit::Api::new(base.clone())
+                .create_room(
+                    json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}),
+                )
+                .await;
+            let host = room.presenter().await.token;
+            let watcher = room.attendee("Viewers").await.token;
+            (room.slug, host, watcher)
         }
         // The baseline has one room and no auth.
         Forwarder::Baseline => ("bench".into(), "-".into(), "-".into()),
@@ -468,7 +450,7 @@ async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
         sent.clone(),
     ));
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss0 = support::rss_bytes(pid);
+    let rss0 = server.resident_kib();
 
     let mut tallies: Vec<Rc<RefCell<Tally>>> = Vec::new();
     let mut steps = Vec::new();
@@ -550,7 +532,7 @@ async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
             lost_per_viewer: lost / n as f64,
             p50_us: quantile(&m0.delay, &m1.delay, 0.5) * 1e6,
             p99_us: quantile(&m0.delay, &m1.delay, 0.99) * 1e6,
-            kib_per_viewer: support::rss_bytes(pid).saturating_sub(rss0) as f64 / 1024.0 / n as f64,
+            kib_per_viewer: server.resident_kib().saturating_sub(rss0) as f64 / n as f64,
             dropped: m1.dropped - m0.dropped,
             busy: (cpu1 - cpu0).as_secs_f64() / measure.as_secs_f64(),
         };
@@ -811,7 +793,7 @@ fn main() {
     support::raise_open_files();
     support::pin_to(1);
     let floor = limit(a.bench);
-    let db = support::BenchDb::new();
+    let db = kit::TestDb::new();
     let mut runs = Vec::new();
     for who in [Forwarder::Podium, Forwarder::Baseline] {
         let steps = actix_rt::System::new().block_on(run(&a, who, &db.url));

@@ -11,6 +11,13 @@
 //! `cargo bench --bench room_storms -- --votes 1000 --joins 100 --seconds 30`
 //! Without `--bench` (as `cargo test --all-targets` runs it): a short run.
 
+// The tests' kit (a database, the server as a child process, rooms and
+// participants); this bench uses part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/kit/mod.rs"]
+mod kit;
+// The benches' support; this one reads no CPU time.
+#[allow(dead_code)]
 #[path = "support/mod.rs"]
 mod support;
 
@@ -21,6 +28,8 @@ use std::time::{Duration, Instant};
 use awc::ws::Frame;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+
+use kit::Api;
 
 const QUESTIONS: usize = 20;
 
@@ -104,54 +113,35 @@ where
     (lat, failed)
 }
 
-async fn votes(a: &Args, http: &awc::Client, base: &str) {
-    let (_, room) = post(
-        http,
-        format!("{base}/api/rooms"),
-        json!({"title": "Votes", "presenter_name": "Ada", "max_participants": 100000}),
-        None,
-    )
-    .await;
-    let slug = room["slug"].as_str().unwrap().to_owned();
-    let (_, host) = post(
-        http,
-        format!("{base}/api/rooms/{slug}/join"),
-        json!({"name": "Ada", "key": room["host_key"]}),
-        None,
-    )
-    .await;
-    let host = host["token"].as_str().unwrap().to_owned();
+async fn votes(a: &Args, api: &Api, http: &awc::Client) {
+    let base = &api.base;
+    let room = api
+        .create_room(json!({"title": "Votes", "presenter_name": "Ada", "max_participants": 100000}))
+        .await;
+    let slug = room.slug.clone();
+    let host = room.presenter().await;
     let mut questions = Vec::new();
     for i in 0..QUESTIONS {
-        let (_, q) = post(
-            http,
-            format!("{base}/api/rooms/{slug}/questions"),
-            json!({"body": format!("Question {i}")}),
-            Some(&host),
-        )
-        .await;
-        questions.push(q["id"].as_i64().unwrap());
+        let q = host
+            .post("/questions", json!({"body": format!("Question {i}")}))
+            .await;
+        questions.push(q.body["id"].as_i64().unwrap());
     }
     // Each participant votes once on every question.
     let total = a.votes * a.seconds;
     let voters = total.div_ceil(QUESTIONS as u64);
     let mut tokens = Vec::new();
     for i in 0..voters {
-        let (_, j) = post(
-            http,
-            format!("{base}/api/rooms/{slug}/join"),
-            json!({"name": format!("V{i}")}),
-            None,
-        )
-        .await;
-        tokens.push(j["token"].as_str().unwrap().to_owned());
+        tokens.push(room.attendee(&format!("V{i}")).await.token);
     }
 
     // One socket watches the room's broadcasts.
     let ws_url = format!("{}/api/rooms/{slug}/ws", base.replace("http://", "ws://"));
     let (_, mut ws) = awc::Client::new().ws(ws_url).connect().await.unwrap();
     ws.send(awc::ws::Message::Text(
-        json!({"type": "hello", "token": host}).to_string().into(),
+        json!({"type": "hello", "token": host.token})
+            .to_string()
+            .into(),
     ))
     .await
     .unwrap();
@@ -194,7 +184,7 @@ async fn votes(a: &Args, http: &awc::Client, base: &str) {
 
     let mut r = http
         .get(format!("{base}/api/rooms/{slug}/questions"))
-        .insert_header(("authorization", format!("Bearer {host}")))
+        .insert_header(("authorization", format!("Bearer {}", host.token)))
         .send()
         .await
         .unwrap();
@@ -228,9 +218,12 @@ async fn votes(a: &Args, http: &awc::Client, base: &str) {
     );
 }
 
-async fn joins(a: &Args, http: &awc::Client, base: &str) {
-    let (_, room) = post(http, format!("{base}/api/rooms"), json!({"title": "Joins", "presenter_name": "Ada", "password": "a fine password", "max_participants": 100000}), None).await;
-    let slug = room["slug"].as_str().unwrap().to_owned();
+async fn joins(a: &Args, api: &Api, http: &awc::Client) {
+    let base = &api.base;
+    let room = api
+        .create_room(json!({"title": "Joins", "presenter_name": "Ada", "password": "a fine password", "max_participants": 100000}))
+        .await;
+    let slug = room.slug;
     let total = a.joins * a.seconds;
     let started = Instant::now();
     let (lat, failed) = paced(total, a.joins, |i| {
@@ -266,20 +259,16 @@ fn main() {
     if pinned {
         support::pin_to(1);
     }
-    let db = support::BenchDb::new();
-    let server = support::start_server(
-        env!("CARGO_BIN_EXE_podium"),
-        &db.url,
-        &[],
-        pinned.then_some(0),
-    );
-    let base = server.base.clone();
+    let db = kit::TestDb::new();
+    let server = support::start_server(&db.url, &[], pinned.then_some(0));
     actix_rt::System::new().block_on(async {
+        // The kit's client sets the rooms up; the storms have their own.
+        let api = Api::new(server.base());
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(30))
             .finish();
-        votes(&a, &http, &base).await;
-        joins(&a, &http, &base).await;
+        votes(&a, &api, &http).await;
+        joins(&a, &api, &http).await;
     });
     drop(server);
     drop(db);

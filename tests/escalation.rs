@@ -7,13 +7,16 @@
 //! credential's doing and not a malformed call. A route or frame this file
 //! does not know how to call fails its tests until it is taught.
 
-mod common;
+// The tests' kit; this binary uses part of it.
+#[allow(dead_code, unused_imports)]
+#[path = "kit/mod.rs"]
+mod kit;
 
 use std::time::Duration;
 
 use awc::http::Method;
-use common::{ws::Ws, TestApp, TestDb};
 use diesel::prelude::*;
+use kit::{ws::Ws, Api, Participant, TestDb};
 use libtest_mimic::{Arguments, Trial};
 use podium::domain::{Action, Role};
 use podium::http::route_table::{Access, ApiRoute, API_ROUTES};
@@ -110,98 +113,93 @@ fn succeeds_anyway(route: &ApiRoute, caller: Caller) -> bool {
 struct Scene {
     slug: String,
     room_id: i64,
-    presenter: String,
-    moderator: String,
-    attendee: String,
-    other_attendee: String,
-    other_attendee_id: i64,
-    kicked: String,
+    presenter: Participant,
+    moderator: Participant,
+    attendee: Participant,
+    other_attendee: Participant,
+    kicked: Participant,
     message: i64,
     question: i64,
     /// The attendee's WHEP session, as its Location.
     session: String,
 }
 
-async fn scene(app: &TestApp) -> Scene {
-    let room = app.open_room().await;
-    let slug = room.slug.clone();
-    let (presenter, _) = joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
-    let (moderator, _) = joined(app, &slug, json!({"name": "Mo", "key": room.moderator_key})).await;
-    let (attendee, _) = joined(app, &slug, json!({"name": "Bea"})).await;
-    let (other_attendee, other_attendee_id) = joined(app, &slug, json!({"name": "Cy"})).await;
-    let (kicked, kicked_id) = joined(app, &slug, json!({"name": "Dee"})).await;
-    let base = format!("/api/rooms/{slug}");
-    let r = app
-        .post(
-            &format!("{base}/participants/{kicked_id}/kick"),
-            Some(&moderator),
-            &json!({}),
-        )
+/// A trial's view of the server the trials share: a client of its own
+/// (made in the trial's runtime) and the shared database.
+struct App {
+    api: Api,
+    db_url: String,
+}
+
+impl std::ops::Deref for App {
+    type Target = Api;
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl App {
+    fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.db_url).expect("connect to the test database")
+    }
+}
+
+/// The application on a thread of its own, for all trials (each in a
+/// runtime of its own); its base URL.
+fn serve_in_background(db: &TestDb) -> String {
+    let mut config = kit::test_config();
+    config.database_url = Some(db.url.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = podium::startup::Application::build(config)
+                .await
+                .expect("application builds");
+            tx.send(format!("http://{}", app.http_addr())).unwrap();
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    rx.recv().expect("the server starts")
+}
+
+async fn scene(app: &App) -> Scene {
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let attendee = room.attendee("Bea").await;
+    let other_attendee = room.attendee("Cy").await;
+    let kicked = room.attendee("Dee").await;
+    let r = moderator
+        .post(&format!("/participants/{}/kick", kicked.id), json!({}))
         .await;
     assert_eq!(r.status, 204, "kick: {}", r.body);
-    let r = app
-        .post(
-            &format!("{base}/messages"),
-            Some(&attendee),
-            &json!({"body": "hello"}),
-        )
-        .await;
+    let r = attendee.post("/messages", json!({"body": "hello"})).await;
     assert_eq!(r.status, 201, "chat: {}", r.body);
     let message = r.body["id"].as_i64().unwrap();
-    let r = app
-        .post(
-            &format!("{base}/questions"),
-            Some(&attendee),
-            &json!({"body": "why?"}),
-        )
-        .await;
+    let r = attendee.post("/questions", json!({"body": "why?"})).await;
     assert_eq!(r.status, 201, "ask: {}", r.body);
     let question = r.body["id"].as_i64().unwrap();
-    let r = app
-        .send(
-            app.request(
-                Method::PUT,
-                &format!("{base}/questions/{question}/vote"),
-                Some(&other_attendee),
-            ),
-            None,
-        )
+    let r = other_attendee
+        .put(&format!("/questions/{question}/vote"))
         .await;
     assert_eq!(r.status, 200, "vote: {}", r.body);
-    let (status, location, body) = common::sdp::post(
-        app,
-        &format!("{base}/whep"),
-        Some(&attendee),
-        common::sdp::offer(&common::sdp::AV_RECV),
-    )
-    .await;
-    assert_eq!(status, 201, "whep: {body}");
-    let room_id = room_id(app, &slug);
+    let session = attendee.whep().await;
+    let room_id = room_id(app, &room.slug);
     Scene {
-        slug,
+        slug: room.slug,
         room_id,
         presenter,
         moderator,
         attendee,
         other_attendee,
-        other_attendee_id,
         kicked,
         message,
         question,
-        session: location.expect("WHEP gives a Location"),
+        session,
     }
 }
 
-async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
-    let r = app.join(slug, body).await;
-    assert_eq!(r.status, 200, "join: {}", r.body);
-    (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    )
-}
-
-fn room_id(app: &TestApp, slug: &str) -> i64 {
+fn room_id(app: &App, slug: &str) -> i64 {
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -209,13 +207,13 @@ fn room_id(app: &TestApp, slug: &str) -> i64 {
     }
     diesel::sql_query("SELECT id FROM rooms WHERE slug = $1")
         .bind::<diesel::sql_types::Text, _>(slug)
-        .get_result::<Id>(&mut app.db.conn())
+        .get_result::<Id>(&mut app.conn())
         .unwrap()
         .id
 }
 
 /// Everything stored about the room, and whether its media session lives.
-async fn fingerprint(app: &TestApp, s: &Scene) -> String {
+async fn fingerprint(app: &App, s: &Scene) -> String {
     #[derive(QueryableByName)]
     struct Text {
         #[diesel(sql_type = diesel::sql_types::Text)]
@@ -238,16 +236,16 @@ async fn fingerprint(app: &TestApp, s: &Scene) -> String {
          ) AS text",
     )
     .bind::<diesel::sql_types::BigInt, _>(s.room_id)
-    .get_result::<Text>(&mut app.db.conn())
+    .get_result::<Text>(&mut app.conn())
     .unwrap()
     .text;
-    let req = app.request(Method::PATCH, &s.session, Some(&s.attendee));
+    let req = app.request(Method::PATCH, &s.session, Some(&s.attendee.token));
     let status = trickle(app, req).await.status;
     format!("{stored} | media session answers {status}")
 }
 
 /// A trickle PATCH: what the media session routes answer to.
-async fn trickle(app: &TestApp, req: awc::ClientRequest) -> common::Resp {
+async fn trickle(app: &App, req: awc::ClientRequest) -> kit::Resp {
     app.send_body(
         req,
         "application/trickle-ice-sdpfrag",
@@ -257,10 +255,8 @@ async fn trickle(app: &TestApp, req: awc::ClientRequest) -> common::Resp {
 }
 
 /// Ends the scene's room (its media sessions end with it).
-async fn end(app: &TestApp, s: &Scene) {
-    let r = app
-        .delete(&format!("/api/rooms/{}", s.slug), Some(&s.presenter))
-        .await;
+async fn end(s: &Scene) {
+    let r = s.presenter.delete("").await;
     assert_eq!(r.status, 200, "end: {}", r.body);
 }
 
@@ -281,7 +277,7 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         .replace("questions/{id}", &format!("questions/{}", s.question))
         .replace(
             "participants/{id}",
-            &format!("participants/{}", s.other_attendee_id),
+            &format!("participants/{}", s.other_attendee.id),
         )
         .replace("media/{id}", &format!("media/{session_id}"));
     assert!(
@@ -297,8 +293,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         ("PATCH", "/api/rooms/{slug}/questions/{id}") => {
             Body::Json(json!({"pinned": true, "hidden": true, "answer": "no"}))
         }
-        ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(common::sdp::offer(&common::sdp::AV_SEND)),
-        ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(common::sdp::offer(&common::sdp::AV_RECV)),
+        ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_SEND)),
+        ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_RECV)),
         ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
         ("DELETE", "/api/rooms/{slug}")
         | ("GET", "/api/rooms/{slug}/me")
@@ -330,26 +326,26 @@ fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Opti
         Access::Presenter | Access::Publisher => &s.presenter,
     };
     Some(match caller {
-        Caller::Rightful | Caller::Ended => rightful.clone(),
-        Caller::Attendee => s.attendee.clone(),
-        Caller::Moderator => s.moderator.clone(),
-        Caller::OtherAttendee => s.other_attendee.clone(),
-        Caller::OtherRoom => other.presenter.clone(),
-        Caller::Kicked => s.kicked.clone(),
+        Caller::Rightful | Caller::Ended => rightful.token.clone(),
+        Caller::Attendee => s.attendee.token.clone(),
+        Caller::Moderator => s.moderator.token.clone(),
+        Caller::OtherAttendee => s.other_attendee.token.clone(),
+        Caller::OtherRoom => other.presenter.token.clone(),
+        Caller::Kicked => s.kicked.token.clone(),
         // Made as tokens are, never issued.
         Caller::Forged => podium::secrets::new_token(),
-        Caller::Truncated => rightful[..rightful.len() - 4].to_owned(),
+        Caller::Truncated => rightful.token[..rightful.token.len() - 4].to_owned(),
         Caller::Missing => return None,
     })
 }
 
 async fn send(
-    app: &TestApp,
+    app: &App,
     route: &ApiRoute,
     path: &str,
     token: Option<&str>,
     body: Body,
-) -> common::Resp {
+) -> kit::Resp {
     let req = app.request(route.method(), path, token);
     match body {
         Body::None => app.send(req, None).await,
@@ -359,23 +355,17 @@ async fn send(
     }
 }
 
-async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
+async fn http_case(app: App, route: &'static ApiRoute, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
-        end(&app, &s).await;
+        end(&s).await;
     }
     if caller == Caller::Rightful && route.method == "DELETE" && route.path.ends_with("/vote") {
         // Take back a vote the caller did cast.
-        let r = app
-            .send(
-                app.request(
-                    Method::PUT,
-                    &format!("/api/rooms/{}/questions/{}/vote", s.slug, s.question),
-                    Some(&s.attendee),
-                ),
-                None,
-            )
+        let r = s
+            .attendee
+            .put(&format!("/questions/{}/vote", s.question))
             .await;
         assert_eq!(r.status, 200);
     }
@@ -409,7 +399,7 @@ async fn http_case(app: TestApp, route: &'static ApiRoute, caller: Caller) {
 
 /// OPTIONS says what a URL accepts to anyone (browsers send preflights
 /// without credentials) and touches nothing.
-async fn options_case(app: TestApp, route: &'static ApiRoute) {
+async fn options_case(app: App, route: &'static ApiRoute) {
     let s = scene(&app).await;
     let (path, _) = call_for(route, &s);
     let before = fingerprint(&app, &s).await;
@@ -423,11 +413,11 @@ async fn options_case(app: TestApp, route: &'static ApiRoute) {
 }
 
 /// A `hello` on the room's socket with the caller's token.
-async fn hello_case(app: TestApp, caller: Caller) {
+async fn hello_case(app: App, caller: Caller) {
     let s = scene(&app).await;
     let other = scene(&app).await;
     if caller == Caller::Ended {
-        end(&app, &s).await;
+        end(&s).await;
     }
     let ws_route = API_ROUTES.iter().find(|r| r.path.ends_with("/ws")).unwrap();
     let token = token_for(ws_route, caller, &s, &other).unwrap_or_default();
@@ -456,9 +446,9 @@ async fn hello_case(app: TestApp, caller: Caller) {
 
 /// A frame a participant of `role` may not send, or (`rightful`) one the
 /// weakest allowed role sends.
-async fn frame_case(app: TestApp, kind: &'static str, action: Action, role: Role) {
+async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
     let s = scene(&app).await;
-    let token = match role {
+    let who = match role {
         Role::Attendee => &s.attendee,
         Role::Moderator => &s.moderator,
         Role::Presenter => &s.presenter,
@@ -470,13 +460,13 @@ async fn frame_case(app: TestApp, kind: &'static str, action: Action, role: Role
         "question.vote" | "question.unvote" => json!({"id": s.question}),
         "question.update" => json!({"id": s.question, "pinned": true, "hidden": true}),
         "room.update" => json!({"settings": {"questions_enabled": false}}),
-        "participant.kick" => json!({"id": s.other_attendee_id}),
+        "participant.kick" => json!({"id": s.other_attendee.id}),
         "room.end" => json!({}),
         other => panic!("{other}: teach tests/escalation.rs how to send this frame"),
     };
     frame["type"] = kind.into();
     frame["ref"] = "r1".into();
-    let (mut ws, _) = Ws::join(&app, &s.slug, token).await;
+    let (mut ws, _) = who.ws().await;
     let before = fingerprint(&app, &s).await;
     ws.send(frame).await;
     let reply = loop {
@@ -513,12 +503,15 @@ fn weakest_allowed(action: Action) -> Role {
 fn main() {
     let args = Arguments::from_args();
     let db = TestDb::new();
-    let base = common::serve_in_background(&db);
+    let base = serve_in_background(&db);
     let mut trials = Vec::new();
     // Each test makes its client inside its own runtime.
     let app = |db: &TestDb| {
-        let (base, db) = (base.clone(), db.borrowed());
-        move || TestApp::at(base, db)
+        let (base, db_url) = (base.clone(), db.url.clone());
+        move || App {
+            api: Api::new(base),
+            db_url,
+        }
     };
     for route in API_ROUTES {
         if route.access == Access::Anyone {

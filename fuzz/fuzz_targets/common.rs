@@ -1,5 +1,5 @@
 //! What each fuzz target does with its input, shared with
-//! tests/fuzz_corpus.rs, which replays the committed corpus on stable Rust
+//! tests/api/fuzz_corpus.rs, which replays the committed corpus on stable Rust
 //! in every test run. Any error is a fine answer; a panic or a hang is a
 //! bug.
 #![allow(dead_code)]

@@ -8,7 +8,7 @@ use awc::BoxedSocket;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
-use super::TestApp;
+use super::Api;
 
 pub struct Ws {
     framed: actix_codec::Framed<BoxedSocket, Codec>,
@@ -17,7 +17,7 @@ pub struct Ws {
 const WAIT: Duration = Duration::from_secs(10);
 
 impl Ws {
-    pub async fn open(app: &TestApp, slug: &str) -> Ws {
+    pub async fn open(app: &Api, slug: &str) -> Ws {
         let url = format!(
             "{}/api/rooms/{slug}/ws",
             app.base.replace("http://", "ws://")
@@ -32,7 +32,7 @@ impl Ws {
     }
 
     /// Opens, says hello and returns the welcome.
-    pub async fn join(app: &TestApp, slug: &str, token: &str) -> (Ws, Value) {
+    pub async fn join(app: &Api, slug: &str, token: &str) -> (Ws, Value) {
         let mut ws = Ws::open(app, slug).await;
         ws.send(json!({"type": "hello", "token": token})).await;
         let welcome = ws.recv_type("welcome").await;

@@ -4,8 +4,8 @@
 //! (fuzz/seeds/<target>/, kept by hand) and the corpus the fuzzers kept
 //! (fuzz/corpus/<target>/, minimised by `fuzz/run`, docs/RELIABILITY.md).
 
-#[path = "../fuzz/fuzz_targets/common.rs"]
-mod common;
+#[path = "../../fuzz/fuzz_targets/common.rs"]
+mod fuzz_targets;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -30,19 +30,21 @@ fn corpus(target: &str) -> Vec<Vec<u8>> {
 
 #[test]
 fn websocket_frames_from_the_corpus_never_panic() {
-    corpus("ws_frame").iter().for_each(|d| common::ws_frame(d));
+    corpus("ws_frame")
+        .iter()
+        .for_each(|d| fuzz_targets::ws_frame(d));
 }
 
 #[test]
 fn json_bodies_from_the_corpus_never_panic() {
     corpus("json_body")
         .iter()
-        .for_each(|d| common::json_body(d));
+        .for_each(|d| fuzz_targets::json_body(d));
 }
 
 #[test]
 fn media_inputs_from_the_corpus_never_panic() {
-    corpus("media").iter().for_each(|d| common::media(d));
+    corpus("media").iter().for_each(|d| fuzz_targets::media(d));
 }
 
 /// The media seeds are offers the engine accepts, so the fuzzer starts from

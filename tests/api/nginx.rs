@@ -4,20 +4,18 @@
 //! signalling proxied, and the client address Podium's limits see is the
 //! one nginx forwards. The certificate is made by the test.
 
-mod common;
-
 use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::web::Bytes;
 use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use str0m::media::{Direction, MediaKind};
-use str0m::{Candidate, Rtc};
+
+use crate::kit;
+use crate::kit::{sdp, Api};
 
 const NGINX: &str = "/usr/sbin/nginx";
 
@@ -147,29 +145,9 @@ fn client(cert: &rustls::pki_types::CertificateDer<'static>, local: &str) -> awc
         .finish()
 }
 
-async fn json_of(
-    mut res: awc::ClientResponse<
-        impl futures_core::Stream<Item = Result<Bytes, awc::error::PayloadError>> + Unpin,
-    >,
-) -> (u16, Value) {
-    let status = res.status().as_u16();
-    let body = res.body().await.unwrap();
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-fn offer(media: &[(MediaKind, Direction)]) -> String {
-    let mut rtc = Rtc::builder().build(Instant::now());
-    rtc.add_local_candidate(Candidate::host("127.0.0.1:40000".parse().unwrap(), "udp").unwrap());
-    let mut api = rtc.sdp_api();
-    for (kind, dir) in media {
-        api.add_media(*kind, *dir, None, None, None);
-    }
-    api.apply().unwrap().0.to_sdp_string()
-}
-
 #[actix_rt::test]
 async fn podium_behind_the_repositorys_nginx_config() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
         c.limits.create_per_minute = 2;
     })
@@ -183,7 +161,8 @@ async fn podium_behind_the_repositorys_nginx_config() {
     );
     let cert = made.cert.der().clone();
     let base = format!("https://127.0.0.1:{}", nginx.https);
-    let one = client(&cert, "127.0.0.2");
+    let tls = client(&cert, "127.0.0.2");
+    let one = Api::with_client(base.clone(), tls.clone());
 
     // HTTP goes to HTTPS; HTTPS speaks HTTP/2 to clients that ask.
     let res = awc::Client::builder()
@@ -224,91 +203,42 @@ async fn podium_behind_the_repositorys_nginx_config() {
         ("/r/some-room-abc", "/js/app.js"),
         ("/r/some-room-abc/present", "/js/app.js"),
     ] {
-        let mut res = one.get(format!("{base}{path}")).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{path}");
-        let headers = res.headers().clone();
-        assert!(headers
-            .get("server")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with("nginx"));
-        assert!(headers
-            .get("content-security-policy")
-            .unwrap()
-            .to_str()
+        let r = one.get(path, None).await;
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.header("server").unwrap().starts_with("nginx"));
+        assert!(r
+            .header("content-security-policy")
             .unwrap()
             .contains("script-src 'self'"));
-        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
-        assert_eq!(headers.get("cache-control").unwrap(), "no-cache");
-        let body = res.body().await.unwrap();
-        assert!(String::from_utf8_lossy(&body).contains(marker), "{path}");
+        assert_eq!(r.header("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(r.header("cache-control").unwrap(), "no-cache");
+        assert!(r.text.contains(marker), "{path}");
     }
-    let js = one.get(format!("{base}/js/live.js")).send().await.unwrap();
-    assert_eq!(js.status(), 200);
-    assert!(js
-        .headers()
-        .get("content-type")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .contains("javascript"));
-    let metrics = one.get(format!("{base}/metrics")).send().await.unwrap();
-    assert_eq!(metrics.status(), 404, "metrics are not public");
+    let js = one.get("/js/live.js", None).await;
+    assert_eq!(js.status, 200);
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    let metrics = one.get("/metrics", None).await;
+    assert_eq!(metrics.status, 404, "metrics are not public");
 
     // The API through nginx: create, join; the limit is per forwarded IP.
     let room = |title: &str| json!({"title": title, "presenter_name": "Ada"});
-    let (status, created) = json_of(
-        one.post(format!("{base}/api/rooms"))
-            .send_json(&room("One"))
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let (status, _) = json_of(
-        one.post(format!("{base}/api/rooms"))
-            .send_json(&room("Two"))
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let (status, refused) = json_of(
-        one.post(format!("{base}/api/rooms"))
-            .send_json(&room("Three"))
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 429, "the third from 127.0.0.2: {refused}");
-    let other = client(&cert, "127.0.0.3");
-    let (status, _) = json_of(
-        other
-            .post(format!("{base}/api/rooms"))
-            .send_json(&room("Four"))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let created = one.create_room(room("One")).await;
+    let r = one.post("/api/rooms", None, &room("Two")).await;
+    assert_eq!(r.status, 201);
+    let r = one.post("/api/rooms", None, &room("Three")).await;
+    assert_eq!(r.status, 429, "the third from 127.0.0.2: {}", r.body);
+    let other = Api::with_client(base.clone(), client(&cert, "127.0.0.3"));
+    let r = other.post("/api/rooms", None, &room("Four")).await;
     assert_eq!(
-        status, 201,
+        r.status, 201,
         "another client behind the same nginx is not limited"
     );
 
-    let slug = created["slug"].as_str().unwrap().to_owned();
-    let (status, joined) = json_of(
-        one.post(format!("{base}/api/rooms/{slug}/join"))
-            .send_json(&json!({"name": "Ada", "key": created["host_key"]}))
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{joined}");
-    let token = joined["token"].as_str().unwrap().to_owned();
+    let slug = created.slug.clone();
+    let presenter = created.presenter().await;
 
     // The live room's WebSocket through nginx: hello, welcome, chat back.
-    let (_, mut ws) = one
+    let (_, mut ws) = tls
         .ws(format!(
             "wss://127.0.0.1:{}/api/rooms/{slug}/ws",
             nginx.https
@@ -317,7 +247,9 @@ async fn podium_behind_the_repositorys_nginx_config() {
         .await
         .expect("WebSocket upgrade through nginx");
     ws.send(Message::Text(
-        json!({"type": "hello", "token": token}).to_string().into(),
+        json!({"type": "hello", "token": presenter.token})
+            .to_string()
+            .into(),
     ))
     .await
     .unwrap();
@@ -342,43 +274,14 @@ async fn podium_behind_the_repositorys_nginx_config() {
     assert_eq!(seen[0], "welcome");
 
     // WHIP and WHEP signalling through nginx.
-    let send = offer(&[
-        (MediaKind::Audio, Direction::SendOnly),
-        (MediaKind::Video, Direction::SendOnly),
-    ]);
-    let mut res = one
-        .post(format!("{base}/api/rooms/{slug}/whip?kind=camera"))
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .content_type("application/sdp")
-        .send_body(send)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let location = res
-        .headers()
-        .get("location")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(String::from_utf8_lossy(&res.body().await.unwrap()).starts_with("v=0"));
-    let recv = offer(&[
-        (MediaKind::Audio, Direction::RecvOnly),
-        (MediaKind::Video, Direction::RecvOnly),
-    ]);
-    let res = one
-        .post(format!("{base}/api/rooms/{slug}/whep"))
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .content_type("application/sdp")
-        .send_body(recv)
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let res = one
-        .delete(format!("{base}{location}"))
-        .insert_header(("authorization", format!("Bearer {token}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (status, location, answer) = presenter
+        .post_sdp("/whip?kind=camera", sdp::offer(&sdp::AV_SEND))
+        .await;
+    assert_eq!(status, 201);
+    let location = location.unwrap();
+    assert!(answer.starts_with("v=0"));
+    let (status, _, _) = presenter.post_sdp("/whep", sdp::offer(&sdp::AV_RECV)).await;
+    assert_eq!(status, 201);
+    let r = one.delete(&location, Some(&presenter.token)).await;
+    assert_eq!(r.status, 200);
 }

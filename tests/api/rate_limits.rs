@@ -1,10 +1,10 @@
 //! governor limits: per client IP, per room, per token; 429 with Retry-After.
 
-mod common;
-
 use serde_json::json;
 
-fn retry_after(r: &common::Resp) -> u64 {
+use crate::kit;
+
+fn retry_after(r: &kit::Resp) -> u64 {
     r.headers
         .get("retry-after")
         .expect("429 carries Retry-After")
@@ -16,9 +16,9 @@ fn retry_after(r: &common::Resp) -> u64 {
 
 #[actix_rt::test]
 async fn room_creation_is_limited_per_ip() {
-    let app = common::spawn_app_with(|c| c.limits.create_per_minute = 2).await;
-    app.open_room().await;
-    app.open_room().await;
+    let app = kit::spawn_app_with(|c| c.limits.create_per_minute = 2).await;
+    app.room().await;
+    app.room().await;
     let r = app
         .post(
             "/api/rooms",
@@ -33,23 +33,20 @@ async fn room_creation_is_limited_per_ip() {
 
 #[actix_rt::test]
 async fn joins_are_limited_per_ip() {
-    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 3).await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app_with(|c| c.limits.join_per_minute = 3).await;
+    let room = app.room().await;
     for _ in 0..3 {
-        app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+        room.attendee("Bob").await;
     }
-    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let r = room.join(json!({"name": "Bob"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
     assert!(retry_after(&r) >= 1);
 }
 
-async fn join_from(app: &common::TestApp, slug: &str, ip: &str, password: &str) -> common::Resp {
+/// A join with `password`, through a proxy that says it came from `ip`.
+async fn join_from(app: &kit::TestApp, room: &kit::Room, ip: &str, password: &str) -> kit::Resp {
     let req = app
-        .request(
-            awc::http::Method::POST,
-            &format!("/api/rooms/{slug}/join"),
-            None,
-        )
+        .request(awc::http::Method::POST, &room.path("/join"), None)
         .insert_header(("X-Forwarded-For", ip));
     app.send(req, Some(&json!({"name": "Guess", "password": password})))
         .await
@@ -57,7 +54,7 @@ async fn join_from(app: &common::TestApp, slug: &str, ip: &str, password: &str) 
 
 #[actix_rt::test]
 async fn password_guessing_is_throttled_per_ip_and_others_still_get_in() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = 3;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -66,15 +63,15 @@ async fn password_guessing_is_throttled_per_ip_and_others_still_get_in() {
         .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
         .await;
     for _ in 0..3 {
-        let r = join_from(&app, &room.slug, "203.0.113.5", "wrong").await;
+        let r = join_from(&app, &room, "203.0.113.5", "wrong").await;
         assert_eq!(r.code(), "bad_password");
     }
-    let r = join_from(&app, &room.slug, "203.0.113.5", "wrong").await;
+    let r = join_from(&app, &room, "203.0.113.5", "wrong").await;
     assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
     // Throttled even when the guess is finally right.
-    let r = join_from(&app, &room.slug, "203.0.113.5", "right").await;
+    let r = join_from(&app, &room, "203.0.113.5", "right").await;
     assert_eq!(r.status, 429);
-    let r = join_from(&app, &room.slug, "198.51.100.7", "right").await;
+    let r = join_from(&app, &room, "198.51.100.7", "right").await;
     assert_eq!(r.status, 200, "another address is not punished: {}", r.body);
 }
 
@@ -86,7 +83,7 @@ async fn one_address_full_of_people_with_the_right_password_gets_in() {
     let defaults = podium::config::Config::from_args(Vec::<String>::new())
         .unwrap()
         .limits;
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = defaults.password_per_minute;
         c.limits.room_password_per_minute = defaults.room_password_per_minute;
         c.limits.join_per_minute = defaults.join_per_minute;
@@ -101,11 +98,11 @@ async fn one_address_full_of_people_with_the_right_password_gets_in() {
     let started = std::time::Instant::now();
     let (mut wrong, mut refused) = (0, 0);
     for i in 0..50 {
-        let r = join_from(&app, &room.slug, office, "right").await;
+        let r = join_from(&app, &room, office, "right").await;
         assert_eq!(r.status, 200, "right password {i}: {}", r.body);
         // Colleagues mistype in between: 40 wrong guesses in all.
         if i % 5 < 4 {
-            let r = join_from(&app, &room.slug, office, "wrong").await;
+            let r = join_from(&app, &room, office, "wrong").await;
             match (r.status.as_u16(), r.code()) {
                 (401, "bad_password") => wrong += 1,
                 (429, "rate_limited") => refused += 1,
@@ -124,7 +121,7 @@ async fn one_address_full_of_people_with_the_right_password_gets_in() {
 /// throttled guesses cannot tell the right password by which gets in.
 #[actix_rt::test]
 async fn a_throttled_guesser_who_goes_on_is_shut_out() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.password_per_minute = 3;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -134,46 +131,38 @@ async fn a_throttled_guesser_who_goes_on_is_shut_out() {
         .await;
     // Someone got in, so the right password is remembered.
     assert_eq!(
-        join_from(&app, &room.slug, "198.51.100.7", "right")
-            .await
-            .status,
+        join_from(&app, &room, "198.51.100.7", "right").await.status,
         200
     );
     let guesser = "203.0.113.5";
     for _ in 0..3 {
         assert_eq!(
-            join_from(&app, &room.slug, guesser, "wrong").await.code(),
+            join_from(&app, &room, guesser, "wrong").await.code(),
             "bad_password"
         );
     }
     for _ in 0..12 {
-        assert_eq!(
-            join_from(&app, &room.slug, guesser, "wrong").await.status,
-            429
-        );
-        let r = join_from(&app, &room.slug, guesser, "right").await;
+        assert_eq!(join_from(&app, &room, guesser, "wrong").await.status, 429);
+        let r = join_from(&app, &room, guesser, "right").await;
         assert_eq!(
             r.status, 200,
             "throttled, but the right password still gets in"
         );
     }
-    assert_eq!(
-        join_from(&app, &room.slug, guesser, "wrong").await.status,
-        429
-    );
-    let r = join_from(&app, &room.slug, guesser, "right").await;
+    assert_eq!(join_from(&app, &room, guesser, "wrong").await.status, 429);
+    let r = join_from(&app, &room, guesser, "right").await;
     assert_eq!(
         (r.status.as_u16(), r.code()),
         (429, "rate_limited"),
         "shut out"
     );
-    let r = join_from(&app, &room.slug, "198.51.100.8", "right").await;
+    let r = join_from(&app, &room, "198.51.100.8", "right").await;
     assert_eq!(r.status, 200, "others are not: {}", r.body);
 }
 
 #[actix_rt::test]
 async fn password_guessing_is_capped_per_room_across_ips() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.limits.room_password_per_minute = 4;
         c.trusted_proxy = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -182,44 +171,43 @@ async fn password_guessing_is_capped_per_room_across_ips() {
         .create_room(json!({"title": "T", "presenter_name": "P", "password": "right"}))
         .await;
     for i in 0..4 {
-        let r = join_from(&app, &room.slug, &format!("203.0.113.{i}"), "wrong").await;
+        let r = join_from(&app, &room, &format!("203.0.113.{i}"), "wrong").await;
         assert_eq!(r.code(), "bad_password");
     }
-    let r = join_from(&app, &room.slug, "203.0.113.99", "wrong").await;
+    let r = join_from(&app, &room, "203.0.113.99", "wrong").await;
     assert_eq!((r.status.as_u16(), r.code()), (429, "rate_limited"));
     let other = app
         .create_room(json!({"title": "T2", "presenter_name": "P", "password": "right"}))
         .await;
-    let r = join_from(&app, &other.slug, "203.0.113.99", "right").await;
+    let r = join_from(&app, &other, "203.0.113.99", "right").await;
     assert_eq!(r.status, 200, "another room has its own budget");
 }
 
 #[actix_rt::test]
 async fn forwarded_for_is_ignored_from_untrusted_peers() {
-    let app = common::spawn_app_with(|c| c.limits.join_per_minute = 2).await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app_with(|c| c.limits.join_per_minute = 2).await;
+    let room = app.room().await;
     for i in 0..2 {
-        let r = join_from(&app, &room.slug, &format!("203.0.113.{i}"), "x").await;
+        let r = join_from(&app, &room, &format!("203.0.113.{i}"), "x").await;
         assert_eq!(r.status, 200);
     }
-    let r = join_from(&app, &room.slug, "203.0.113.77", "x").await;
+    let r = join_from(&app, &room, "203.0.113.77", "x").await;
     assert_eq!(r.status, 429, "a client cannot pick its own address");
 }
 
 #[actix_rt::test]
 async fn requests_are_limited_per_token() {
-    let app = common::spawn_app_with(|c| c.limits.token_per_second = 1).await;
-    let room = app.open_room().await;
-    let token = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let other = app.join_ok(&room.slug, json!({"name": "Eve"})).await;
-    let me = format!("/api/rooms/{}/me", room.slug);
+    let app = kit::spawn_app_with(|c| c.limits.token_per_second = 1).await;
+    let room = app.room().await;
+    let bob = room.attendee("Bob").await;
+    let eve = room.attendee("Eve").await;
     let mut statuses = Vec::new();
     for _ in 0..6 {
-        statuses.push(app.get(&me, Some(&token)).await.status.as_u16());
+        statuses.push(bob.get("/me").await.status.as_u16());
     }
     assert!(statuses.contains(&429), "{statuses:?}");
     assert_eq!(
-        app.get(&me, Some(&other)).await.status,
+        eve.get("/me").await.status,
         200,
         "each token has its own budget"
     );

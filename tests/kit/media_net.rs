@@ -3,7 +3,6 @@
 //! core tests and the media fan-out bench. The server may be several
 //! shards (cores handing relays to each other, as the driver's threads do):
 //! publishers join shard 0, viewers take the shards in turn from shard 1.
-#![allow(dead_code)]
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, UdpSocket};
@@ -572,15 +571,6 @@ impl Net {
             }
             self.send_media(i);
         }
-    }
-
-    /// Switches to bench mode (see `blackhole`).
-    pub fn start_blackhole(&mut self) {
-        let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let addr = sink.local_addr().unwrap();
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        self.blackhole = Some((sock, addr, sink));
-        self.core_time = Duration::ZERO;
     }
 
     /// Sends datagrams a call into a core made (outside the net's own

@@ -1,19 +1,18 @@
 //! WHIP and WHEP against the real server: str0m clients on real UDP
 //! sockets publish synthetic VP8 + Opus and watch it.
 
-mod common;
-
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::sdp::{AV_RECV, AV_SEND};
-use common::ws::Ws;
 use serde_json::json;
 use str0m::change::{SdpAnswer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
+
+use crate::kit;
+use crate::kit::sdp::{self, AV_RECV, AV_SEND};
 
 struct Peer {
     rtc: Rtc,
@@ -138,35 +137,18 @@ async fn run(mut peers: Vec<Peer>, d: Duration) -> Vec<Peer> {
     }
 }
 
-async fn post_sdp(
-    app: &common::TestApp,
-    path: &str,
-    token: &str,
-    sdp: String,
-) -> (u16, Option<String>, String) {
-    common::sdp::post(app, path, Some(token), sdp).await
-}
-
 #[actix_rt::test]
 async fn whip_publisher_reaches_whep_viewers_over_udp() {
     // Three media shards: viewers are placed on the least busy ones, so
     // some sit away from the presenter's and get its media relayed.
-    let app = common::spawn_app_with(|c| c.media_shards = Some(3)).await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let (mut ws, w) = Ws::join(&app, &room.slug, &presenter).await;
+    let app = kit::spawn_app_with(|c| c.media_shards = Some(3)).await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let (mut ws, w) = presenter.ws().await;
     assert_eq!(w["media"]["live"], false);
 
     let (mut publisher, offer, pending) = peer(&AV_SEND, false);
-    let (status, location, answer) = post_sdp(
-        &app,
-        &format!("/api/rooms/{}/whip?kind=camera", room.slug),
-        &presenter,
-        offer,
-    )
-    .await;
+    let (status, location, answer) = presenter.post_sdp("/whip?kind=camera", offer).await;
     assert_eq!(status, 201, "{answer}");
     let location = location.expect("Location header");
     assert!(answer.starts_with("v=0"));
@@ -174,12 +156,9 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
 
     let mut peers = vec![publisher];
     for i in 0..3 {
-        let t = app
-            .join_ok(&room.slug, json!({"name": format!("V{i}")}))
-            .await;
+        let viewer = room.attendee(&format!("V{i}")).await;
         let (mut v, offer, pending) = peer(&AV_RECV, true);
-        let (status, _, answer) =
-            post_sdp(&app, &format!("/api/rooms/{}/whep", room.slug), &t, offer).await;
+        let (status, _, answer) = viewer.post_sdp("/whep", offer).await;
         assert_eq!(status, 201, "{answer}");
         v.accept(pending, &answer);
         peers.push(v);
@@ -192,14 +171,10 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
         "/fuzz/seeds/media/regression-pt-conflict-1"
     ))
     .unwrap();
-    let attacker = app.join_ok(&room.slug, json!({"name": "Mallory"})).await;
-    let (status, _, body) = post_sdp(
-        &app,
-        &format!("/api/rooms/{}/whep", room.slug),
-        &attacker,
-        String::from_utf8(crafted[1..].to_vec()).unwrap(),
-    )
-    .await;
+    let attacker = room.attendee("Mallory").await;
+    let (status, _, body) = attacker
+        .post_sdp("/whep", String::from_utf8(crafted[1..].to_vec()).unwrap())
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("payload type"), "{body}");
     let peers = run(peers, Duration::from_secs(4)).await;
@@ -217,12 +192,7 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
         (state["live"].clone(), state["screen"].clone()),
         (json!(true), json!(false))
     );
-    assert_eq!(
-        app.get(&format!("/api/rooms/{}", room.slug), None)
-            .await
-            .body["status"],
-        "live"
-    );
+    assert_eq!(room.card().await.body["status"], "live");
 
     // The media figures reached the metrics (shards report every second).
     let metric = |text: &str, name: &str| -> f64 {
@@ -239,40 +209,36 @@ async fn whip_publisher_reaches_whep_viewers_over_udp() {
     assert!(text.contains("podium_media_forward_delay_seconds_bucket"));
     assert_eq!(metric(&text, "podium_media_peers{kind=\"viewer\"} "), 3.0);
 
-    let r = app.delete(&location, Some(&presenter)).await;
+    let r = app.delete(&location, Some(&presenter.token)).await;
     assert_eq!(r.status, 200);
-    let state = ws.recv_type("media.state").await;
-    assert_eq!(state["live"], false);
-    assert_eq!(
-        app.get(&format!("/api/rooms/{}", room.slug), None)
-            .await
-            .body["status"],
-        "open"
-    );
+    // Earlier frames (live, as tracks arrived) may still be queued; the
+    // last one says off.
+    assert_eq!(last_state(&mut ws).await["live"], false);
+    assert_eq!(room.card().await.body["status"], "open");
 }
 
 #[actix_rt::test]
 async fn whip_and_whep_refuse_what_they_cannot_serve() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let whip = format!("/api/rooms/{}/whip", room.slug);
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let attendee = room.attendee("Bob").await;
+    let whip = room.path("/whip");
     let (_, offer, _) = peer(&AV_SEND, false);
+    let host_key = Some(room.host_key.as_str());
 
-    let (status, _, body) = post_sdp(&app, &whip, &attendee, offer.clone()).await;
+    let (status, _, body) = attendee.post_sdp("/whip", offer.clone()).await;
     assert_eq!(status, 403, "attendees cannot publish: {body}");
-    let (status, _, _) = post_sdp(&app, &whip, "not-a-token", offer.clone()).await;
+    let (status, _, _) = sdp::post(&app, &whip, Some("not-a-token"), offer.clone()).await;
     assert_eq!(status, 401);
-    let (status, _, body) = post_sdp(
+    let (status, _, body) = sdp::post(
         &app,
         &format!("{whip}?kind=hologram"),
-        &room.host_key,
+        host_key,
         offer.clone(),
     )
     .await;
     assert_eq!(status, 400, "{body}");
-    let (status, _, body) =
-        post_sdp(&app, &whip, &room.host_key, "v=0\r\nthis is not sdp".into()).await;
+    let (status, _, body) = sdp::post(&app, &whip, host_key, "v=0\r\nthis is not sdp".into()).await;
     assert_eq!(status, 400, "{body}");
     let req = app
         .request(awc::http::Method::POST, &whip, Some(&room.host_key))
@@ -284,7 +250,7 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
         let huge = format!("v=0\r\n{}", "a=x\r\n".repeat(size / 5));
         for (path, token) in [
             (whip.clone(), room.host_key.as_str()),
-            (format!("/api/rooms/{}/whep", room.slug), attendee.as_str()),
+            (room.path("/whep"), attendee.token.as_str()),
         ] {
             let r = app
                 .send_body(
@@ -301,11 +267,11 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
         }
     }
     // The host key itself is a valid WHIP bearer (for tools like OBS).
-    let (status, location, body) = post_sdp(&app, &whip, &room.host_key, offer).await;
+    let (status, location, body) = sdp::post(&app, &whip, host_key, offer).await;
     assert_eq!(status, 201, "{body}");
     let location = location.unwrap();
     // Only its owner (or the presenter) may end a session.
-    let r = app.delete(&location, Some(&attendee)).await;
+    let r = app.delete(&location, Some(&attendee.token)).await;
     assert_eq!(r.status, 404);
     let trickle = app
         .request(awc::http::Method::PATCH, &location, Some(&room.host_key))
@@ -326,7 +292,7 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
         .request(awc::http::Method::PATCH, &location, Some(&room.host_key))
         .insert_header(("Content-Type", "application/trickle-ice-sdpfrag"));
     assert_eq!(trickle.send_body("").await.unwrap().status(), 404);
-    let r = app.delete(&location, Some(&attendee)).await;
+    let r = app.delete(&location, Some(&attendee.token)).await;
     assert_eq!(r.status, 404);
     let r = app.delete(&location, Some(&room.host_key)).await;
     assert_eq!(r.status, 200, "DELETE is idempotent for the owner");
@@ -334,51 +300,28 @@ async fn whip_and_whep_refuse_what_they_cannot_serve() {
 
 #[actix_rt::test]
 async fn kicking_a_viewer_ends_its_media_session() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let r = app.join(&room.slug, json!({"name": "Troll"})).await;
-    let (troll, troll_id) = (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    );
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let troll = room.attendee("Troll").await;
     let (_, offer, _) = peer(&AV_RECV, true);
-    let (status, location, _) = post_sdp(
-        &app,
-        &format!("/api/rooms/{}/whep", room.slug),
-        &troll,
-        offer,
-    )
-    .await;
+    let (status, location, _) = troll.post_sdp("/whep", offer).await;
     assert_eq!(status, 201);
-    let kick = format!("/api/rooms/{}/participants/{troll_id}/kick", room.slug);
-    assert_eq!(
-        app.post(&kick, Some(&presenter), &json!({})).await.status,
-        204
-    );
-    let r = app.delete(&location.unwrap(), Some(&presenter)).await;
+    let kick = format!("/participants/{}/kick", troll.id);
+    assert_eq!(presenter.post(&kick, json!({})).await.status, 204);
+    let r = app.delete(&location.unwrap(), Some(&presenter.token)).await;
     assert_eq!(r.status, 404, "the kicked viewer's session is already gone");
 }
 
 #[actix_rt::test]
 async fn a_delete_after_the_peer_closed_is_200_for_its_owner_only() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let owner = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let other = app.join_ok(&room.slug, json!({"name": "Cy"})).await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let owner = room.attendee("Bob").await;
+    let other = room.attendee("Cy").await;
+    let presenter = room.presenter().await;
     let (mut viewer, offer, pending) = peer(&AV_RECV, true);
-    let (status, location, answer) = post_sdp(
-        &app,
-        &format!("/api/rooms/{}/whep", room.slug),
-        &owner,
-        offer,
-    )
-    .await;
+    let (status, location, answer) = owner.post_sdp("/whep", offer).await;
     assert_eq!(status, 201, "{answer}");
     let location = location.unwrap();
     viewer.accept(pending, &answer);
@@ -391,7 +334,7 @@ async fn a_delete_after_the_peer_closed_is_200_for_its_owner_only() {
     let _ = run(peers, Duration::from_millis(300)).await;
     let patch = || {
         app.send_body(
-            app.request(awc::http::Method::PATCH, &location, Some(&owner)),
+            app.request(awc::http::Method::PATCH, &location, Some(&owner.token)),
             "application/trickle-ice-sdpfrag",
             "a=end-of-candidates\r\n",
         )
@@ -410,22 +353,22 @@ async fn a_delete_after_the_peer_closed_is_200_for_its_owner_only() {
     // To anyone but its owner, the ended session is exactly like one that
     // never existed; the presenter, who could end it while it lived, too.
     let never = location.rsplit_once('/').unwrap().0.to_owned() + "/999999";
-    let unknown = app.delete(&never, Some(&owner)).await;
+    let unknown = app.delete(&never, Some(&owner.token)).await;
     assert_eq!(
         (unknown.status.as_u16(), unknown.code()),
         (404, "not_found")
     );
-    for token in [&other, &presenter, &room.host_key] {
+    for token in [&other.token, &presenter.token, &room.host_key] {
         let r = app.delete(&location, Some(token)).await;
         assert_eq!((r.status.as_u16(), &r.body), (404, &unknown.body));
     }
-    let r = app.delete(&location, Some(&owner)).await;
+    let r = app.delete(&location, Some(&owner.token)).await;
     assert_eq!(
         r.status, 200,
         "the owner's DELETE after the close: {}",
         r.body
     );
-    let r = app.delete(&location, Some(&owner)).await;
+    let r = app.delete(&location, Some(&owner.token)).await;
     assert_eq!(
         r.status, 200,
         "and again: DELETE is idempotent for its owner"
@@ -449,32 +392,24 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
     let cluster = PrivateCluster::start(&bindir, &root).unwrap();
     let url = cluster.url("podium");
     let server_url = url.clone();
-    let app = common::spawn_app_with(move |c| c.database_url = Some(server_url)).await;
-    let room = app.open_room().await;
-    let slug = room.slug.clone();
-    let presenter = app
-        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let attendee = app.join_ok(&slug, json!({"name": "Bob"})).await;
-    let (mut ws, _) = Ws::join(&app, &slug, &attendee).await;
+    let app = kit::spawn_app_with(move |c| c.database_url = Some(server_url)).await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let attendee = room.attendee("Bob").await;
+    let (mut ws, _) = attendee.ws().await;
     let (mut publisher, offer, pending) = peer(&AV_SEND, false);
-    let (status, _, answer) =
-        post_sdp(&app, &format!("/api/rooms/{slug}/whip"), &presenter, offer).await;
+    let (status, _, answer) = presenter.post_sdp("/whip", offer).await;
     assert_eq!(status, 201, "{answer}");
     publisher.accept(pending, &answer);
     let mut peers = vec![publisher];
     for _ in 0..2 {
         let (mut v, offer, pending) = peer(&AV_RECV, true);
-        let (status, _, answer) =
-            post_sdp(&app, &format!("/api/rooms/{slug}/whep"), &attendee, offer).await;
+        let (status, _, answer) = attendee.post_sdp("/whep", offer).await;
         assert_eq!(status, 201, "{answer}");
         v.accept(pending, &answer);
         peers.push(v);
     }
-    let chat = format!("/api/rooms/{slug}/messages");
-    let r = app
-        .post(&chat, Some(&attendee), &json!({"body": "before"}))
-        .await;
+    let r = attendee.post("/messages", json!({"body": "before"})).await;
     assert_eq!(r.status, 201);
     let peers = run(peers, Duration::from_secs(2)).await;
     let before = received(&peers);
@@ -492,8 +427,8 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
         let r = app.get("/api/health", None).await;
         assert_eq!((r.status.as_u16(), r.code()), (503, "unavailable"));
         assert_eq!(r.body["database"], "unavailable");
-        let r = app
-            .post(&chat, Some(&attendee), &json!({"body": "lost in REST"}))
+        let r = attendee
+            .post("/messages", json!({"body": "lost in REST"}))
             .await;
         assert_eq!(
             (r.status.as_u16(), r.code()),
@@ -529,9 +464,7 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
     let recovered = async {
         let r = app.get("/api/health", None).await;
         assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
-        let r = app
-            .post(&chat, Some(&attendee), &json!({"body": "after"}))
-            .await;
+        let r = attendee.post("/messages", json!({"body": "after"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
         ws.send(json!({"type": "chat.send", "body": "after, on the socket", "ref": 2}))
             .await;
@@ -543,7 +476,7 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
         assert!(a > d, "media still flows: {during:?} -> {after:?}");
     }
     // Stored: what was acknowledged, and nothing that was refused.
-    let listed = app.get(&chat, Some(&attendee)).await;
+    let listed = attendee.get("/messages").await;
     let bodies: Vec<&str> = listed.body["messages"]
         .as_array()
         .unwrap()
@@ -564,19 +497,16 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
 /// and in the metrics; and off everywhere once they stop.
 #[actix_rt::test]
 async fn quick_live_off_live_flips_end_in_the_last_state_everywhere() {
-    let app = common::spawn_app_with(|c| c.media_shards = Some(2)).await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let bea = app.join_ok(&room.slug, json!({"name": "Bea"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bea).await;
-    let whip = format!("/api/rooms/{}/whip?kind=camera", room.slug);
+    let app = kit::spawn_app_with(|c| c.media_shards = Some(2)).await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let bea = room.attendee("Bea").await;
+    let (mut ws, _) = bea.ws().await;
     let mut peers = Vec::new();
     let mut location = None;
     for _ in 0..6 {
         let (mut publisher, offer, pending) = peer(&AV_SEND, false);
-        let (status, at, answer) = post_sdp(&app, &whip, &presenter, offer).await;
+        let (status, at, answer) = presenter.post_sdp("/whip?kind=camera", offer).await;
         assert_eq!(status, 201, "{answer}");
         publisher.accept(pending, &answer);
         location = at;
@@ -590,11 +520,11 @@ async fn quick_live_off_live_flips_end_in_the_last_state_everywhere() {
         (&json!(true), &json!(false))
     );
     assert_eq!(
-        everywhere(&app, &room.slug).await,
+        everywhere(&app, &room).await,
         (json!("live"), json!(true), 1.0)
     );
 
-    let r = app.delete(&location.unwrap(), Some(&presenter)).await;
+    let r = app.delete(&location.unwrap(), Some(&presenter.token)).await;
     assert_eq!(r.status, 200);
     let _ = run(peers, Duration::from_millis(300)).await;
     let state = last_state(&mut ws).await;
@@ -603,13 +533,13 @@ async fn quick_live_off_live_flips_end_in_the_last_state_everywhere() {
         (&json!(false), &json!(false))
     );
     assert_eq!(
-        everywhere(&app, &room.slug).await,
+        everywhere(&app, &room).await,
         (json!("open"), json!(false), 0.0)
     );
 }
 
 /// The last media state a socket was told (frames until 0.7 s of quiet).
-async fn last_state(ws: &mut Ws) -> serde_json::Value {
+async fn last_state(ws: &mut kit::ws::Ws) -> serde_json::Value {
     let mut last = None;
     while let Some(s) = ws
         .gets_within("media.state", Duration::from_millis(700))
@@ -623,12 +553,12 @@ async fn last_state(ws: &mut Ws) -> serde_json::Value {
 /// The room's media state as the card, a new socket's welcome and the
 /// metrics tell it.
 async fn everywhere(
-    app: &common::TestApp,
-    slug: &str,
+    app: &kit::TestApp,
+    room: &kit::room::Room,
 ) -> (serde_json::Value, serde_json::Value, f64) {
-    let status = app.get(&format!("/api/rooms/{slug}"), None).await.body["status"].clone();
-    let late = app.join_ok(slug, json!({"name": "Late"})).await;
-    let (_, welcome) = Ws::join(app, slug, &late).await;
+    let status = room.card().await.body["status"].clone();
+    let late = room.attendee("Late").await;
+    let (_, welcome) = late.ws().await;
     let serde_json::Value::String(text) = app.get("/metrics", None).await.body else {
         panic!("metrics text")
     };

@@ -1,23 +1,19 @@
 //! The web app's files as the server hands them out: the right page for
 //! each address, security headers on everything, revalidation by ETag.
 
-mod common;
-
 use serde_json::Value;
 
-fn header<'a>(r: &'a common::Resp, name: &str) -> &'a str {
-    r.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_else(|| panic!("no {name} header"))
-}
+use crate::kit;
 
 #[actix_rt::test]
 async fn pages_and_modules_are_served_with_security_headers() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let landing = app.get("/", None).await;
     assert_eq!(landing.status, 200);
-    assert!(header(&landing, "content-type").starts_with("text/html"));
+    assert!(landing
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
     let Value::String(html) = &landing.body else {
         panic!("HTML expected")
     };
@@ -36,17 +32,20 @@ async fn pages_and_modules_are_served_with_security_headers() {
 
     let js = app.get("/js/live.js", None).await;
     assert_eq!(js.status, 200);
-    assert!(header(&js, "content-type").starts_with("text/javascript"));
+    assert!(js
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/javascript"));
     for r in [&landing, &js] {
-        let csp = header(r, "content-security-policy");
+        let csp = r.header("content-security-policy").unwrap();
         assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"));
-        assert_eq!(header(r, "x-content-type-options"), "nosniff");
-        assert_eq!(header(r, "referrer-policy"), "no-referrer");
-        assert_eq!(header(r, "cache-control"), "no-cache");
+        assert_eq!(r.header("x-content-type-options").unwrap(), "nosniff");
+        assert_eq!(r.header("referrer-policy").unwrap(), "no-referrer");
+        assert_eq!(r.header("cache-control").unwrap(), "no-cache");
     }
     // API answers carry the same headers.
     let health = app.get("/api/health", None).await;
-    assert_eq!(header(&health, "x-content-type-options"), "nosniff");
+    assert_eq!(health.header("x-content-type-options").unwrap(), "nosniff");
 
     let missing = app.get("/js/nothing-here.js", None).await;
     assert_eq!(missing.status, 404);
@@ -57,9 +56,9 @@ async fn pages_and_modules_are_served_with_security_headers() {
 
 #[actix_rt::test]
 async fn an_unchanged_file_is_revalidated_with_304() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let first = app.get("/css/app.css", None).await;
-    let etag = header(&first, "etag").to_owned();
+    let etag = first.header("etag").unwrap().to_owned();
     let again = app
         .send(
             app.request(awc::http::Method::GET, "/css/app.css", None)
@@ -68,7 +67,7 @@ async fn an_unchanged_file_is_revalidated_with_304() {
         )
         .await;
     assert_eq!(again.status, 304);
-    assert_eq!(header(&again, "etag"), etag);
+    assert_eq!(again.header("etag").unwrap(), etag);
     let stale = app
         .send(
             app.request(awc::http::Method::GET, "/css/app.css", None)
@@ -83,7 +82,7 @@ async fn an_unchanged_file_is_revalidated_with_304() {
 /// scripts and API clients get the contract's JSON error.
 #[actix_rt::test]
 async fn wrong_links_get_a_404_page_in_browsers_and_json_elsewhere() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let browse = |path: &str| {
         app.request(awc::http::Method::GET, path, None)
             .insert_header(("Accept", "text/html,application/xhtml+xml,*/*;q=0.8"))
@@ -97,14 +96,17 @@ async fn wrong_links_get_a_404_page_in_browsers_and_json_elsewhere() {
         let r = app.send(browse(path), None).await;
         assert_eq!(r.status, 404, "{path}");
         assert!(
-            header(&r, "content-type").starts_with("text/html"),
+            r.header("content-type").unwrap().starts_with("text/html"),
             "{path}"
         );
         let Value::String(html) = &r.body else {
             panic!("HTML expected for {path}")
         };
         assert!(html.contains("<h1>Not found</h1>"), "{path}: {html}");
-        assert!(header(&r, "content-security-policy").contains("script-src 'self'"));
+        assert!(r
+            .header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'"));
     }
     let r = app.get("/no/such/page", None).await;
     assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
@@ -118,7 +120,7 @@ async fn wrong_links_get_a_404_page_in_browsers_and_json_elsewhere() {
     for path in ["/favicon.ico", "/favicon.svg"] {
         let r = app.get(path, None).await;
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(header(&r, "content-type"), "image/svg+xml");
+        assert_eq!(r.header("content-type").unwrap(), "image/svg+xml");
     }
     let r = app.get("/", None).await;
     let Value::String(html) = &r.body else {

@@ -8,8 +8,6 @@
 //! runtime. They hand their SDP offers back to the test, which posts them
 //! with the same HTTP client as every other test.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +19,6 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
     RtpCodecKind,
 };
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
@@ -33,6 +30,8 @@ use webrtc::peer_connection::{
     RTCPeerConnectionState, RTCSessionDescription, Registry,
 };
 use webrtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+
+use crate::kit;
 
 /// What the viewer must receive on each track before the test is satisfied.
 const ENOUGH_PACKETS: usize = 30;
@@ -74,20 +73,15 @@ struct Received {
 
 #[actix_rt::test]
 async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     let (posts, mut offers) = mpsc::unbounded_channel();
     let signalling = Signalling {
         posts,
-        whip: format!("/api/rooms/{}/whip?kind=camera", room.slug),
-        presenter,
-        whep: format!("/api/rooms/{}/whep", room.slug),
-        attendee,
+        whip: room.path("/whip?kind=camera"),
+        presenter: room.presenter().await.token,
+        whep: room.path("/whep"),
+        attendee: room.attendee("Bob").await.token,
     };
     let clients = std::thread::spawn(move || {
         tokio::runtime::Builder::new_multi_thread()
@@ -100,7 +94,7 @@ async fn webrtc_rs_publisher_reaches_webrtc_rs_viewer() {
     // Post the clients' offers until they hang up, which they do once both
     // are negotiated (or when they panic).
     while let Some(post) = offers.recv().await {
-        let reply = common::sdp::post(&app, &post.path, Some(&post.token), post.offer).await;
+        let reply = kit::sdp::post(&app, &post.path, Some(&post.token), post.offer).await;
         let _ = post.reply.send(reply);
     }
     // Keep this thread's runtime (and with it the server) turning while the

@@ -119,8 +119,6 @@ pub fn template() -> &'static str {
 pub struct TestDb {
     pub name: String,
     pub url: String,
-    /// Whether dropping this value drops the database.
-    owned: bool,
 }
 
 impl TestDb {
@@ -144,7 +142,6 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
-            owned: true,
         }
     }
 
@@ -157,7 +154,6 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
-            owned: true,
         }
     }
 
@@ -167,17 +163,6 @@ impl TestDb {
         Self {
             url: url_for(&name),
             name,
-            owned: true,
-        }
-    }
-
-    /// The same database, for one of many tests sharing it; dropping it
-    /// leaves the database to its owner.
-    pub fn borrowed(&self) -> TestDb {
-        TestDb {
-            name: self.name.clone(),
-            url: self.url.clone(),
-            owned: false,
         }
     }
 
@@ -204,9 +189,6 @@ impl Default for TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if !self.owned {
-            return;
-        }
         if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
             let _ = conn.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",

@@ -4,12 +4,12 @@
 //! path, never breaking the CSV or the logs; and no secret in the logs,
 //! even those of failed attempts, at debug level.
 
-mod common;
-
-use common::ws::Ws;
-use common::TestDb;
 use diesel::prelude::*;
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::ws::Ws;
+use crate::kit::TestDb;
 
 /// Each fits the shortest limit (a name: 60 characters).
 const HOSTILE: [&str; 10] = [
@@ -34,32 +34,24 @@ fn defused(s: &str) -> String {
     }
 }
 
-fn path(slug: &str, rest: &str) -> String {
-    format!("/api/rooms/{slug}{rest}")
-}
-
 #[actix_rt::test]
 async fn hostile_text_comes_back_verbatim_everywhere() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let title = HOSTILE[0];
     let room = app
         .create_room(json!({"title": title, "presenter_name": HOSTILE[6]}))
         .await;
-    let slug = room.slug.clone();
-    let moderator = app
-        .join_ok(
-            &slug,
-            json!({"name": HOSTILE[4], "key": room.moderator_key}),
-        )
+    let moderator = room
+        .joined(json!({"name": HOSTILE[4], "key": room.moderator_key}))
         .await;
-    let (mut staff_ws, _) = Ws::join(&app, &slug, &moderator).await;
+    let (mut staff_ws, _) = moderator.ws().await;
 
     let mut questions = Vec::new();
     // Kept open: the participant list names those connected.
     let mut sockets = Vec::new();
     for (i, text) in HOSTILE.iter().enumerate() {
-        let token = app.join_ok(&slug, json!({"name": text})).await;
-        let (mut ws, welcome) = Ws::join(&app, &slug, &token).await;
+        let author = room.attendee(text).await;
+        let (mut ws, welcome) = author.ws().await;
         assert_eq!(welcome["participant"]["name"], *text);
         ws.send(json!({"type": "chat.send", "body": text, "ref": i}))
             .await;
@@ -70,25 +62,12 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
             (&json!(text), &json!(text)),
             "broadcast"
         );
-        let q = app
-            .post(
-                &path(&slug, "/questions"),
-                Some(&token),
-                &json!({"body": text}),
-            )
-            .await;
+        let q = author.post("/questions", json!({"body": text})).await;
         assert_eq!(q.status, 201, "{}", q.body);
         assert_eq!(q.body["body"], *text);
         let id = q.body["id"].as_i64().unwrap();
-        let answered = app
-            .send(
-                app.request(
-                    awc::http::Method::PATCH,
-                    &path(&slug, &format!("/questions/{id}")),
-                    Some(&moderator),
-                ),
-                Some(&json!({"answer": text})),
-            )
+        let answered = moderator
+            .patch(&format!("/questions/{id}"), json!({"answer": text}))
             .await;
         assert_eq!(answered.status, 200, "{}", answered.body);
         assert_eq!(answered.body["answer"], *text);
@@ -97,14 +76,12 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
     }
 
     // The card, the histories and a fresh snapshot give the same text.
-    let card = app.get(&path(&slug, ""), None).await;
+    let card = room.card().await;
     assert_eq!(
         (&card.body["title"], &card.body["presenter_name"]),
         (&json!(title), &json!(HOSTILE[6]))
     );
-    let messages = app
-        .get(&path(&slug, "/messages?limit=50"), Some(&moderator))
-        .await;
+    let messages = moderator.get("/messages?limit=50").await;
     let bodies: Vec<&str> = messages.body["messages"]
         .as_array()
         .unwrap()
@@ -115,14 +92,12 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
     for m in messages.body["messages"].as_array().unwrap() {
         assert_eq!(m["name"], m["body"], "each author was named by their text");
     }
-    let listed = app
-        .get(&path(&slug, "/questions?sort=new"), Some(&moderator))
-        .await;
+    let listed = moderator.get("/questions?sort=new").await;
     for q in listed.body["questions"].as_array().unwrap() {
         assert!(HOSTILE.contains(&q["body"].as_str().unwrap()));
         assert_eq!((&q["author_name"], &q["answer"]), (&q["body"], &q["body"]));
     }
-    let (_ws, snapshot) = Ws::join(&app, &slug, &moderator).await;
+    let (_ws, snapshot) = moderator.ws().await;
     let names: Vec<&str> = snapshot["participants"]
         .as_array()
         .unwrap()
@@ -135,7 +110,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
     // Stored as given: nothing was run, nothing was dropped.
     let mut conn = app.db.conn();
-    let stored = common::db::count(
+    let stored = kit::db::count(
         &mut conn,
         "SELECT count(*) AS n FROM messages m JOIN participants p ON p.id = m.participant_id
          WHERE m.body = p.name",
@@ -156,16 +131,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
     // The questions CSV: one record per question, each cell the text,
     // defused where a spreadsheet would run it.
-    let mut res = app
-        .request(
-            awc::http::Method::GET,
-            &path(&slug, "/questions.csv"),
-            Some(&moderator),
-        )
-        .send()
-        .await
-        .unwrap();
-    let csv_text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    let csv_text = moderator.get("/questions.csv").await.text;
     let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_text.as_bytes())
         .records()
         .map(Result::unwrap)
@@ -187,7 +153,7 @@ async fn hostile_text_comes_back_verbatim_everywhere() {
 
 #[actix_rt::test]
 async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
-    let (mut server, app) = common::process::serve(
+    let (mut server, app) = kit::process::serve(
         TestDb::new(),
         &["--log-format", "json"],
         &[("RUST_LOG", "debug")],
@@ -197,40 +163,35 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
     let room = app
         .create_room(json!({"title": "Logs", "presenter_name": "Ada", "password": password}))
         .await;
-    let slug = room.slug.clone();
-    let r = app
-        .join(&slug, json!({"name": "Eve", "password": wrong}))
-        .await;
+    let r = room.join(json!({"name": "Eve", "password": wrong})).await;
     assert_eq!(r.status, 401);
-    let token = app
-        .join_ok(&slug, json!({"name": "Grace", "password": password}))
+    let grace = room
+        .joined(json!({"name": "Grace", "password": password}))
         .await;
-    let presenter = app
-        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
+    let presenter = room.presenter().await;
     let forged = "Zm9yZ2VkLXRva2VuLW5ldmVyLWlzc3VlZC1ieS1wb2RpdW0";
-    assert_eq!(app.get(&path(&slug, "/me"), Some(forged)).await.status, 401);
-    let mut ws = Ws::open(&app, &slug).await;
+    assert_eq!(app.get(&room.path("/me"), Some(forged)).await.status, 401);
+    let mut ws = Ws::open(&app, &room.slug).await;
     ws.send(json!({"type": "hello", "token": forged})).await;
     assert!(ws.closed().await.is_some());
-    let (status, _, _) = common::sdp::post(
+    let (status, _, _) = kit::sdp::post(
         &app,
-        &path(&slug, "/whip"),
+        &room.path("/whip"),
         Some(&room.moderator_key),
-        common::sdp::offer(&common::sdp::AV_SEND),
+        kit::sdp::offer(&kit::sdp::AV_SEND),
     )
     .await;
     assert_eq!(status, 401, "a moderator key is not a publishing key");
-    let (status, location, _) = common::sdp::post(
+    let (status, location, _) = kit::sdp::post(
         &app,
-        &path(&slug, "/whip"),
+        &room.path("/whip"),
         Some(&room.host_key),
-        common::sdp::offer(&common::sdp::AV_SEND),
+        kit::sdp::offer(&kit::sdp::AV_SEND),
     )
     .await;
     assert_eq!(status, 201);
     let location = location.unwrap();
-    let (mut ws, _) = Ws::join(&app, &slug, &token).await;
+    let (mut ws, _) = grace.ws().await;
     // A chat line that pretends to be a log line of its own.
     let fake = "hi\n{\"level\":\"ERROR\",\"fields\":{\"message\":\"fake\"}}\nINFO forged line";
     ws.send(json!({"type": "chat.send", "body": fake, "ref": 1}))
@@ -242,16 +203,16 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
         ws.recv_type("ack").await;
     }
     for _ in 0..6 {
-        app.get(&path(&slug, "/me"), Some(&presenter)).await;
+        presenter.get("/me").await;
     }
-    app.delete(&path(&slug, ""), Some(&presenter)).await;
+    presenter.delete("").await;
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(std::time::Duration::from_secs(10));
 
     let log = server.log.lock().unwrap().join("\n");
     for secret in [
-        token.as_str(),
-        presenter.as_str(),
+        grace.token.as_str(),
+        presenter.token.as_str(),
         room.host_key.as_str(),
         room.moderator_key.as_str(),
         password,
@@ -261,7 +222,7 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
         assert!(!log.contains(secret), "a secret reached the log");
     }
     // Media URLs name the session, never a credential.
-    assert!(!location.contains(&room.host_key) && !location.contains(&token));
+    assert!(!location.contains(&room.host_key) && !location.contains(&grace.token));
     let mut lines = 0;
     for line in log.lines().filter(|l| !l.trim().is_empty()) {
         let v: Value = serde_json::from_str(line)
@@ -283,69 +244,50 @@ async fn logs_stay_whole_and_hold_no_secret_even_of_failed_attempts() {
 
 #[actix_rt::test]
 async fn no_participant_is_ever_sent_a_secret() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let password = "a shared secret";
     let room = app
         .create_room(json!({"title": "Secrets", "presenter_name": "Ada", "password": password}))
         .await;
-    let slug = room.slug.clone();
-    let presenter = app
-        .join_ok(&slug, json!({"name": "Ada", "key": room.host_key}))
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let grace = room
+        .joined(json!({"name": "Grace", "password": password}))
         .await;
-    let moderator = app
-        .join_ok(&slug, json!({"name": "Mo", "key": room.moderator_key}))
+    let (mut staff_ws, staff_welcome) = moderator.ws().await;
+    let (mut grace_ws, grace_welcome) = grace.ws().await;
+    let bob = room
+        .joined(json!({"name": "Bob", "password": password}))
         .await;
-    let grace = app
-        .join_ok(&slug, json!({"name": "Grace", "password": password}))
-        .await;
-    let (mut staff_ws, staff_welcome) = Ws::join(&app, &slug, &moderator).await;
-    let (mut grace_ws, grace_welcome) = Ws::join(&app, &slug, &grace).await;
-    let bob = app
-        .join_ok(&slug, json!({"name": "Bob", "password": password}))
-        .await;
-    let (mut bob_ws, _) = Ws::join(&app, &slug, &bob).await;
+    let (mut bob_ws, _) = bob.ws().await;
     bob_ws
         .send(json!({"type": "chat.send", "body": "hi", "ref": 1}))
         .await;
     bob_ws.recv_type("ack").await;
-    let q = app
-        .post(
-            &path(&slug, "/questions"),
-            Some(&bob),
-            &json!({"body": "q?", "anonymous": true}),
-        )
+    let q = bob
+        .post("/questions", json!({"body": "q?", "anonymous": true}))
         .await;
     let id = q.body["id"].as_i64().unwrap();
-    app.send(
-        app.request(
-            awc::http::Method::PATCH,
-            &path(&slug, &format!("/questions/{id}")),
-            Some(&presenter),
-        ),
-        Some(&json!({"answer": "a", "pinned": true})),
-    )
-    .await;
-    let (status, location, _) = common::sdp::post(
-        &app,
-        &path(&slug, "/whep"),
-        Some(&grace),
-        common::sdp::offer(&common::sdp::AV_RECV),
-    )
-    .await;
-    assert_eq!(status, 201);
+    presenter
+        .patch(
+            &format!("/questions/{id}"),
+            json!({"answer": "a", "pinned": true}),
+        )
+        .await;
+    let location = grace.whep().await;
 
     // Everything the moderator and an attendee were sent or could fetch.
     let mut seen = vec![
         staff_welcome.to_string(),
         grace_welcome.to_string(),
-        location.unwrap(),
+        location,
     ];
     for ws in [&mut staff_ws, &mut grace_ws] {
         let frames = ws.drain(std::time::Duration::from_millis(500)).await;
         assert!(!frames.is_empty());
         seen.extend(frames.iter().map(Value::to_string));
     }
-    for (token, rest) in [
+    for (who, rest) in [
         (&moderator, "/stats"),
         (&moderator, "/questions"),
         (&moderator, "/messages"),
@@ -354,26 +296,16 @@ async fn no_participant_is_ever_sent_a_secret() {
         (&grace, "/me"),
         (&grace, ""),
     ] {
-        seen.push(
-            app.get(&path(&slug, rest), Some(token))
-                .await
-                .body
-                .to_string(),
-        );
+        seen.push(who.get(rest).await.body.to_string());
     }
-    seen.push(
-        app.get(&path(&slug, "/questions.csv"), Some(&moderator))
-            .await
-            .body
-            .to_string(),
-    );
+    seen.push(moderator.get("/questions.csv").await.body.to_string());
     let seen = seen.join("\n");
     assert!(seen.contains("\"Bob\""), "the check reads real content");
     for secret in [
-        presenter.as_str(),
-        moderator.as_str(),
-        grace.as_str(),
-        bob.as_str(),
+        presenter.token.as_str(),
+        moderator.token.as_str(),
+        grace.token.as_str(),
+        bob.token.as_str(),
         room.host_key.as_str(),
         room.moderator_key.as_str(),
         password,

@@ -1,66 +1,28 @@
 //! The live room over WebSocket and REST: real server, real PostgreSQL,
 //! real WebSocket clients.
 
-mod common;
-
 use std::time::Duration;
 
-use common::db::count;
-use common::ws::Ws;
-use common::{Room, TestApp};
 use serde_json::{json, Value};
 
-async fn staff(app: &TestApp, room: &Room) -> (String, String) {
-    let p = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let m = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    (p, m)
-}
-
-fn path(room: &Room, rest: &str) -> String {
-    format!("/api/rooms/{}{rest}", room.slug)
-}
-
-async fn patch(app: &TestApp, p: &str, token: &str, body: Value) -> common::Resp {
-    app.send(
-        app.request(awc::http::Method::PATCH, p, Some(token)),
-        Some(&body),
-    )
-    .await
-}
+use crate::kit;
+use crate::kit::db::count;
+use crate::kit::ws::Ws;
+use crate::kit::Participant;
 
 /// Asks a question over REST; its id.
-async fn ask(app: &TestApp, room: &Room, token: &str, body: &str) -> i64 {
-    let r = app
-        .post(
-            &path(room, "/questions"),
-            Some(token),
-            &json!({"body": body}),
-        )
-        .await;
+async fn ask(who: &Participant, body: &str) -> i64 {
+    let r = who.post("/questions", json!({"body": body})).await;
     r.body["id"].as_i64().unwrap()
-}
-
-async fn put(app: &TestApp, p: &str, token: &str) -> common::Resp {
-    app.send(app.request(awc::http::Method::PUT, p, Some(token)), None)
-        .await
 }
 
 #[actix_rt::test]
 async fn welcome_is_a_full_snapshot() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    app.post(
-        &path(&room, "/messages"),
-        Some(&bob),
-        &json!({"body": "first"}),
-    )
-    .await;
-    let (_ws, w) = Ws::join(&app, &room.slug, &bob).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let bob = room.attendee("Bob").await;
+    bob.post("/messages", json!({"body": "first"})).await;
+    let (_ws, w) = bob.ws().await;
     assert_eq!(w["participant"]["name"], "Bob");
     assert_eq!(w["participant"]["role"], "attendee");
     assert_eq!(w["room"]["slug"], room.slug.as_str());
@@ -76,8 +38,8 @@ async fn welcome_is_a_full_snapshot() {
 
 #[actix_rt::test]
 async fn hello_is_required_within_five_seconds() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     let mut ws = Ws::open(&app, &room.slug).await;
     ws.send(json!({"type": "chat.send", "body": "too early"}))
         .await;
@@ -96,16 +58,14 @@ async fn hello_is_required_within_five_seconds() {
 
 #[actix_rt::test]
 async fn everyone_gets_the_same_events_in_the_same_order() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     let mut clients = Vec::new();
-    let mut tokens = Vec::new();
+    let mut people = Vec::new();
     for i in 0..12 {
-        let t = app
-            .join_ok(&room.slug, json!({"name": format!("P{i}")}))
-            .await;
-        clients.push(Ws::join(&app, &room.slug, &t).await.0);
-        tokens.push(t);
+        let p = room.attendee(&format!("P{i}")).await;
+        clients.push(p.ws().await.0);
+        people.push(p);
     }
     // Half over WebSocket, half over REST, interleaved and concurrent.
     let mut rest = Vec::new();
@@ -115,11 +75,7 @@ async fn everyone_gets_the_same_events_in_the_same_order() {
                 .send(json!({"type": "chat.send", "body": format!("ws {i}")}))
                 .await;
         } else {
-            rest.push(app.post_owned(
-                path(&room, "/messages"),
-                tokens[i].clone(),
-                json!({"body": format!("rest {i}")}),
-            ));
+            rest.push(people[i].post("/messages", json!({"body": format!("rest {i}")})));
         }
     }
     for r in futures_util::future::join_all(rest).await {
@@ -146,21 +102,21 @@ async fn everyone_gets_the_same_events_in_the_same_order() {
 
 #[actix_rt::test]
 async fn client_id_makes_sends_idempotent() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let bob = room.attendee("Bob").await;
     let body = json!({"body": "only once", "client_id": "c-1"});
-    let a = app.post(&path(&room, "/messages"), Some(&bob), &body).await;
-    let b = app.post(&path(&room, "/messages"), Some(&bob), &body).await;
+    let a = bob.post("/messages", body.clone()).await;
+    let b = bob.post("/messages", body).await;
     assert_eq!(a.body["id"], b.body["id"]);
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let (mut ws, _) = bob.ws().await;
     ws.send(json!({"type": "chat.send", "body": "only once", "client_id": "c-1", "ref": 1}))
         .await;
     let ack = ws.recv_type("ack").await;
     assert_eq!(ack["result"]["id"], a.body["id"]);
     let q = json!({"body": "a question?", "client_id": "q-1"});
-    let q1 = app.post(&path(&room, "/questions"), Some(&bob), &q).await;
-    let q2 = app.post(&path(&room, "/questions"), Some(&bob), &q).await;
+    let q1 = bob.post("/questions", q.clone()).await;
+    let q2 = bob.post("/questions", q).await;
     assert_eq!(q1.body["id"], q2.body["id"]);
     let mut conn = app.db.conn();
     assert_eq!(count(&mut conn, "SELECT count(*) AS n FROM messages"), 1);
@@ -169,39 +125,25 @@ async fn client_id_makes_sends_idempotent() {
 
 #[actix_rt::test]
 async fn concurrent_votes_are_exact() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&moderator),
-            &json!({"body": "Why Rust?"}),
-        )
-        .await;
-    let qid = q.body["id"].as_i64().unwrap();
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let (mut watcher, _) = moderator.ws().await;
+    let qid = ask(&moderator, "Why Rust?").await;
     let mut voters = Vec::new();
     for i in 0..50 {
-        voters.push(
-            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
-                .await,
-        );
+        voters.push(room.attendee(&format!("V{i}")).await);
     }
     let vote = format!("/questions/{qid}/vote");
-    let votes = voters
-        .iter()
-        .map(|t| app.call_owned(awc::http::Method::PUT, path(&room, &vote), t.clone()));
+    let votes = voters.iter().map(|v| v.put(&vote));
     for r in futures_util::future::join_all(votes).await {
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.body["voted_by_me"], true);
     }
     // Voting twice changes nothing.
-    let again = put(&app, &path(&room, &vote), &voters[0]).await;
+    let again = voters[0].put(&vote).await;
     assert_eq!(again.body["votes"], 50);
-    let unvotes = voters[..20]
-        .iter()
-        .map(|t| app.call_owned(awc::http::Method::DELETE, path(&room, &vote), t.clone()));
+    let unvotes = voters[..20].iter().map(|v| v.delete(&vote));
     for r in futures_util::future::join_all(unvotes).await {
         assert_eq!(r.body["voted_by_me"], false);
     }
@@ -220,7 +162,7 @@ async fn concurrent_votes_are_exact() {
         ),
         30
     );
-    let list = app.get(&path(&room, "/questions"), Some(&voters[30])).await;
+    let list = voters[30].get("/questions").await;
     assert_eq!(list.body["questions"][0]["votes"], 30);
     assert_eq!(list.body["questions"][0]["voted_by_me"], true);
     // The coalesced broadcasts settle on the exact count.
@@ -259,58 +201,40 @@ fn last_counts(frames: &[Vec<Value>]) -> std::collections::BTreeMap<i64, i64> {
 
 #[actix_rt::test]
 async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
     let mut public = Vec::new();
     for body in ["One?", "Two?", "Three?"] {
-        public.push(ask(&app, &room, &moderator, body).await);
+        public.push(ask(&moderator, body).await);
     }
-    let r = patch(
-        &app,
-        &path(&room, ""),
-        &moderator,
-        json!({"settings": {"questions_need_approval": true}}),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let author = app.join_ok(&room.slug, json!({"name": "Asker"})).await;
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&author),
-            &json!({"body": "Pending?"}),
-        )
+    let r = moderator
+        .patch("", json!({"settings": {"questions_need_approval": true}}))
         .await;
-    let pending = q.body["id"].as_i64().unwrap();
-    let watcher = app.join_ok(&room.slug, json!({"name": "Watcher"})).await;
-    let (mut watcher_ws, _) = Ws::join(&app, &room.slug, &watcher).await;
-    let (mut author_ws, _) = Ws::join(&app, &room.slug, &author).await;
-    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let author = room.attendee("Asker").await;
+    let pending = ask(&author, "Pending?").await;
+    let watcher = room.attendee("Watcher").await;
+    let (mut watcher_ws, _) = watcher.ws().await;
+    let (mut author_ws, _) = author.ws().await;
+    let (mut mod_ws, _) = moderator.ws().await;
 
     let mut voters = Vec::new();
     for i in 0..10 {
-        voters.push(
-            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
-                .await,
-        );
+        voters.push(room.attendee(&format!("V{i}")).await);
     }
     // 30 votes on the public questions, the author's own vote and a
     // moderator's on the pending one, all at once.
     let mut calls = Vec::new();
-    for t in &voters {
+    for v in &voters {
         for id in &public {
-            calls.push((format!("/questions/{id}/vote"), t.clone()));
+            calls.push((format!("/questions/{id}/vote"), v));
         }
     }
-    calls.push((format!("/questions/{pending}/vote"), author.clone()));
-    calls.push((format!("/questions/{pending}/vote"), moderator.clone()));
-    let replies = futures_util::future::join_all(
-        calls
-            .into_iter()
-            .map(|(p, t)| app.call_owned(awc::http::Method::PUT, path(&room, &p), t)),
-    )
-    .await;
+    calls.push((format!("/questions/{pending}/vote"), &author));
+    calls.push((format!("/questions/{pending}/vote"), &moderator));
+    let replies =
+        futures_util::future::join_all(calls.iter().map(|(vote, who)| who.put(vote))).await;
     for r in &replies {
         assert_eq!(r.status, 200, "{}", r.body);
     }
@@ -358,30 +282,20 @@ async fn a_vote_storm_reaches_each_socket_as_a_few_room_frames() {
 
 #[actix_rt::test]
 async fn approval_queue_hides_pending_questions_from_other_attendees() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let r = patch(
-        &app,
-        &path(&room, ""),
-        &moderator,
-        json!({"settings": {"questions_need_approval": true}}),
-    )
-    .await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let r = moderator
+        .patch("", json!({"settings": {"questions_need_approval": true}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["settings"]["questions_need_approval"], true);
-    let author = app.join_ok(&room.slug, json!({"name": "Asker"})).await;
-    let other = app.join_ok(&room.slug, json!({"name": "Other"})).await;
-    let (mut other_ws, _) = Ws::join(&app, &room.slug, &other).await;
-    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+    let author = room.attendee("Asker").await;
+    let other = room.attendee("Other").await;
+    let (mut other_ws, _) = other.ws().await;
+    let (mut mod_ws, _) = moderator.ws().await;
 
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&author),
-            &json!({"body": "Pending?"}),
-        )
-        .await;
+    let q = author.post("/questions", json!({"body": "Pending?"})).await;
     assert_eq!(q.body["status"], "pending");
     let qid = q.body["id"].as_i64().unwrap();
     assert_eq!(
@@ -392,84 +306,59 @@ async fn approval_queue_hides_pending_questions_from_other_attendees() {
         .gets_within("question.created", Duration::from_millis(500))
         .await
         .is_none());
-    let seen = |r: &common::Resp| {
+    let seen = |r: &kit::Resp| {
         r.body["questions"]
             .as_array()
             .unwrap()
             .iter()
             .any(|q| q["id"] == qid)
     };
-    assert!(!seen(
-        &app.get(&path(&room, "/questions"), Some(&other)).await
-    ));
-    assert!(seen(
-        &app.get(&path(&room, "/questions"), Some(&author)).await
-    ));
-    assert!(seen(
-        &app.get(&path(&room, "/questions"), Some(&moderator)).await
-    ));
-    let (_, w) = Ws::join(&app, &room.slug, &other).await;
+    assert!(!seen(&other.get("/questions").await));
+    assert!(seen(&author.get("/questions").await));
+    assert!(seen(&moderator.get("/questions").await));
+    let (_, w) = other.ws().await;
     assert_eq!(w["questions"], json!([]), "not in the snapshot either");
-    let r = put(
-        &app,
-        &path(&room, &format!("/questions/{qid}/vote")),
-        &other,
-    )
-    .await;
+    let r = other.put(&format!("/questions/{qid}/vote")).await;
     assert_eq!(r.status, 404, "an invisible question cannot be voted on");
 
-    let r = patch(
-        &app,
-        &path(&room, &format!("/questions/{qid}")),
-        &moderator,
-        json!({"approved": true}),
-    )
-    .await;
+    let r = moderator
+        .patch(&format!("/questions/{qid}"), json!({"approved": true}))
+        .await;
     assert_eq!(r.body["status"], "open");
     assert_eq!(
         other_ws.recv_type("question.created").await["question"]["id"],
         qid
     );
-    assert!(seen(
-        &app.get(&path(&room, "/questions"), Some(&other)).await
-    ));
+    assert!(seen(&other.get("/questions").await));
 }
 
 #[actix_rt::test]
 async fn anonymous_authors_are_hidden_from_everyone() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, moderator) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&bob),
-            &json!({"body": "Shy?", "anonymous": true}),
-        )
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let bob = room.attendee("Bob").await;
+    let (mut mod_ws, _) = moderator.ws().await;
+    let q = bob
+        .post("/questions", json!({"body": "Shy?", "anonymous": true}))
         .await;
     assert_eq!(q.body["author_name"], Value::Null);
     assert_eq!(
         mod_ws.recv_type("question.created").await["question"]["author_name"],
         Value::Null
     );
-    for t in [&presenter, &moderator, &bob] {
-        let list = app.get(&path(&room, "/questions"), Some(t)).await;
+    for who in [&presenter, &moderator, &bob] {
+        let list = who.get("/questions").await;
         assert!(!list.body.to_string().contains("Bob"));
     }
-    patch(
-        &app,
-        &path(&room, ""),
-        &moderator,
-        json!({"settings": {"anonymous_questions": false}}),
-    )
-    .await;
-    let r = app
+    moderator
+        .patch("", json!({"settings": {"anonymous_questions": false}}))
+        .await;
+    let r = bob
         .post(
-            &path(&room, "/questions"),
-            Some(&bob),
-            &json!({"body": "Shy again?", "anonymous": true}),
+            "/questions",
+            json!({"body": "Shy again?", "anonymous": true}),
         )
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
@@ -477,59 +366,35 @@ async fn anonymous_authors_are_hidden_from_everyone() {
 
 #[actix_rt::test]
 async fn hidden_questions_and_deleted_messages_vanish() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    let m = app
-        .post(
-            &path(&room, "/messages"),
-            Some(&bob),
-            &json!({"body": "spam"}),
-        )
-        .await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let bob = room.attendee("Bob").await;
+    let (mut bob_ws, _) = bob.ws().await;
+    let m = bob.post("/messages", json!({"body": "spam"})).await;
     let mid = m.body["id"].as_i64().unwrap();
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&bob),
-            &json!({"body": "rude?"}),
-        )
-        .await;
-    let qid = q.body["id"].as_i64().unwrap();
+    let qid = ask(&bob, "rude?").await;
 
-    let r = app
-        .delete(&path(&room, &format!("/messages/{mid}")), Some(&bob))
-        .await;
+    let r = bob.delete(&format!("/messages/{mid}")).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
-    let r = app
-        .delete(&path(&room, &format!("/messages/{mid}")), Some(&moderator))
-        .await;
+    let r = moderator.delete(&format!("/messages/{mid}")).await;
     assert_eq!(r.status, 204);
     assert_eq!(bob_ws.recv_type("chat.deleted").await["id"], mid);
-    let r = patch(
-        &app,
-        &path(&room, &format!("/questions/{qid}")),
-        &moderator,
-        json!({"hidden": true}),
-    )
-    .await;
+    let r = moderator
+        .patch(&format!("/questions/{qid}"), json!({"hidden": true}))
+        .await;
     assert_eq!(r.body["hidden"], true);
     assert_eq!(bob_ws.recv_type("question.removed").await["id"], qid);
 
-    let history = app.get(&path(&room, "/messages"), Some(&bob)).await;
+    let history = bob.get("/messages").await;
     assert_eq!(history.body["messages"], json!([]));
-    assert_eq!(
-        app.get(&path(&room, "/questions"), Some(&bob)).await.body["questions"],
-        json!([])
-    );
-    let (_, w) = Ws::join(&app, &room.slug, &bob).await;
+    assert_eq!(bob.get("/questions").await.body["questions"], json!([]));
+    let (_, w) = bob.ws().await;
     assert_eq!(
         (w["messages"].clone(), w["questions"].clone()),
         (json!([]), json!([]))
     );
-    let mod_list = app.get(&path(&room, "/questions"), Some(&moderator)).await;
+    let mod_list = moderator.get("/questions").await;
     assert_eq!(
         mod_list.body["questions"][0]["hidden"], true,
         "moderators still see it"
@@ -538,198 +403,130 @@ async fn hidden_questions_and_deleted_messages_vanish() {
 
 #[actix_rt::test]
 async fn top_sort_pins_first_and_answered_last() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, _) = staff(&app, &room).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
     let mut ids = Vec::new();
     for b in ["q0", "q1", "q2", "q3"] {
-        ids.push(ask(&app, &room, &presenter, b).await);
+        ids.push(ask(&presenter, b).await);
     }
     for i in 0..3 {
-        let t = app
-            .join_ok(&room.slug, json!({"name": format!("V{i}")}))
-            .await;
-        put(
-            &app,
-            &path(&room, &format!("/questions/{}/vote", ids[1])),
-            &t,
-        )
-        .await;
+        let v = room.attendee(&format!("V{i}")).await;
+        v.put(&format!("/questions/{}/vote", ids[1])).await;
         if i < 2 {
-            put(
-                &app,
-                &path(&room, &format!("/questions/{}/vote", ids[2])),
-                &t,
-            )
-            .await;
+            v.put(&format!("/questions/{}/vote", ids[2])).await;
         }
-        put(
-            &app,
-            &path(&room, &format!("/questions/{}/vote", ids[0])),
-            &t,
+        v.put(&format!("/questions/{}/vote", ids[0])).await;
+    }
+    presenter
+        .patch(&format!("/questions/{}", ids[3]), json!({"pinned": true}))
+        .await;
+    let r = presenter
+        .patch(
+            &format!("/questions/{}", ids[0]),
+            json!({"answer": "Because."}),
         )
         .await;
-    }
-    patch(
-        &app,
-        &path(&room, &format!("/questions/{}", ids[3])),
-        &presenter,
-        json!({"pinned": true}),
-    )
-    .await;
-    let r = patch(
-        &app,
-        &path(&room, &format!("/questions/{}", ids[0])),
-        &presenter,
-        json!({"answer": "Because."}),
-    )
-    .await;
     assert_eq!(r.body["answered"], true);
     assert_eq!(r.body["status"], "answered");
     assert!(r.body["answered_at"].is_string());
-    let top: Vec<i64> = app
-        .get(&path(&room, "/questions?sort=top"), Some(&presenter))
-        .await
-        .body["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_i64().unwrap())
-        .collect();
+    let order = |r: kit::Resp| -> Vec<i64> {
+        r.body["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["id"].as_i64().unwrap())
+            .collect()
+    };
+    let top = order(presenter.get("/questions?sort=top").await);
     assert_eq!(top, [ids[3], ids[1], ids[2], ids[0]]);
-    let new: Vec<i64> = app
-        .get(&path(&room, "/questions?sort=new"), Some(&presenter))
-        .await
-        .body["questions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|q| q["id"].as_i64().unwrap())
-        .collect();
+    let new = order(presenter.get("/questions?sort=new").await);
     assert_eq!(new, [ids[3], ids[2], ids[1], ids[0]]);
-    let r = app
-        .get(&path(&room, "/questions?sort=best"), Some(&presenter))
-        .await;
+    let r = presenter.get("/questions?sort=best").await;
     assert_eq!(r.status, 400);
 }
 
 #[actix_rt::test]
 async fn kick_closes_the_socket_and_kills_the_token() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, moderator) = staff(&app, &room).await;
-    let r = app.join(&room.slug, json!({"name": "Troll"})).await;
-    let (troll, troll_id) = (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    );
-    let (mut ws, _) = Ws::join(&app, &room.slug, &troll).await;
-    let kick = path(&room, &format!("/participants/{troll_id}/kick"));
-    let r = app.post(&kick, Some(&troll), &json!({})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let troll = room.attendee("Troll").await;
+    let (mut ws, _) = troll.ws().await;
+    let kick = format!("/participants/{}/kick", troll.id);
+    let r = troll.post(&kick, json!({})).await;
     assert_eq!(r.status, 403, "attendees cannot kick");
-    let r = app.post(&kick, Some(&moderator), &json!({})).await;
+    let r = moderator.post(&kick, json!({})).await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(ws.recv_type("kicked").await["type"], "kicked");
     assert_eq!(ws.closed().await, Some(4003));
-    let me = app.get(&path(&room, "/me"), Some(&troll)).await;
+    let me = troll.get("/me").await;
     assert_eq!((me.status.as_u16(), me.code()), (401, "unauthorized"));
     let mut again = Ws::open(&app, &room.slug).await;
-    again.send(json!({"type": "hello", "token": troll})).await;
+    again
+        .send(json!({"type": "hello", "token": troll.token}))
+        .await;
     assert_eq!(again.closed().await, Some(4001));
     // The presenter cannot be kicked, not even by a moderator.
-    let pid = app.get(&path(&room, "/me"), Some(&presenter)).await.body["participant"]["id"]
+    let pid = presenter.get("/me").await.body["participant"]["id"]
         .as_i64()
         .unwrap();
-    let r = app
-        .post(
-            &path(&room, &format!("/participants/{pid}/kick")),
-            Some(&moderator),
-            &json!({}),
-        )
+    let r = moderator
+        .post(&format!("/participants/{pid}/kick"), json!({}))
         .await;
     assert_eq!(r.status, 403);
 }
 
 #[actix_rt::test]
 async fn ending_the_room_tells_every_socket() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, _) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    app.post(
-        &path(&room, "/messages"),
-        Some(&bob),
-        &json!({"body": "bye"}),
-    )
-    .await;
-    let r = app.delete(&path(&room, ""), Some(&presenter)).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let bob = room.attendee("Bob").await;
+    let (mut ws, _) = bob.ws().await;
+    bob.post("/messages", json!({"body": "bye"})).await;
+    let r = presenter.delete("").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["stats"]["total_messages"], 1);
     let ended = ws.recv_type("room.ended").await;
     assert_eq!(ended["stats"]["total_messages"], 1);
     assert_eq!(ws.closed().await, Some(1000));
-    let r = app
-        .post(
-            &path(&room, "/messages"),
-            Some(&bob),
-            &json!({"body": "late"}),
-        )
-        .await;
+    let r = bob.post("/messages", json!({"body": "late"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (410, "room_ended"));
 }
 
 #[actix_rt::test]
 async fn reconnect_snapshot_matches_the_database() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, _) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let bob = room.attendee("Bob").await;
     for i in 0..60 {
-        app.post(
-            &path(&room, "/messages"),
-            Some(&bob),
-            &json!({"body": format!("m{i}")}),
-        )
-        .await;
+        bob.post("/messages", json!({"body": format!("m{i}")}))
+            .await;
     }
-    let q = app
-        .post(
-            &path(&room, "/questions"),
-            Some(&presenter),
-            &json!({"body": "Q"}),
-        )
-        .await;
-    put(
-        &app,
-        &path(&room, &format!("/questions/{}/vote", q.body["id"])),
-        &bob,
-    )
-    .await;
-    let (ws, w1) = Ws::join(&app, &room.slug, &bob).await;
+    let q = presenter.post("/questions", json!({"body": "Q"})).await;
+    bob.put(&format!("/questions/{}/vote", q.body["id"])).await;
+    let (ws, w1) = bob.ws().await;
     drop(ws);
-    let (_, w2) = Ws::join(&app, &room.slug, &bob).await;
-    let history = app
-        .get(&path(&room, "/messages?limit=50"), Some(&bob))
-        .await;
+    let (_, w2) = bob.ws().await;
+    let history = bob.get("/messages?limit=50").await;
     assert_eq!(w2["messages"], history.body["messages"]);
     assert_eq!(w2["messages"].as_array().unwrap().len(), 50);
     assert_eq!(w2["messages"][49]["body"], "m59", "newest last");
     assert_eq!(history.body["has_more"], true);
-    let older = app
-        .get(
-            &path(
-                &room,
-                &format!("/messages?limit=50&before={}", w2["messages"][0]["id"]),
-            ),
-            Some(&bob),
-        )
+    let older = bob
+        .get(&format!(
+            "/messages?limit=50&before={}",
+            w2["messages"][0]["id"]
+        ))
         .await;
     assert_eq!(older.body["messages"].as_array().unwrap().len(), 10);
     assert_eq!(older.body["has_more"], false);
     assert_eq!(
         w2["questions"],
-        app.get(&path(&room, "/questions"), Some(&bob)).await.body["questions"]
+        bob.get("/questions").await.body["questions"]
     );
     assert_eq!(w2["questions"][0]["voted_by_me"], true);
     assert_eq!(w1["messages"], w2["messages"]);
@@ -737,18 +534,20 @@ async fn reconnect_snapshot_matches_the_database() {
 
 #[actix_rt::test]
 async fn bad_frames_get_errors_and_the_socket_stays() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let bob = room.attendee("Bob").await;
     // Before hello too: an oversized frame is refused unread.
     let mut early = Ws::open(&app, &room.slug).await;
     early
         .send(json!({"type": "hello", "token": "x".repeat(40_000)}))
         .await;
     assert_eq!(early.recv_type("error").await["code"], "too_large");
-    early.send(json!({"type": "hello", "token": bob})).await;
+    early
+        .send(json!({"type": "hello", "token": bob.token}))
+        .await;
     early.recv_type("welcome").await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let (mut ws, _) = bob.ws().await;
     let frames = [
         ("not json".to_owned(), "invalid_input"),
         (r#"{"type":"nope"}"#.to_owned(), "invalid_input"),
@@ -804,68 +603,49 @@ async fn bad_frames_get_errors_and_the_socket_stays() {
 
 #[actix_rt::test]
 async fn disabled_features_refuse_sends() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    patch(
-        &app,
-        &path(&room, ""),
-        &moderator,
-        json!({"settings": {"chat_enabled": false, "questions_enabled": false}}),
-    )
-    .await;
-    let updated = ws.recv_type("room.updated").await;
-    assert_eq!(updated["room"]["settings"]["chat_enabled"], false);
-    let r = app
-        .post(
-            &path(&room, "/messages"),
-            Some(&bob),
-            &json!({"body": "hi"}),
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let bob = room.attendee("Bob").await;
+    let (mut ws, _) = bob.ws().await;
+    moderator
+        .patch(
+            "",
+            json!({"settings": {"chat_enabled": false, "questions_enabled": false}}),
         )
         .await;
+    let updated = ws.recv_type("room.updated").await;
+    assert_eq!(updated["room"]["settings"]["chat_enabled"], false);
+    let r = bob.post("/messages", json!({"body": "hi"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
     ws.send(json!({"type": "question.ask", "body": "q?"})).await;
     assert_eq!(ws.recv_type("error").await["code"], "forbidden");
-    let r = patch(
-        &app,
-        &path(&room, ""),
-        &bob,
-        json!({"settings": {"chat_enabled": true}}),
-    )
-    .await;
+    let r = bob
+        .patch("", json!({"settings": {"chat_enabled": true}}))
+        .await;
     assert_eq!(r.status, 403);
-    let r = patch(
-        &app,
-        &path(&room, ""),
-        &moderator,
-        json!({"settings": {"chat": true}}),
-    )
-    .await;
+    let r = moderator
+        .patch("", json!({"settings": {"chat": true}}))
+        .await;
     assert_eq!(r.status, 400, "unknown setting");
 }
 
 #[actix_rt::test]
 async fn promote_credits_the_message_author() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let m = app
-        .post(
-            &path(&room, "/messages"),
-            Some(&bob),
-            &json!({"body": "How fast is it?"}),
-        )
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let bob = room.attendee("Bob").await;
+    let m = bob
+        .post("/messages", json!({"body": "How fast is it?"}))
         .await;
-    let p = path(&room, &format!("/messages/{}/promote", m.body["id"]));
-    assert_eq!(app.post(&p, Some(&bob), &json!({})).await.status, 403);
-    let q = app.post(&p, Some(&moderator), &json!({})).await;
+    let p = format!("/messages/{}/promote", m.body["id"]);
+    assert_eq!(bob.post(&p, json!({})).await.status, 403);
+    let q = moderator.post(&p, json!({})).await;
     assert_eq!(q.status, 201, "{}", q.body);
     assert_eq!(q.body["body"], "How fast is it?");
     assert_eq!(q.body["author_name"], "Bob");
-    let again = app.post(&p, Some(&moderator), &json!({})).await;
+    let again = moderator.post(&p, json!({})).await;
     assert_eq!(
         again.body["id"], q.body["id"],
         "promoting twice makes one question"
@@ -879,20 +659,20 @@ async fn presence_reaches(ws: &mut Ws, n: i64) {
 
 #[actix_rt::test]
 async fn presence_counts_for_all_and_names_for_staff() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let (mut mod_ws, w) = Ws::join(&app, &room.slug, &moderator).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let (mut mod_ws, w) = moderator.ws().await;
     assert_eq!(w["participants"][0]["name"], "Mo");
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let bob = room.attendee("Bob").await;
+    let (mut bob_ws, _) = bob.ws().await;
     assert_eq!(
         mod_ws.recv_type("participant.joined").await["participant"]["name"],
         "Bob"
     );
     presence_reaches(&mut mod_ws, 2).await;
-    let eve = app.join_ok(&room.slug, json!({"name": "Eve"})).await;
-    let (eve_ws, _) = Ws::join(&app, &room.slug, &eve).await;
+    let eve = room.attendee("Eve").await;
+    let (eve_ws, _) = eve.ws().await;
     presence_reaches(&mut bob_ws, 3).await;
     assert!(bob_ws
         .gets_within("participant.joined", Duration::from_millis(300))
@@ -908,24 +688,19 @@ async fn presence_counts_for_all_and_names_for_staff() {
 
 #[actix_rt::test]
 async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, _) = staff(&app, &room).await;
-    let slow = app.join_ok(&room.slug, json!({"name": "Slow"})).await;
-    let (mut slow_ws, _) = Ws::join(&app, &room.slug, &slow).await;
-    let (mut fast, _) = Ws::join(&app, &room.slug, &presenter).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let slow = room.attendee("Slow").await;
+    let (mut slow_ws, _) = slow.ws().await;
+    let (mut fast, _) = presenter.ws().await;
     let big = "x".repeat(1900);
     let mut sent = 0;
     let mut cut = false;
     // Fill the slow socket's kernel buffers and then its queue.
     for _batch in 0..40 {
-        let sends = (0..100).map(|i| {
-            app.post_owned(
-                path(&room, "/messages"),
-                presenter.clone(),
-                json!({"body": format!("{i} {big}")}),
-            )
-        });
+        let sends =
+            (0..100).map(|i| presenter.post("/messages", json!({"body": format!("{i} {big}")})));
         for r in futures_util::future::join_all(sends).await {
             assert_eq!(r.status, 201);
         }
@@ -953,13 +728,13 @@ async fn a_client_that_never_reads_is_cut_off_and_others_keep_up() {
 
 #[actix_rt::test]
 async fn dead_sockets_are_found_by_ping() {
-    let app = common::spawn_app_with(|c| c.limits.ws_ping_secs = 1).await;
-    let room = app.open_room().await;
-    let (_, moderator) = staff(&app, &room).await;
-    let (mut watcher, _) = Ws::join(&app, &room.slug, &moderator).await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Silent"})).await;
+    let app = kit::spawn_app_with(|c| c.limits.ws_ping_secs = 1).await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let (mut watcher, _) = moderator.ws().await;
+    let silent = room.attendee("Silent").await;
     // Says hello, then never reads again, so never answers a ping.
-    let (_silent, _) = Ws::join(&app, &room.slug, &bob).await;
+    let (_silent, _) = silent.ws().await;
     presence_reaches(&mut watcher, 2).await;
     let left = watcher
         .gets_within("participant.left", Duration::from_secs(8))
@@ -973,13 +748,13 @@ async fn dead_sockets_are_found_by_ping() {
 
 #[actix_rt::test]
 async fn websocket_sends_are_rate_limited_per_connection() {
-    let app = common::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
-    let room = app.open_room().await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Flood"})).await;
-    let ann = app.join_ok(&room.slug, json!({"name": "Ann"})).await;
-    let question = ask(&app, &room, &ann, "Is anyone else here?").await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &bob).await;
-    let (mut ann_ws, _) = Ws::join(&app, &room.slug, &ann).await;
+    let app = kit::spawn_app_with(|c| c.limits.ws_sends_per_second = 2).await;
+    let room = app.room().await;
+    let bob = room.attendee("Flood").await;
+    let ann = room.attendee("Ann").await;
+    let question = ask(&ann, "Is anyone else here?").await;
+    let (mut ws, _) = bob.ws().await;
+    let (mut ann_ws, _) = ann.ws().await;
     // Chat, questions and votes, as fast as the socket goes.
     for i in 0..30 {
         let frame = match i % 3 {
@@ -1030,16 +805,15 @@ async fn websocket_sends_are_rate_limited_per_connection() {
 
 #[actix_rt::test]
 async fn attendance_is_recorded_as_the_room_runs() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, moderator) = staff(&app, &room).await;
-    let (mut watcher, _) = Ws::join(&app, &room.slug, &presenter).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let (mut watcher, _) = presenter.ws().await;
     let mut sockets = Vec::new();
     for i in 0..3 {
-        let t = app
-            .join_ok(&room.slug, json!({"name": format!("A{i}")}))
-            .await;
-        sockets.push(Ws::join(&app, &room.slug, &t).await.0);
+        let a = room.attendee(&format!("A{i}")).await;
+        sockets.push(a.ws().await.0);
     }
     presence_reaches(&mut watcher, 4).await;
     sockets.truncate(1);
@@ -1077,7 +851,7 @@ async fn attendance_is_recorded_as_the_room_runs() {
         ),
         2
     );
-    let stats = app.get(&path(&room, "/stats"), Some(&moderator)).await;
+    let stats = moderator.get("/stats").await;
     assert_eq!(stats.status, 200);
     assert_eq!(stats.body["peak_concurrent"], 4);
     let timeline = stats.body["timeline"].as_array().unwrap();
@@ -1085,27 +859,22 @@ async fn attendance_is_recorded_as_the_room_runs() {
         timeline.iter().any(|s| s["concurrent"] == 2),
         "{timeline:?}"
     );
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    assert_eq!(
-        app.get(&path(&room, "/stats"), Some(&bob)).await.status,
-        403
-    );
+    let bob = room.attendee("Bob").await;
+    assert_eq!(bob.get("/stats").await.status, 403);
 }
 
 #[actix_rt::test]
 async fn the_presenter_can_end_the_room_over_websocket() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let (presenter, moderator) = staff(&app, &room).await;
-    let (mut mod_ws, _) = Ws::join(&app, &room.slug, &moderator).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let (mut mod_ws, _) = moderator.ws().await;
     mod_ws.send(json!({"type": "room.end", "ref": "m"})).await;
     assert_eq!(mod_ws.recv_type("error").await["code"], "forbidden");
-    let (mut ws, _) = Ws::join(&app, &room.slug, &presenter).await;
+    let (mut ws, _) = presenter.ws().await;
     ws.send(json!({"type": "room.end"})).await;
     assert!(ws.recv_type("room.ended").await["stats"].is_object());
     assert_eq!(mod_ws.recv_type("room.ended").await["type"], "room.ended");
-    assert_eq!(
-        app.get(&path(&room, ""), None).await.body["status"],
-        "ended"
-    );
+    assert_eq!(room.card().await.body["status"], "ended");
 }

@@ -1,5 +1,6 @@
-//! The `podium` binary as a child process: started with arguments, its
-//! HTTP address read from its log, stopped by signal within a limit.
+//! The `podium` binary (or any server that logs its address the same way)
+//! as a child process: started with arguments, its HTTP address read from
+//! its log, stopped by signal within a limit, killed if the test fails.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -13,27 +14,43 @@ pub struct Server {
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-// The child is returned to the caller, who waits for it.
-#[allow(clippy::zombie_processes)]
+/// The `podium` binary with `args`, `DATABASE_URL` when given, and `env`.
+pub fn command(args: &[&str], database_url: Option<&str>, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1");
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    cmd
+}
+
 /// Starts the binary with `args` (and `DATABASE_URL` when given) and waits
 /// for `listening http=ADDR media=ADDR`.
 pub fn start(args: &[&str], database_url: Option<&str>) -> Server {
     start_with_env(args, database_url, &[])
 }
 
-// As above.
-#[allow(clippy::zombie_processes)]
 /// `start` with extra environment variables.
 pub fn start_with_env(args: &[&str], database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_podium"));
-    cmd.args(args)
-        .envs(env.iter().copied())
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(url) = database_url {
-        cmd.env("DATABASE_URL", url);
-    }
+    let server = spawn(command(args, database_url, env));
+    let listening = server
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("listening http=") && l.contains(" media="));
+    assert!(listening, "the server logged no media address");
+    server
+}
+
+// The child is returned to the caller, whose Server waits for it.
+#[allow(clippy::zombie_processes)]
+/// Starts `cmd`, a server that logs `listening http=ADDR` (and perhaps
+/// ` media=ADDR`) on stdout once it serves, and waits for that line.
+pub fn spawn(mut cmd: Command) -> Server {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::inherit());
     let mut child = cmd.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
@@ -46,14 +63,21 @@ pub fn start_with_env(args: &[&str], database_url: Option<&str>, env: &[(&str, &
         );
         log.lock().unwrap().push(line.clone());
         if let Some(rest) = line.split("listening http=").nth(1) {
-            let (http, media) = rest.split_once(" media=").expect("media address logged");
-            // Text logs end the line there; JSON logs close the string.
-            let media = media.split(['"', ' ', '\n']).next().unwrap_or_default();
-            if media.parse::<std::net::SocketAddr>().is_err() {
+            // Text logs end the address with a space or the line; JSON
+            // logs with the string's quote.
+            let end = |s: &str| {
+                s.split(['"', ' ', '\n'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let addr = end(rest);
+            let media = rest.split_once(" media=").map(|(_, m)| end(m));
+            let bad = |a: &str| a.parse::<std::net::SocketAddr>().is_err();
+            if bad(&addr) || media.as_deref().is_some_and(bad) {
                 let _ = child.kill();
-                panic!("no media address in {line}");
+                panic!("no address in {line}");
             }
-            let addr = http.trim().to_owned();
             // Keep reading the log so the server never blocks on a full pipe.
             let lines = log.clone();
             std::thread::spawn(move || {
@@ -67,15 +91,15 @@ pub fn start_with_env(args: &[&str], database_url: Option<&str>, env: &[(&str, &
 }
 
 /// Loopback addresses of its own for HTTP and media.
-const LOOPBACK: [&str; 4] = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
+pub const LOOPBACK: [&str; 4] = ["--bind", "127.0.0.1:0", "--media-bind", "127.0.0.1:0"];
 
 /// The binary on loopback ports of its own, with `extra` arguments and
 /// environment, on `db`; and a client for it.
 pub fn serve(db: super::TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, super::TestApp) {
     let args: Vec<&str> = LOOPBACK.iter().chain(extra).copied().collect();
     let server = start_with_env(&args, Some(&db.url), env);
-    let app = super::TestApp::at(format!("http://{}", server.addr), db);
-    (server, app)
+    let api = super::Api::new(server.base());
+    (server, super::TestApp { api, db })
 }
 
 impl Drop for Server {
@@ -89,6 +113,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// Its HTTP base URL.
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
     /// Its open files (sockets included), from /proc.
     pub fn open_files(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))

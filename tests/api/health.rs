@@ -1,12 +1,12 @@
 //! GET /api/health, and what the API does when the database goes away.
 
-mod common;
-
 use serde_json::json;
+
+use crate::kit;
 
 #[actix_rt::test]
 async fn health_reports_the_database() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app.get("/api/health", None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
@@ -14,8 +14,8 @@ async fn health_reports_the_database() {
 
 #[actix_rt::test]
 async fn database_outage_gives_503_unavailable() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     app.db.drop_now();
 
     let r = app.get("/api/health", None).await;
@@ -33,14 +33,14 @@ async fn database_outage_gives_503_unavailable() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.code(), "unavailable");
 
-    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let r = room.join(json!({"name": "Bob"})).await;
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.code(), "unavailable");
 }
 
 #[actix_rt::test]
 async fn unknown_paths_and_methods_answer_in_the_error_shape() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app.get("/api/nothing-here", None).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.code(), "not_found");

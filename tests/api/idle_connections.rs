@@ -3,15 +3,14 @@
 //! goes on for everyone else, and the server closes every one of them by
 //! itself and gets its files back.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::ws::Ws;
-use common::TestDb;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::TestDb;
 
 const SILENT: usize = 3000;
 const TRICKLING: usize = 1000;
@@ -37,15 +36,11 @@ fn closed_by_server(mut s: TcpStream, deadline: Instant) -> bool {
 
 #[actix_rt::test]
 async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
-    let (server, app) = common::process::serve(TestDb::new(), &[], &[]);
+    let (server, app) = kit::process::serve(TestDb::new(), &[], &[]);
     let addr = server.addr.clone();
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let (mut ada, _) = Ws::join(&app, &room.slug, &presenter).await;
-    let (mut bob_ws, _) = Ws::join(&app, &room.slug, &bob).await;
+    let room = app.room().await;
+    let (mut ada, _) = room.presenter().await.ws().await;
+    let (mut bob_ws, _) = room.attendee("Bob").await.ws().await;
     let before = server.open_files();
 
     let target = addr.clone();
@@ -86,8 +81,7 @@ async fn silent_and_trickling_connections_are_shed_and_the_room_goes_on() {
         bob_ws.recv_type("chat.message").await["message"]["body"],
         "still here?"
     );
-    let carol = app.join_ok(&room.slug, json!({"name": "Carol"})).await;
-    let (_carol_ws, welcome) = Ws::join(&app, &room.slug, &carol).await;
+    let (_carol_ws, welcome) = room.attendee("Carol").await.ws().await;
     assert_eq!(welcome["messages"][0]["body"], "still here?");
 
     // The server closes every one of them by itself.

@@ -3,14 +3,14 @@
 //! is there settle to the truth each time (and the moderator keeps up), and
 //! the server's open files and memory come back (nothing leaked per socket).
 
-mod common;
-
 use std::time::Duration;
 
-use common::ws::Ws;
-use common::{TestApp, TestDb};
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use crate::kit;
+use crate::kit::ws::Ws;
+use crate::kit::{Participant, TestApp, TestDb};
 
 const CROWD: usize = 1000;
 
@@ -23,8 +23,8 @@ struct Observer {
 }
 
 impl Observer {
-    async fn join(app: &TestApp, slug: &str, token: &str) -> Observer {
-        let (ws, welcome) = Ws::join(app, slug, token).await;
+    async fn join(moderator: &Participant) -> Observer {
+        let (ws, welcome) = moderator.ws().await;
         let roster = welcome["participants"]
             .as_array()
             .unwrap()
@@ -75,7 +75,7 @@ async fn connected(app: &TestApp) -> f64 {
 
 /// The server's open files once they are down to `goal`, or after the
 /// HTTP keep-alive period and a margin (a leak never comes back).
-async fn settled_files(server: &common::process::Server, goal: usize) -> usize {
+async fn settled_files(server: &kit::process::Server, goal: usize) -> usize {
     let until = std::time::Instant::now() + Duration::from_secs(8);
     loop {
         let files = server.open_files();
@@ -88,7 +88,7 @@ async fn settled_files(server: &common::process::Server, goal: usize) -> usize {
 
 #[actix_rt::test]
 async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
-    let (server, app) = common::process::serve(
+    let (server, app) = kit::process::serve(
         TestDb::new(),
         &[
             "--join-per-minute",
@@ -98,27 +98,17 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
         ],
         &[],
     );
-    let room = app.open_room().await;
-    let slug = room.slug.clone();
-    let moderator = app
-        .join_ok(&slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let mut observer = Observer::join(&app, &slug, &moderator).await;
-    let mut tokens = Vec::with_capacity(CROWD);
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let mut observer = Observer::join(&moderator).await;
+    let mut crowd = Vec::with_capacity(CROWD);
     for chunk in (0..CROWD).collect::<Vec<_>>().chunks(100) {
-        let joins = chunk.iter().map(|i| {
-            app.post_owned(
-                format!("/api/rooms/{slug}/join"),
-                String::new(),
-                json!({"name": format!("P{i}")}),
-            )
-        });
-        for r in join_all(joins).await {
-            assert_eq!(r.status, 200, "{}", r.body);
-            tokens.push(r.body["token"].as_str().unwrap().to_owned());
-        }
+        let room = &room;
+        let joins = chunk
+            .iter()
+            .map(|i| async move { room.attendee(&format!("P{i}")).await });
+        crowd.extend(join_all(joins).await);
     }
-
     // The joins' HTTP connections close after the keep-alive period; count
     // files from when they have.
     let resting = settled_files(&server, server.open_files().min(64)).await;
@@ -127,7 +117,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
     let mut figures = Vec::new();
     for round in 0..4 {
         // All at once.
-        let sockets: Vec<Ws> = join_all(tokens.iter().map(|t| Ws::join(&app, &slug, t)))
+        let sockets: Vec<Ws> = join_all(crowd.iter().map(Participant::ws))
             .await
             .into_iter()
             .map(|(ws, _)| ws)

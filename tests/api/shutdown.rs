@@ -2,22 +2,19 @@
 //! are closed with 1012, the process exits 0 well within 10 seconds, and
 //! everything that was acknowledged is stored, with sessions closed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::db::{count, TestDb};
-use common::ws::Ws;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::db::{count, TestDb};
 
 #[actix_rt::test]
 async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
-    let room = app.open_room().await;
-    let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let linus = app.join_ok(&room.slug, json!({"name": "Linus"})).await;
-    let (mut a, _) = Ws::join(&app, &room.slug, &grace).await;
-    let (mut b, _) = Ws::join(&app, &room.slug, &linus).await;
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
+    let room = app.room().await;
+    let (mut a, _) = room.attendee("Grace").await.ws().await;
+    let (mut b, _) = room.attendee("Linus").await.ws().await;
 
     // Acknowledged actions: three messages, a question, two votes.
     for (i, body) in ["one", "two", "three"].iter().enumerate() {
@@ -75,27 +72,19 @@ async fn sigterm_tells_clients_stores_everything_and_exits_in_time() {
 
 #[actix_rt::test]
 async fn an_ended_rooms_statistics_survive_a_restart() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let base = format!("/api/rooms/{}", room.slug);
-    app.post(
-        &format!("{base}/messages"),
-        Some(&grace),
-        &json!({"body": "hi"}),
-    )
-    .await;
-    let ended = app.delete(&base, Some(&presenter)).await;
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let grace = room.attendee("Grace").await;
+    grace.post("/messages", json!({"body": "hi"})).await;
+    let ended = presenter.delete("").await;
     assert_eq!(ended.status, 200);
-    let before = app.get(&format!("{base}/stats"), Some(&presenter)).await;
+    let before = presenter.get("/stats").await;
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(Duration::from_secs(10));
 
-    let (_again, app) = common::process::serve(app.db, &[], &[]);
-    let after = app.get(&format!("{base}/stats"), Some(&presenter)).await;
+    let (_again, app) = kit::process::serve(app.db, &[], &[]);
+    let after = presenter.on(&app).get("/stats").await;
     assert_eq!(after.status, 200);
     assert_eq!(after.body, before.body, "the same figures after a restart");
     assert_eq!(after.body["total_messages"], 1);
@@ -104,31 +93,27 @@ async fn an_ended_rooms_statistics_survive_a_restart() {
 #[actix_rt::test]
 async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
     let (mut server, app) =
-        common::process::serve(TestDb::new(), &["--log-format", "json", "--privacy"], &[]);
+        kit::process::serve(TestDb::new(), &["--log-format", "json", "--privacy"], &[]);
     let room = app
         .create_room(
             json!({"title": "Secrets", "presenter_name": "Ada", "password": "hunter2-hunter2"}),
         )
         .await;
-    let token = app
-        .join_ok(
-            &room.slug,
-            json!({"name": "Grace", "password": "hunter2-hunter2"}),
-        )
+    let grace = room
+        .joined(json!({"name": "Grace", "password": "hunter2-hunter2"}))
         .await;
-    let (mut ws, welcome) = Ws::join(&app, &room.slug, &token).await;
+    let (mut ws, welcome) = grace.ws().await;
     let participant = welcome["participant"]["id"].as_i64().unwrap();
     ws.send(json!({"type": "chat.send", "body": "hello", "ref": 1}))
         .await;
     ws.recv_type("ack").await;
-    app.get(&format!("/api/rooms/{}/me", room.slug), Some(&token))
-        .await;
+    grace.get("/me").await;
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait(Duration::from_secs(10));
 
     let log = server.log.lock().unwrap().join("\n");
     for secret in [
-        token.as_str(),
+        grace.token.as_str(),
         room.host_key.as_str(),
         room.moderator_key.as_str(),
         "hunter2-hunter2",
@@ -159,14 +144,11 @@ async fn logs_carry_rooms_and_participants_but_no_secrets_or_addresses() {
 /// that reconnects; the same tokens still work.
 #[actix_rt::test]
 async fn sigkill_loses_nothing_that_was_acknowledged() {
-    let (mut server, app) = common::process::serve(TestDb::new(), &[], &[]);
-    let room = app.open_room().await;
-    let base = format!("/api/rooms/{}", room.slug);
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let grace = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &grace).await;
+    let (mut server, app) = kit::process::serve(TestDb::new(), &[], &[]);
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let grace = room.attendee("Grace").await;
+    let (mut ws, _) = grace.ws().await;
 
     for (i, body) in ["one", "two", "three"].iter().enumerate() {
         ws.send(json!({"type": "chat.send", "body": body, "ref": i}))
@@ -179,18 +161,10 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     // Votes from many participants at once, each acknowledged.
     let mut voters = Vec::new();
     for i in 0..20 {
-        voters.push(
-            app.join_ok(&room.slug, json!({"name": format!("V{i}")}))
-                .await,
-        );
+        voters.push(room.attendee(&format!("V{i}")).await);
     }
-    let votes = voters.iter().map(|t| {
-        app.call_owned(
-            awc::http::Method::PUT,
-            format!("{base}/questions/{q}/vote"),
-            t.clone(),
-        )
-    });
+    let vote = format!("/questions/{q}/vote");
+    let votes = voters.iter().map(|v| v.put(&vote));
     let acked = futures_util::future::join_all(votes)
         .await
         .iter()
@@ -204,14 +178,10 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     .await;
     // An attendee may not answer: refused, so not part of what must survive.
     assert_eq!(ws.recv_type("error").await["code"], "forbidden");
-    let r = app
-        .send(
-            app.request(
-                awc::http::Method::PATCH,
-                &format!("{base}/questions/{q}"),
-                Some(&moderator),
-            ),
-            Some(&json!({"pinned": true, "answered": true, "answer": "It does."})),
+    let r = moderator
+        .patch(
+            &format!("/questions/{q}"),
+            json!({"pinned": true, "answered": true, "answer": "It does."}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -219,8 +189,10 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
     server.signal(nix::sys::signal::Signal::SIGKILL);
     server.wait(Duration::from_secs(10));
 
-    let (_again, app) = common::process::serve(app.db, &[], &[]);
-    let messages = app.get(&format!("{base}/messages"), Some(&grace)).await;
+    let (_again, app) = kit::process::serve(app.db, &[], &[]);
+    // The same tokens work on the restarted server.
+    let grace = grace.on(&app);
+    let messages = grace.get("/messages").await;
     let bodies: Vec<&str> = messages.body["messages"]
         .as_array()
         .unwrap()
@@ -228,14 +200,14 @@ async fn sigkill_loses_nothing_that_was_acknowledged() {
         .map(|m| m["body"].as_str().unwrap())
         .collect();
     assert_eq!(bodies, ["one", "two", "three"]);
-    let questions = app.get(&format!("{base}/questions"), Some(&grace)).await;
+    let questions = grace.get("/questions").await;
     let question = &questions.body["questions"][0];
     assert_eq!(question["votes"], 20);
     assert_eq!(question["pinned"], true);
     assert_eq!(question["answered"], true);
     assert_eq!(question["answer"], "It does.");
     // A client reconnecting after the crash gets the same in its snapshot.
-    let (_, welcome) = Ws::join(&app, &room.slug, &grace).await;
+    let (_, welcome) = grace.ws().await;
     assert_eq!(welcome["questions"][0]["votes"], 20);
     assert_eq!(welcome["messages"].as_array().unwrap().len(), 3);
 }

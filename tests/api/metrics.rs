@@ -1,13 +1,12 @@
 //! `/metrics`: valid Prometheus text whose figures move with a session,
 //! behind a token when one is set, or on an address of its own.
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::ws::Ws;
 use prometheus_parse::{Scrape, Value as Sample};
 use serde_json::json;
+
+use crate::kit;
 
 /// Every sample as `name{labels}` -> value (histograms by their count).
 fn parse(text: &str) -> HashMap<String, f64> {
@@ -30,7 +29,7 @@ fn get(m: &HashMap<String, f64>, key: &str) -> f64 {
     m.get(key).copied().unwrap_or(0.0)
 }
 
-async fn scrape(app: &common::TestApp) -> HashMap<String, f64> {
+async fn scrape(app: &kit::TestApp) -> HashMap<String, f64> {
     let r = app.get("/metrics", None).await;
     assert_eq!(r.status, 200);
     assert!(r
@@ -48,12 +47,11 @@ async fn scrape(app: &common::TestApp) -> HashMap<String, f64> {
 
 #[actix_rt::test]
 async fn metrics_parse_and_move_with_a_session() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let before = scrape(&app).await;
 
-    let room = app.open_room().await;
-    let token = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let (mut ws, _) = Ws::join(&app, &room.slug, &token).await;
+    let room = app.room().await;
+    let (mut ws, _) = room.attendee("Grace").await.ws().await;
     ws.send(json!({"type": "chat.send", "body": "hello", "ref": 1}))
         .await;
     ws.recv_type("ack").await;
@@ -78,7 +76,7 @@ async fn metrics_parse_and_move_with_a_session() {
 
 #[actix_rt::test]
 async fn a_metrics_token_is_required_when_set() {
-    let app = common::spawn_app_with(|c| c.metrics_token = Some("s3cret-operator".into())).await;
+    let app = kit::spawn_app_with(|c| c.metrics_token = Some("s3cret-operator".into())).await;
     let r = app.get("/metrics", None).await;
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "unauthorized");
@@ -90,8 +88,8 @@ async fn a_metrics_token_is_required_when_set() {
 
 #[actix_rt::test]
 async fn metrics_can_live_on_their_own_address() {
-    let db = common::db::TestDb::new();
-    let mut config = common::test_config();
+    let db = kit::db::TestDb::new();
+    let mut config = kit::test_config();
     config.database_url = Some(db.url.clone());
     config.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
     let app = podium::startup::Application::build(config).await.unwrap();

@@ -1,14 +1,14 @@
 //! The embedded default and the command line: migrations, creating the
 //! database, a private PostgreSQL cluster, the `podium` binary itself.
 
-mod common;
-
 use std::process::Command;
 use std::time::Duration;
 
-use common::db::{count, TestDb};
 use diesel::Connection;
 use podium::store::embedded::{find_bindir, PrivateCluster};
+
+use crate::kit;
+use crate::kit::db::{count, TestDb};
 
 #[test]
 fn migrate_command_migrates_an_empty_database() {
@@ -52,7 +52,7 @@ fn server_creates_its_database_serves_and_stops_on_sigterm() {
     let db = TestDb::unborn();
     let data = tempdir("serve");
     let data = data.to_str().unwrap();
-    let mut server = common::process::start(
+    let mut server = kit::process::start(
         &[
             "--bind",
             "127.0.0.1:0",

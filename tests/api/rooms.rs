@@ -1,9 +1,9 @@
 //! Creating, reading and ending rooms (POST/GET/DELETE /api/rooms...).
 
-mod common;
-
-use common::db::count;
 use serde_json::{json, Value};
+
+use crate::kit;
+use crate::kit::db::count;
 
 fn card_keys(v: &Value) -> Vec<String> {
     let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
@@ -13,7 +13,7 @@ fn card_keys(v: &Value) -> Vec<String> {
 
 #[actix_rt::test]
 async fn create_returns_slug_keys_and_links() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app
         .post(
             "/api/rooms",
@@ -43,13 +43,13 @@ async fn create_returns_slug_keys_and_links() {
 
 #[actix_rt::test]
 async fn public_card_shows_the_room_and_no_secret() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(
             json!({"title": "Q3 all hands", "presenter_name": "Grace", "password": "pw-123"}),
         )
         .await;
-    let r = app.get(&format!("/api/rooms/{}", room.slug), None).await;
+    let r = room.card().await;
     assert_eq!(r.status, 200);
     assert_eq!(
         card_keys(&r.body),
@@ -85,24 +85,22 @@ async fn public_card_shows_the_room_and_no_secret() {
         assert!(!text.contains(secret), "card leaks {secret}");
     }
 
-    app.join_ok(&room.slug, json!({"name": "Bob", "password": "pw-123"}))
+    room.joined(json!({"name": "Bob", "password": "pw-123"}))
         .await;
-    let r = app.get(&format!("/api/rooms/{}", room.slug), None).await;
+    let r = room.card().await;
     assert_eq!(r.body["participant_count"], 1);
 }
 
 #[actix_rt::test]
 async fn secrets_are_stored_only_as_hashes() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "T", "presenter_name": "P", "password": "correct horse"}))
         .await;
-    let token = app
-        .join_ok(
-            &room.slug,
-            json!({"name": "Bob", "password": "correct horse"}),
-        )
-        .await;
+    let token = room
+        .joined(json!({"name": "Bob", "password": "correct horse"}))
+        .await
+        .token;
     let mut conn = app.db.conn();
     let mut dump = |table: &str| -> String {
         #[derive(diesel::QueryableByName)]
@@ -135,7 +133,7 @@ async fn secrets_are_stored_only_as_hashes() {
 
 #[actix_rt::test]
 async fn unknown_and_malformed_slugs() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let r = app.get("/api/rooms/no-such-room-ABCDEFGHIJ", None).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.code(), "not_found");
@@ -158,7 +156,7 @@ async fn unknown_and_malformed_slugs() {
 
 #[actix_rt::test]
 async fn links_are_lower_case_and_work_in_any_case() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Rust at Scale", "presenter_name": "Ada"}))
         .await;
@@ -167,7 +165,13 @@ async fn links_are_lower_case_and_work_in_any_case() {
     let r = app.get(&format!("/api/rooms/{shouted}"), None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["slug"], room.slug.as_str());
-    let r = app.join(&shouted, json!({"name": "Bob"})).await;
+    let r = app
+        .post(
+            &format!("/api/rooms/{shouted}/join"),
+            None,
+            &json!({"name": "Bob"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let token = r.body["token"].as_str().unwrap();
     let r = app
@@ -178,7 +182,7 @@ async fn links_are_lower_case_and_work_in_any_case() {
 
 #[actix_rt::test]
 async fn bad_create_bodies_are_refused_and_create_nothing() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let long = "x".repeat(201);
     let cases = [
         json!({"title": "", "presenter_name": "Ada"}),
@@ -239,11 +243,11 @@ async fn bad_create_bodies_are_refused_and_create_nothing() {
 
 #[actix_rt::test]
 async fn text_is_trimmed_and_otherwise_verbatim() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "  Ünïcode <b>talk</b> 🎤  ", "presenter_name": " Zoë "}))
         .await;
-    let r = app.get(&format!("/api/rooms/{}", room.slug), None).await;
+    let r = room.card().await;
     assert_eq!(r.body["title"], "Ünïcode <b>talk</b> 🎤");
     assert_eq!(r.body["presenter_name"], "Zoë");
     // Two hundred characters, not bytes.
@@ -253,26 +257,21 @@ async fn text_is_trimmed_and_otherwise_verbatim() {
 
 #[actix_rt::test]
 async fn presenter_ends_the_room_and_gets_stats() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let attendee = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let path = format!("/api/rooms/{}", room.slug);
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let attendee = room.attendee("Bob").await;
 
-    let r = app.delete(&path, None).await;
+    let r = app.delete(&room.path(""), None).await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
-    for token in [&attendee, &moderator] {
-        let r = app.delete(&path, Some(token)).await;
+    for who in [&attendee, &moderator] {
+        let r = who.delete("").await;
         assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
     }
-    assert_eq!(app.get(&path, None).await.body["status"], "open");
+    assert_eq!(room.card().await.body["status"], "open");
 
-    let r = app.delete(&path, Some(&presenter)).await;
+    let r = presenter.delete("").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let stats = &r.body["stats"];
     assert_eq!(stats["total_participants"], 3);
@@ -285,17 +284,17 @@ async fn presenter_ends_the_room_and_gets_stats() {
     assert!(stats["timeline"].is_array());
     assert!(stats["peak_concurrent"].is_number());
 
-    assert_eq!(app.get(&path, None).await.body["status"], "ended");
-    let r = app.join(&room.slug, json!({"name": "Late"})).await;
+    assert_eq!(room.card().await.body["status"], "ended");
+    let r = room.join(json!({"name": "Late"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (410, "room_ended"));
-    let r = app
-        .join(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+    let r = room
+        .join(json!({"name": "Ada", "key": room.host_key}))
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (410, "room_ended"));
-    let r = app.delete(&path, Some(&presenter)).await;
+    let r = presenter.delete("").await;
     assert_eq!((r.status.as_u16(), r.code()), (410, "room_ended"));
     // A participant reloading the page still learns that it ended.
-    let r = app.get(&format!("{path}/me"), Some(&attendee)).await;
+    let r = attendee.get("/me").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["room"]["status"], "ended");
 }

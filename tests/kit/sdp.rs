@@ -29,7 +29,7 @@ pub fn offer(media: &[(MediaKind, Direction)]) -> String {
 
 /// POSTs `sdp` as `application/sdp`: status, Location and body.
 pub async fn post(
-    app: &super::TestApp,
+    app: &super::Api,
     path: &str,
     token: Option<&str>,
     sdp: String,

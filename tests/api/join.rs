@@ -1,14 +1,14 @@
 //! Joining by name, password and keys; resuming with the token.
 
-mod common;
-
-use common::db::count;
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::db::count;
 
 #[actix_rt::test]
 async fn keys_give_roles_and_no_key_makes_an_attendee() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     for (body, role) in [
         (json!({"name": "Ada", "key": room.host_key}), "presenter"),
         (
@@ -17,7 +17,7 @@ async fn keys_give_roles_and_no_key_makes_an_attendee() {
         ),
         (json!({"name": "Bob"}), "attendee"),
     ] {
-        let r = app.join(&room.slug, body).await;
+        let r = room.join(body).await;
         assert_eq!(r.status, 200, "{}", r.body);
         assert_eq!(r.body["participant"]["role"], role);
         assert!(r.body["participant"]["id"].is_i64());
@@ -25,16 +25,13 @@ async fn keys_give_roles_and_no_key_makes_an_attendee() {
         // 256 bits in base64 need at least 43 characters.
         assert!(r.body["token"].as_str().unwrap().len() >= 43);
     }
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Eve", "key": "not-the-key-at-all"}),
-        )
+    let r = room
+        .join(json!({"name": "Eve", "key": "not-the-key-at-all"}))
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
-    let other = app.open_room().await;
-    let r = app
-        .join(&room.slug, json!({"name": "Eve", "key": other.host_key}))
+    let other = app.room().await;
+    let r = room
+        .join(json!({"name": "Eve", "key": other.host_key}))
         .await;
     assert_eq!(
         (r.status.as_u16(), r.code()),
@@ -45,44 +42,32 @@ async fn keys_give_roles_and_no_key_makes_an_attendee() {
 
 #[actix_rt::test]
 async fn password_room_admits_the_right_password_only() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Board", "presenter_name": "Ada", "password": "s3cret pass"}))
         .await;
-    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let r = room.join(json!({"name": "Bob"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "bad_password"));
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Bob", "password": "S3cret pass"}),
-        )
+    let r = room
+        .join(json!({"name": "Bob", "password": "S3cret pass"}))
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "bad_password"));
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Bob", "password": "s3cret pass"}),
-        )
+    let r = room
+        .join(json!({"name": "Bob", "password": "s3cret pass"}))
         .await;
     assert_eq!(r.status, 200);
     // Surrounding whitespace is trimmed, as when the password was set.
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Bob", "password": " s3cret pass "}),
-        )
+    let r = room
+        .join(json!({"name": "Bob", "password": " s3cret pass "}))
         .await;
     assert_eq!(r.status, 200);
     // Keys bypass the password.
-    let r = app
-        .join(&room.slug, json!({"name": "Ada", "key": room.host_key}))
+    let r = room
+        .join(json!({"name": "Ada", "key": room.host_key}))
         .await;
     assert_eq!(r.body["participant"]["role"], "presenter");
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Mo", "key": room.moderator_key, "password": "wrong"}),
-        )
+    let r = room
+        .join(json!({"name": "Mo", "key": room.moderator_key, "password": "wrong"}))
         .await;
     assert_eq!(r.body["participant"]["role"], "moderator");
     assert_eq!(
@@ -94,37 +79,35 @@ async fn password_room_admits_the_right_password_only() {
 
 #[actix_rt::test]
 async fn a_password_sent_to_an_open_room_is_harmless() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let r = app
-        .join(&room.slug, json!({"name": "Bob", "password": "anything"}))
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let r = room
+        .join(json!({"name": "Bob", "password": "anything"}))
         .await;
     assert_eq!(r.status, 200);
 }
 
 #[actix_rt::test]
 async fn full_room_refuses_attendees_but_not_staff() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Small", "presenter_name": "Ada", "max_participants": 2}))
         .await;
-    app.join_ok(&room.slug, json!({"name": "A1"})).await;
-    app.join_ok(&room.slug, json!({"name": "A2"})).await;
-    let r = app.join(&room.slug, json!({"name": "A3"})).await;
+    room.attendee("A1").await;
+    room.attendee("A2").await;
+    let r = room.join(json!({"name": "A3"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (409, "room_full"));
-    app.join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    app.join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
+    room.presenter().await;
+    room.moderator().await;
 }
 
 #[actix_rt::test]
 async fn concurrent_joins_never_overfill_a_room() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let room = app
         .create_room(json!({"title": "Tight", "presenter_name": "Ada", "max_participants": 5}))
         .await;
-    let joins = (0..30).map(|i| app.join(&room.slug, json!({"name": format!("P{i}")})));
+    let joins = (0..30).map(|i| room.join(json!({"name": format!("P{i}")})));
     let results = futures_util::future::join_all(joins).await;
     let ok = results.iter().filter(|r| r.status == 200).count();
     let full = results.iter().filter(|r| r.status == 409).count();
@@ -137,13 +120,11 @@ async fn concurrent_joins_never_overfill_a_room() {
 
 #[actix_rt::test]
 async fn me_resumes_the_same_participant() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let r = app.join(&room.slug, json!({"name": "Bob"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let r = room.join(json!({"name": "Bob"})).await;
     let token = r.body["token"].as_str().unwrap();
-    let me = app
-        .get(&format!("/api/rooms/{}/me", room.slug), Some(token))
-        .await;
+    let me = app.get(&room.path("/me"), Some(token)).await;
     assert_eq!(me.status, 200);
     assert_eq!(me.body["participant"], r.body["participant"]);
     assert_eq!(me.body["room"]["slug"], room.slug.as_str());
@@ -155,11 +136,11 @@ async fn me_resumes_the_same_participant() {
 
 #[actix_rt::test]
 async fn tokens_are_checked() {
-    let app = common::spawn_app().await;
-    let a = app.open_room().await;
-    let b = app.open_room().await;
-    let token = app.join_ok(&a.slug, json!({"name": "Bob"})).await;
-    let me_b = format!("/api/rooms/{}/me", b.slug);
+    let app = kit::spawn_app().await;
+    let a = app.room().await;
+    let b = app.room().await;
+    let token = a.attendee("Bob").await.token;
+    let me_b = b.path("/me");
 
     let r = app.get(&me_b, Some(&token)).await;
     assert_eq!(
@@ -172,7 +153,7 @@ async fn tokens_are_checked() {
     // would otherwise be "forged" into itself).
     let last = if token.ends_with('A') { 'B' } else { 'A' };
     let forged = format!("{}{last}", &token[..token.len() - 1]);
-    let me_a = format!("/api/rooms/{}/me", a.slug);
+    let me_a = a.path("/me");
     for bad in [truncated, forged.as_str(), "x", &"y".repeat(500)] {
         let r = app.get(&me_a, Some(bad)).await;
         assert_eq!(
@@ -196,8 +177,8 @@ async fn tokens_are_checked() {
 
 #[actix_rt::test]
 async fn bad_join_bodies_are_refused_and_create_nothing() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
     let cases = [
         json!({"name": ""}),
         json!({"name": "  "}),
@@ -214,7 +195,7 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
         json!("Bob"),
     ];
     for body in cases {
-        let r = app.join(&room.slug, body.clone()).await;
+        let r = room.join(body.clone()).await;
         assert_eq!(
             (r.status.as_u16(), r.code()),
             (400, "invalid_input"),
@@ -222,13 +203,14 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
             r.body
         );
     }
-    let r = app.join("bad!slug", json!({"name": "Bob"})).await;
+    let bob = json!({"name": "Bob"});
+    let r = app.post("/api/rooms/bad!slug/join", None, &bob).await;
     assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
     let r = app
-        .join("unknown-room-ABCDEFGHIJ", json!({"name": "Bob"}))
+        .post("/api/rooms/unknown-room-ABCDEFGHIJ/join", None, &bob)
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
-    let path = format!("/api/rooms/{}/join", room.slug);
+    let path = room.path("/join");
     let r = app
         .post_raw(&path, "application/x-www-form-urlencoded", "name=Bob")
         .await;
@@ -253,35 +235,26 @@ async fn bad_join_bodies_are_refused_and_create_nothing() {
 /// Joins with the browser mark `cookie` (as a browser would send it back);
 /// gives the response and the mark the server set, if any.
 async fn join_as_browser(
-    app: &common::TestApp,
-    slug: &str,
+    app: &kit::TestApp,
+    room: &kit::Room,
     cookie: Option<&str>,
     body: serde_json::Value,
-) -> (common::Resp, Option<String>) {
-    let mut req = app.request(
-        awc::http::Method::POST,
-        &format!("/api/rooms/{slug}/join"),
-        None,
-    );
+) -> (kit::Resp, Option<String>) {
+    let mut req = app.request(awc::http::Method::POST, &room.path("/join"), None);
     if let Some(c) = cookie {
         req = req.insert_header(("Cookie", c.to_owned()));
     }
     let r = app.send(req, Some(&body)).await;
-    let set = r
-        .headers
-        .get("set-cookie")
-        .map(|v| v.to_str().unwrap().to_owned());
+    let set = r.header("set-cookie").map(str::to_owned);
     (r, set)
 }
 
 #[actix_rt::test]
 async fn a_removed_browser_stays_out_under_any_name() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let (r, set) = join_as_browser(&app, &room.slug, None, json!({"name": "Troll"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let (r, set) = join_as_browser(&app, &room, None, json!({"name": "Troll"})).await;
     assert_eq!(r.status, 200);
     let set = set.expect("the first join marks the browser");
     assert!(
@@ -296,23 +269,14 @@ async fn a_removed_browser_stays_out_under_any_name() {
     let troll = r.body["participant"]["id"].as_i64().unwrap();
     // The same browser joining again keeps its mark.
     let (again, set_again) =
-        join_as_browser(&app, &room.slug, Some(&mark), json!({"name": "Troll 2"})).await;
+        join_as_browser(&app, &room, Some(&mark), json!({"name": "Troll 2"})).await;
     assert_eq!(again.status, 200);
     assert!(set_again.is_none(), "the mark is not replaced");
 
-    let kick = format!("/api/rooms/{}/participants/{troll}/kick", room.slug);
-    assert_eq!(
-        app.post(&kick, Some(&moderator), &json!({})).await.status,
-        204
-    );
+    let kick = format!("/participants/{troll}/kick");
+    assert_eq!(moderator.post(&kick, json!({})).await.status, 204);
     let before = count(&mut app.db.conn(), "SELECT count(*) AS n FROM participants");
-    let (r, _) = join_as_browser(
-        &app,
-        &room.slug,
-        Some(&mark),
-        json!({"name": "Not a troll"}),
-    )
-    .await;
+    let (r, _) = join_as_browser(&app, &room, Some(&mark), json!({"name": "Not a troll"})).await;
     assert_eq!(
         (r.status.as_u16(), r.code()),
         (403, "forbidden"),
@@ -329,59 +293,40 @@ async fn a_removed_browser_stays_out_under_any_name() {
         "the refused join stored nothing"
     );
     // Another browser is someone else; another room does not know the mark.
-    let (r, _) = join_as_browser(&app, &room.slug, None, json!({"name": "Grace"})).await;
+    let (r, _) = join_as_browser(&app, &room, None, json!({"name": "Grace"})).await;
     assert_eq!(r.status, 200);
-    let other = app.open_room().await;
-    let (r, _) = join_as_browser(&app, &other.slug, Some(&mark), json!({"name": "Troll"})).await;
+    let other = app.room().await;
+    let (r, _) = join_as_browser(&app, &other, Some(&mark), json!({"name": "Troll"})).await;
     assert_eq!(r.status, 200);
 }
 
 #[actix_rt::test]
 async fn a_locked_room_admits_no_new_attendees_but_keys_and_tokens_work() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let bob = app.join_ok(&room.slug, json!({"name": "Bob"})).await;
-    let path = format!("/api/rooms/{}", room.slug);
-    let r = app
-        .send(
-            app.request(awc::http::Method::PATCH, &path, Some(&moderator)),
-            Some(&json!({"settings": {"locked": true}})),
-        )
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let moderator = room.moderator().await;
+    let bob = room.attendee("Bob").await;
+    let r = moderator
+        .patch("", json!({"settings": {"locked": true}}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["settings"]["locked"], true);
-    assert_eq!(app.get(&path, None).await.body["settings"]["locked"], true);
+    assert_eq!(room.card().await.body["settings"]["locked"], true);
 
-    let r = app.join(&room.slug, json!({"name": "Late"})).await;
+    let r = room.join(json!({"name": "Late"})).await;
     assert_eq!((r.status.as_u16(), r.code()), (403, "forbidden"));
     assert_eq!(
         r.body["error"]["message"],
         "This room is locked: no new attendees can join right now."
     );
-    let me = format!("{path}/me");
-    assert_eq!(
-        app.get(&me, Some(&bob)).await.status,
-        200,
-        "Bob's reload works"
-    );
-    let r = app
-        .join(
-            &room.slug,
-            json!({"name": "Mia", "key": room.moderator_key}),
-        )
+    assert_eq!(bob.get("/me").await.status, 200, "Bob's reload works");
+    let r = room
+        .join(json!({"name": "Mia", "key": room.moderator_key}))
         .await;
     assert_eq!(r.status, 200, "keys still open a locked room");
 
-    app.send(
-        app.request(awc::http::Method::PATCH, &path, Some(&moderator)),
-        Some(&json!({"settings": {"locked": false}})),
-    )
-    .await;
-    assert_eq!(
-        app.join(&room.slug, json!({"name": "Late"})).await.status,
-        200
-    );
+    moderator
+        .patch("", json!({"settings": {"locked": false}}))
+        .await;
+    assert_eq!(room.join(json!({"name": "Late"})).await.status, 200);
 }

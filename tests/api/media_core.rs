@@ -1,12 +1,8 @@
 //! The SFU core on a fake clock: str0m peers on both ends, packets carried
 //! by a simulated network with latency and loss, no sockets.
 
-#[path = "common/media_net.rs"]
-mod media_net;
-
 use std::time::Duration;
 
-use media_net::{Client, Net};
 use podium::media::MediaError;
 use podium::media::Source;
 use str0m::change::SdpOffer;
@@ -14,14 +10,8 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid};
 use str0m::Rtc;
 
-const AV_SEND: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::SendOnly),
-    (MediaKind::Video, Direction::SendOnly),
-];
-const AV_RECV: [(MediaKind, Direction); 2] = [
-    (MediaKind::Audio, Direction::RecvOnly),
-    (MediaKind::Video, Direction::RecvOnly),
-];
+use crate::kit::media_net::{self, Client, Net};
+use crate::kit::sdp::{AV_RECV, AV_SEND};
 
 /// The packets of the first video section that received any.
 fn video(c: &Client) -> Vec<(Mid, u32, u16, u8)> {

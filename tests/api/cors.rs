@@ -4,13 +4,13 @@
 //! ETag; `--cors-origin` narrows who is allowed and then opens the rest of
 //! the API to them, which otherwise stays same-origin.
 
-mod common;
-
 use awc::http::Method;
-use common::{Resp, TestApp};
 use podium::config::{Config, CorsOrigin};
 use podium::http::route_table::{ApiRoute, CrossOrigin, API_ROUTES};
 use serde_json::json;
+
+use crate::kit;
+use crate::kit::{Resp, TestApp};
 
 const PLAYER: &str = "https://player.example";
 const STRANGER: &str = "https://stranger.example";
@@ -31,27 +31,15 @@ struct Scene {
 }
 
 async fn scene(app: &TestApp) -> Scene {
-    let room = app.open_room().await;
-    let attendee = app.join_ok(&room.slug, json!({"name": "Bea"})).await;
-    let session = whep(app, &room.slug, &attendee).await;
+    let room = app.room().await;
+    let attendee = room.attendee("Bea").await;
+    let session = attendee.whep().await;
     Scene {
         slug: room.slug,
         host_key: room.host_key,
-        attendee,
+        attendee: attendee.token,
         session,
     }
-}
-
-async fn whep(app: &TestApp, slug: &str, token: &str) -> String {
-    let (status, location, body) = common::sdp::post(
-        app,
-        &format!("/api/rooms/{slug}/whep"),
-        Some(token),
-        common::sdp::offer(&common::sdp::AV_RECV),
-    )
-    .await;
-    assert_eq!(status, 201, "whep: {body}");
-    location.unwrap()
 }
 
 fn path_of(route: &ApiRoute, s: &Scene) -> String {
@@ -73,13 +61,9 @@ async fn preflight(app: &TestApp, path: &str, origin: &str, method: &str) -> Res
     app.send(req, None).await
 }
 
-fn header<'a>(r: &'a Resp, name: &str) -> Option<&'a str> {
-    r.headers.get(name).map(|v| v.to_str().unwrap())
-}
-
 /// A comma-separated header as lower-case items.
 fn list(r: &Resp, name: &str) -> Vec<String> {
-    header(r, name)
+    r.header(name)
         .unwrap_or("")
         .split(',')
         .map(|s| s.trim().to_ascii_lowercase())
@@ -106,21 +90,13 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
     match (route.method, route.path.ends_with("/whip")) {
         ("POST", true) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.host_key)));
-            app.send_body(
-                req,
-                "application/sdp",
-                common::sdp::offer(&common::sdp::AV_SEND),
-            )
-            .await
+            app.send_body(req, "application/sdp", kit::sdp::offer(&kit::sdp::AV_SEND))
+                .await
         }
         ("POST", false) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
-            app.send_body(
-                req,
-                "application/sdp",
-                common::sdp::offer(&common::sdp::AV_RECV),
-            )
-            .await
+            app.send_body(req, "application/sdp", kit::sdp::offer(&kit::sdp::AV_RECV))
+                .await
         }
         ("PATCH", _) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
@@ -135,13 +111,13 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.attendee)));
             app.send(req, None).await
         }
-        (m, p) => panic!("{m} {p}: teach tests/cors.rs how a player calls this route"),
+        (m, p) => panic!("{m} {p}: teach tests/api/cors.rs how a player calls this route"),
     }
 }
 
 #[actix_rt::test]
 async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     let mut seen = 0;
     for route in media_routes() {
@@ -150,11 +126,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
         let what = format!("preflight of {} {}", route.method, route.path);
         let r = preflight(&app, &path, PLAYER, route.method).await;
         assert_eq!(r.status, 204, "{what}: {}", r.body);
-        assert_eq!(
-            header(&r, "access-control-allow-origin"),
-            Some("*"),
-            "{what}"
-        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{what}");
         assert_lists(
             &r,
             "access-control-allow-methods",
@@ -168,11 +140,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
             &what,
         );
         // Bearer tokens, never cookies: nothing asks the browser to send any.
-        assert_eq!(
-            header(&r, "access-control-allow-credentials"),
-            None,
-            "{what}"
-        );
+        assert_eq!(r.header("access-control-allow-credentials"), None, "{what}");
         assert_lists(
             &r,
             "allow",
@@ -181,7 +149,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
         );
         let endpoint = route.method == "POST";
         assert_eq!(
-            header(&r, "accept-post"),
+            r.header("accept-post"),
             endpoint.then_some("application/sdp"),
             "{what}"
         );
@@ -192,14 +160,14 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
             .await;
         assert_eq!(r.status, 204, "OPTIONS {}: {}", route.path, r.body);
         assert_eq!(
-            header(&r, "accept-post"),
+            r.header("accept-post"),
             endpoint.then_some("application/sdp"),
             "OPTIONS {}",
             route.path
         );
         if route.path.contains("/media/") {
             assert_eq!(
-                header(&r, "accept-patch"),
+                r.header("accept-patch"),
                 Some("application/trickle-ice-sdpfrag")
             );
         }
@@ -215,7 +183,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
         "{}",
         r.body
     );
-    assert_eq!(header(&r, "access-control-allow-origin"), None);
+    assert_eq!(r.header("access-control-allow-origin"), None);
     let req = app
         .request(Method::OPTIONS, &whep, None)
         .insert_header(("Origin", PLAYER))
@@ -235,17 +203,13 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
 
 #[actix_rt::test]
 async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     for route in media_routes() {
         let what = format!("{} {}", route.method, route.path);
         let r = call(&app, route, &s, PLAYER).await;
         assert!(r.status.is_success(), "{what}: {} {}", r.status, r.body);
-        assert_eq!(
-            header(&r, "access-control-allow-origin"),
-            Some("*"),
-            "{what}"
-        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{what}");
         assert_lists(
             &r,
             "access-control-expose-headers",
@@ -253,10 +217,7 @@ async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
             &what,
         );
         if route.method == "POST" {
-            assert!(
-                header(&r, "location").is_some(),
-                "{what}: a Location to read"
-            );
+            assert!(r.header("location").is_some(), "{what}: a Location to read");
         }
     }
     // Errors too, so a player can tell the viewer why.
@@ -265,21 +226,21 @@ async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
             app.request(Method::POST, &format!("/api/rooms/{}/whep", s.slug), None)
                 .insert_header(("Origin", PLAYER)),
             "application/sdp",
-            common::sdp::offer(&common::sdp::AV_RECV),
+            kit::sdp::offer(&kit::sdp::AV_RECV),
         )
         .await;
     assert_eq!((r.status.as_u16(), r.code()), (401, "unauthorized"));
-    assert_eq!(header(&r, "access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
 
 #[actix_rt::test]
 async fn the_rest_of_the_api_stays_same_origin_under_the_default() {
-    let app = common::spawn_app().await;
+    let app = kit::spawn_app().await;
     let s = scene(&app).await;
     let chat = format!("/api/rooms/{}/messages", s.slug);
     let r = preflight(&app, &chat, PLAYER, "POST").await;
     assert!(!r.status.is_success(), "{}: {}", r.status, r.body);
-    assert_eq!(header(&r, "access-control-allow-origin"), None);
+    assert_eq!(r.header("access-control-allow-origin"), None);
     let r = app
         .send(
             app.request(Method::GET, &chat, Some(&s.attendee))
@@ -289,7 +250,7 @@ async fn the_rest_of_the_api_stays_same_origin_under_the_default() {
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(
-        header(&r, "access-control-allow-origin"),
+        r.header("access-control-allow-origin"),
         None,
         "the browser keeps the chat from the other page"
     );
@@ -306,7 +267,7 @@ async fn the_rest_of_the_api_stays_same_origin_under_the_default() {
 
 #[actix_rt::test]
 async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
-    let app = common::spawn_app_with(|c| {
+    let app = kit::spawn_app_with(|c| {
         c.cors_origin = vec![CorsOrigin::Named(PLAYER.into())];
     })
     .await;
@@ -318,7 +279,7 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
         assert_eq!(r.status, 204, "{what}: {}", r.body);
         // The origin itself, and Vary so no cache hands it to another.
         assert_eq!(
-            header(&r, "access-control-allow-origin"),
+            r.header("access-control-allow-origin"),
             Some(PLAYER),
             "{what}"
         );
@@ -329,17 +290,17 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
             (403, "forbidden"),
             "{what} from a stranger"
         );
-        assert_eq!(header(&r, "access-control-allow-origin"), None);
+        assert_eq!(r.header("access-control-allow-origin"), None);
     }
     let whep = API_ROUTES
         .iter()
         .find(|r| r.method == "POST" && r.path.ends_with("/whep"))
         .unwrap();
     let r = call(&app, whep, &s, PLAYER).await;
-    assert_eq!(header(&r, "access-control-allow-origin"), Some(PLAYER));
+    assert_eq!(r.header("access-control-allow-origin"), Some(PLAYER));
     let r = call(&app, whep, &s, STRANGER).await;
     assert_eq!(
-        header(&r, "access-control-allow-origin"),
+        r.header("access-control-allow-origin"),
         None,
         "the browser keeps the answer from a page on a stranger's origin"
     );
@@ -348,7 +309,7 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
     let chat = format!("/api/rooms/{}/messages", s.slug);
     let r = preflight(&app, &chat, PLAYER, "POST").await;
     assert_eq!(r.status, 204, "{}", r.body);
-    assert_eq!(header(&r, "access-control-allow-origin"), Some(PLAYER));
+    assert_eq!(r.header("access-control-allow-origin"), Some(PLAYER));
     assert_lists(
         &r,
         "access-control-allow-methods",
@@ -365,7 +326,7 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
         )
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(header(&r, "access-control-allow-origin"), Some(PLAYER));
+    assert_eq!(r.header("access-control-allow-origin"), Some(PLAYER));
     let own = app
         .send(
             app.request(Method::POST, &chat, Some(&s.attendee))
@@ -382,7 +343,7 @@ async fn named_origins_alone_are_allowed_and_reach_the_whole_api() {
 
 #[actix_rt::test]
 async fn any_origin_and_named_ones_together_are_refused_at_start() {
-    let mut config = common::test_config();
+    let mut config = kit::test_config();
     config.cors_origin = Config::from_args(["--cors-origin", "*,https://player.example"])
         .unwrap()
         .cors_origin;

@@ -3,21 +3,20 @@
 //! own clock; the test then moves every stamp to a fixed instant, so the
 //! expected output is the same on every run, byte for byte.
 
-mod common;
-
 use std::time::Duration;
 
-use common::ws::Ws;
 use diesel::RunQueryDsl;
 use serde_json::json;
+
+use crate::kit;
 
 fn sql(conn: &mut diesel::PgConnection, q: &str) {
     diesel::sql_query(q).execute(conn).expect(q);
 }
 
-async fn samples_reach(db: &common::db::TestDb, n: i64) {
+async fn samples_reach(db: &kit::db::TestDb, n: i64) {
     for _ in 0..200 {
-        let got = common::db::count(
+        let got = kit::db::count(
             &mut db.conn(),
             "SELECT count(*) AS n FROM attendance_samples",
         );
@@ -30,35 +29,28 @@ async fn samples_reach(db: &common::db::TestDb, n: i64) {
     panic!("attendance samples did not reach {n}");
 }
 
-async fn csv(app: &common::TestApp, path: &str, token: &str) -> String {
-    let mut res = app
-        .request(awc::http::Method::GET, path, Some(token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    String::from_utf8(res.body().await.unwrap().to_vec()).unwrap()
+/// A CSV export read with `token` (a participant's, or a key).
+async fn csv(app: &kit::TestApp, path: &str, token: &str) -> String {
+    let r = app.get(path, Some(token)).await;
+    assert_eq!(r.status, 200);
+    r.text
 }
 
 #[actix_rt::test]
 async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
-    let app = common::spawn_app().await;
-    let room = app.open_room().await;
-    let base = format!("/api/rooms/{}", room.slug);
-    let presenter = app
-        .join_ok(&room.slug, json!({"name": "Ada", "key": room.host_key}))
-        .await;
-    let moderator = app
-        .join_ok(&room.slug, json!({"name": "Mo", "key": room.moderator_key}))
-        .await;
-    let a = app.join_ok(&room.slug, json!({"name": "Grace"})).await;
-    let b = app.join_ok(&room.slug, json!({"name": "Linus"})).await;
-    let c = app.join_ok(&room.slug, json!({"name": "Barbara"})).await;
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let base = room.path("");
+    let presenter = room.presenter().await;
+    let moderator = room.moderator().await;
+    let a = room.attendee("Grace").await;
+    let b = room.attendee("Linus").await;
+    let c = room.attendee("Barbara").await;
 
     // Attendance: Grace comes, Linus comes, Grace leaves, Linus leaves.
-    let (ws_a, _) = Ws::join(&app, &room.slug, &a).await;
+    let (ws_a, _) = a.ws().await;
     samples_reach(&app.db, 1).await;
-    let (ws_b, _) = Ws::join(&app, &room.slug, &b).await;
+    let (ws_b, _) = b.ws().await;
     samples_reach(&app.db, 2).await;
     drop(ws_a);
     samples_reach(&app.db, 3).await;
@@ -67,64 +59,40 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
 
     // Chat: Grace twice, Linus once; Barbara is silent.
     let mut chat = Vec::new();
-    for (token, body) in [(&a, "hello"), (&a, "a, b \"c\""), (&b, "hi")] {
-        let r = app
-            .post(
-                &format!("{base}/messages"),
-                Some(token),
-                &json!({"body": body}),
-            )
-            .await;
+    for (who, body) in [(&a, "hello"), (&a, "a, b \"c\""), (&b, "hi")] {
+        let r = who.post("/messages", json!({"body": body})).await;
         assert_eq!(r.status, 201);
         chat.push(r.body["id"].as_i64().unwrap());
     }
     // Questions: Grace asks one, Linus one anonymously; everyone votes for
     // Linus's, Grace also for her own; Mo answers Linus's.
-    let q1 = app
+    let q1 = a
+        .post("/questions", json!({"body": "=1+1 is it?"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let q2 = b
         .post(
-            &format!("{base}/questions"),
-            Some(&a),
-            &json!({"body": "=1+1 is it?"}),
+            "/questions",
+            json!({"body": "When is the next one?", "anonymous": true}),
         )
         .await
         .body["id"]
         .as_i64()
         .unwrap();
-    let q2 = app
-        .post(
-            &format!("{base}/questions"),
-            Some(&b),
-            &json!({"body": "When is the next one?", "anonymous": true}),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
-    for (token, q) in [(&a, q2), (&b, q2), (&c, q2), (&a, q1)] {
-        let r = app
-            .send(
-                app.request(
-                    awc::http::Method::PUT,
-                    &format!("{base}/questions/{q}/vote"),
-                    Some(token),
-                ),
-                None,
-            )
-            .await;
+    for (who, q) in [(&a, q2), (&b, q2), (&c, q2), (&a, q1)] {
+        let r = who.put(&format!("/questions/{q}/vote")).await;
         assert_eq!(r.status, 200);
     }
-    let r = app
-        .send(
-            app.request(
-                awc::http::Method::PATCH,
-                &format!("{base}/questions/{q2}"),
-                Some(&moderator),
-            ),
-            Some(&json!({"answer": "Next month", "answered": true})),
+    let r = moderator
+        .patch(
+            &format!("/questions/{q2}"),
+            json!({"answer": "Next month", "answered": true}),
         )
         .await;
     assert_eq!(r.status, 200);
-    assert_eq!(app.delete(&base, Some(&presenter)).await.status, 200);
+    assert_eq!(presenter.delete("").await.status, 200);
 
     // The fixed clock: the session ran from 10:01 to 11:01 on 2030-01-01.
     let mut conn = app.db.conn();
@@ -177,7 +145,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
         ),
     );
 
-    let stats = app.get(&format!("{base}/stats"), Some(&moderator)).await;
+    let stats = moderator.get("/stats").await;
     assert_eq!(stats.status, 200);
     assert_eq!(
         stats.body,
@@ -215,7 +183,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
          2030-01-01T10:21:00Z,1\n\
          2030-01-01T10:31:00Z,0\n";
     assert_eq!(
-        csv(&app, &format!("{base}/stats.csv"), &moderator).await,
+        csv(&app, &format!("{base}/stats.csv"), &moderator.token).await,
         attendance
     );
     let questions = format!(
@@ -224,7 +192,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
          {q1},'=1+1 is it?,Grace,1,open,false,false,,2030-01-01T10:05:00Z,\n"
     );
     assert_eq!(
-        csv(&app, &format!("{base}/questions.csv"), &presenter).await,
+        csv(&app, &format!("{base}/questions.csv"), &presenter.token).await,
         questions
     );
     // One row per person: watch time merged per person, Linus's anonymous
@@ -237,7 +205,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
          Linus,attendee,2030-01-01T10:00:30Z,2030-01-01T10:31:00Z,1200,1,0,1,\n\
          Barbara,attendee,2030-01-01T10:00:40Z,,0,0,0,1,\n";
     assert_eq!(
-        csv(&app, &format!("{base}/participants.csv"), &moderator).await,
+        csv(&app, &format!("{base}/participants.csv"), &moderator.token).await,
         people
     );
     let chat_csv = format!(
@@ -248,7 +216,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
         chat[0], chat[1], chat[2]
     );
     assert_eq!(
-        csv(&app, &format!("{base}/chat.csv"), &moderator).await,
+        csv(&app, &format!("{base}/chat.csv"), &moderator.token).await,
         chat_csv
     );
     // The presenter and moderator links' keys open the report and every
@@ -271,7 +239,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
             );
         }
     }
-    let other = app.open_room().await;
+    let other = app.room().await;
     let r = app
         .get(&format!("{base}/stats"), Some(&other.host_key))
         .await;
