@@ -52,6 +52,11 @@ pub struct Config {
     #[arg(long, env = "PODIUM_MEDIA_BIND", global = true)]
     pub media_bind: Option<SocketAddr>,
 
+    /// TCP address of the media endpoint, for peers whose networks drop
+    /// UDP [default: the media UDP address, on TCP].
+    #[arg(long, env = "PODIUM_MEDIA_TCP_BIND", global = true)]
+    pub media_tcp_bind: Option<SocketAddr>,
+
     /// IP announced to WebRTC peers [default: the media bind IP].
     #[arg(long, env = "PODIUM_MEDIA_PUBLIC_IP", global = true)]
     pub media_public_ip: Option<IpAddr>,
@@ -90,6 +95,31 @@ pub struct Config {
         global = true
     )]
     pub cors_origin: Vec<CorsOrigin>,
+
+    /// A TURN server clients may relay media through (`turn:host:3478`,
+    /// `turns:host:443?transport=tcp`); repeatable. Needs --turn-secret.
+    #[arg(
+        long = "turn-url",
+        env = "PODIUM_TURN_URL",
+        value_delimiter = ',',
+        value_parser = crate::turn::parse_url,
+        global = true
+    )]
+    pub turn_url: Vec<String>,
+
+    /// The TURN server's shared secret (coturn's `static-auth-secret`):
+    /// each media session gets credentials made from it.
+    #[arg(
+        long,
+        env = "PODIUM_TURN_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub turn_secret: Option<String>,
+
+    /// How long TURN credentials stay valid, in seconds.
+    #[arg(long, env = "PODIUM_TURN_TTL", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(60..=604_800), global = true)]
+    pub turn_ttl: u64,
 
     /// Log format.
     #[arg(long, env = "PODIUM_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -283,6 +313,22 @@ impl Config {
             (_, true) => Ok(CorsOrigins::Any),
             (false, false) => Ok(CorsOrigins::Named(named)),
             (true, false) => Err("--cors-origin: give '*' or a list of origins, not both".into()),
+        }
+    }
+
+    /// The TURN servers, when both URLs and the secret are given.
+    pub fn turn(&self) -> Result<Option<crate::turn::TurnServers>, String> {
+        match (self.turn_url.is_empty(), &self.turn_secret) {
+            (true, None) => Ok(None),
+            (false, Some(secret)) if !secret.is_empty() => Ok(Some(crate::turn::TurnServers::new(
+                self.turn_url.clone(),
+                secret.clone(),
+                std::time::Duration::from_secs(self.turn_ttl),
+            ))),
+            (false, _) => {
+                Err("--turn-url needs --turn-secret (the TURN server's static-auth-secret)".into())
+            }
+            (true, Some(_)) => Err("--turn-secret needs at least one --turn-url".into()),
         }
     }
 

@@ -9,4 +9,5 @@ pub mod secrets;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod turn;
 pub mod views;

@@ -14,7 +14,7 @@ use crate::http::spans::RequestSpan;
 use crate::config::Config;
 use crate::http::{self, AppContext};
 use crate::live::Hub;
-use crate::media::driver::MediaHandle;
+use crate::media::driver::{MediaHandle, Sockets};
 use crate::media::MediaState;
 use crate::store::{self, embedded::PrivateCluster};
 
@@ -39,6 +39,7 @@ const ROOMS_GRACE: Duration = Duration::from_secs(5);
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let origins = config.cors_origins().map_err(anyhow::Error::msg)?;
+        config.turn().map_err(anyhow::Error::msg)?;
         raise_open_file_limit();
         let (url, cluster) = prepare_database(&config).await?;
         let pool = store::build_pool(&url, config.db_pool_size);
@@ -55,11 +56,30 @@ impl Application {
             "media listens on every address ({media_addr}): set --media-public-ip to the address viewers reach"
         );
         let announce = SocketAddr::new(announce_ip, media_addr.port());
+        // The TCP port defaults to the UDP one (any free one when the UDP
+        // port was left to the system).
+        let tcp_bind = config.media_tcp_bind.unwrap_or_else(|| {
+            let port = if config.media_bind().port() == 0 {
+                0
+            } else {
+                media_addr.port()
+            };
+            SocketAddr::new(media_addr.ip(), port)
+        });
+        let media_tcp = std::net::TcpListener::bind(tcp_bind)
+            .with_context(|| format!("cannot listen on media TCP {tcp_bind}"))?;
+        let tcp_addr = media_tcp.local_addr()?;
+        let tcp_announce = SocketAddr::new(announce_ip, tcp_addr.port());
+        let sockets = Sockets {
+            udp: media_socket,
+            announce,
+            tcp: Some((media_tcp, tcp_announce)),
+        };
         // The engine's state changes travel to the rooms on one channel,
         // so they arrive in the order the engine made them.
         let (events, changes) = tokio::sync::mpsc::unbounded_channel();
         let shards = config.media_shards();
-        let media = MediaHandle::spawn(media_socket, announce, shards, move |s: MediaState| {
+        let media = MediaHandle::spawn(sockets, shards, move |s: MediaState| {
             let _ = events.send(s);
         })?;
         let hub = Hub::new(pool.clone(), media.clone());
@@ -133,7 +153,7 @@ impl Application {
             None => (None, None),
         };
         tracing::info!(shards, "media engine started");
-        tracing::info!("listening http={http_addr} media={media_addr}");
+        tracing::info!("listening http={http_addr} media={media_addr} media-tcp={tcp_addr}");
         Ok(Self {
             http_addr,
             media_addr,

@@ -279,7 +279,10 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
             "participants/{id}",
             &format!("participants/{}", s.other_attendee.id),
         )
-        .replace("media/{id}", &format!("media/{session_id}"));
+        .replace("media/{id}", &format!("media/{session_id}"))
+        // Only OPTIONS is tried here (the stream's URL is its own
+        // credential: tests/api/media_http.rs tries a wrong one).
+        .replace("{secret}", "not-the-secret");
     assert!(
         !path.contains('{'),
         "{} {}: teach tests/escalation.rs what to put in this path",
@@ -296,6 +299,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_SEND)),
         ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_RECV)),
         ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
+        ("POST", "/api/rooms/{slug}/media/{id}/layer") => Body::Json(json!({})),
+        ("POST", "/api/rooms/{slug}/media/{id}/events") => Body::Json(json!(["layers"])),
         ("DELETE", "/api/rooms/{slug}")
         | ("GET", "/api/rooms/{slug}/me")
         | ("GET", "/api/rooms/{slug}/messages")

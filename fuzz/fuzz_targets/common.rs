@@ -11,7 +11,7 @@ use podium::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
 use podium::domain::{MaxParticipants, ParticipantName, RoomPassword, RoomTitle, Slug};
 use podium::live::protocol;
 use podium::media::core::SfuCore;
-use podium::media::Source;
+use podium::media::{Protocol, Source};
 
 /// A WebSocket text frame: parsed, turned into the room's action, and its
 /// texts checked the way the room checks them.
@@ -71,7 +71,7 @@ pub fn media(data: &[u8]) {
     };
     let from: SocketAddr = "127.0.0.1:6000".parse().unwrap();
     let now = Instant::now();
-    let mut sink = |_: SocketAddr, _: &[u8]| {};
+    let mut sink = |_: Protocol, _: SocketAddr, _: &[u8]| {};
     CORE.with_borrow_mut(|core| match mode % 3 {
         0 | 1 => {
             let Ok(offer) = std::str::from_utf8(rest) else {

@@ -27,6 +27,8 @@ pub struct AppContext {
     pub default_max_participants: u32,
     pub ws_sends_per_second: u32,
     pub ws_ping: std::time::Duration,
+    /// TURN servers for media sessions (checked at start-up).
+    pub turn: Option<crate::turn::TurnServers>,
 }
 
 impl AppContext {
@@ -51,6 +53,7 @@ impl AppContext {
             default_max_participants: config.limits.default_max_participants,
             ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
+            turn: config.turn().unwrap_or_default(),
         })
     }
 

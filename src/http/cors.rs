@@ -72,7 +72,13 @@ pub fn policy(reach: CrossOrigin, origins: &CorsOrigins) -> Option<Cors> {
 /// server takes trickle ICE); on the rest of the API every method it has.
 fn methods(reach: CrossOrigin) -> Vec<Method> {
     match reach {
-        CrossOrigin::Media => vec![Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS],
+        CrossOrigin::Media => vec![
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ],
         CrossOrigin::Named => {
             let mut all: Vec<Method> = Vec::new();
             for r in API_ROUTES {
@@ -105,9 +111,15 @@ pub fn describe(pattern: &str, headers: &mut HeaderMap) {
         return;
     }
     if routes.iter().any(|r| r.method == "POST") {
+        // WHIP and WHEP take an offer; the WHEP extensions' URLs JSON.
+        let sdp = pattern.ends_with("/whip") || pattern.ends_with("/whep");
         headers.insert(
             header::HeaderName::from_static("accept-post"),
-            HeaderValue::from_static("application/sdp"),
+            HeaderValue::from_static(if sdp {
+                "application/sdp"
+            } else {
+                "application/json"
+            }),
         );
     }
     if routes.iter().any(|r| r.method == "PATCH") {

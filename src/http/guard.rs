@@ -96,7 +96,7 @@ pub fn guard<B: MessageBody + 'static>(
 ) -> impl Fn(ServiceRequest, Next<B>) -> Guarded<B> {
     move |req, next| {
         Box::pin(async move {
-            if let Some(caller) = check(route, &req).await? {
+            if let Some(caller) = check(route, req.request()).await? {
                 req.extensions_mut().insert(caller);
             }
             next.call(req).await
@@ -108,7 +108,14 @@ fn forbidden(role: Role) -> ApiError {
     ApiError::Forbidden(format!("A {role} may not do this."))
 }
 
-async fn check(route: &'static ApiRoute, req: &ServiceRequest) -> Result<Option<Caller>, ApiError> {
+/// Who may POST to `pattern` (WHIP, WHEP), if the request's credential
+/// may: for the answers that hand out something only they should get.
+pub async fn caller_for_post(pattern: &str, req: &HttpRequest) -> Option<Caller> {
+    let route = super::route_table::routes_of(pattern).find(|r| r.method == "POST")?;
+    check(route, req).await.ok().flatten()
+}
+
+async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Caller>, ApiError> {
     // A socket proves itself in its hello frame, not in a header.
     if matches!(route.access, Access::Anyone | Access::Socket) {
         return Ok(None);
@@ -118,7 +125,7 @@ async fn check(route: &'static ApiRoute, req: &ServiceRequest) -> Result<Option<
         .cloned()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app context")))?;
     let slug = Slug::parse(req.match_info().get("slug").unwrap_or_default())?;
-    let token = bearer(req.request())?;
+    let token = bearer(req)?;
     let caller = match authenticate(&ctx, &slug, &token).await {
         Ok(who) => Caller {
             room: who.room,

@@ -60,11 +60,45 @@ fn media_error(e: MediaError) -> ApiError {
     }
 }
 
-fn created(slug: &str, peer: PeerId, answer: String) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/rooms/{slug}/media/{peer}")))
-        .insert_header((header::CONTENT_TYPE, "application/sdp"))
-        .body(answer)
+/// The 201 of WHIP and WHEP: the answer, the session URL, TURN servers
+/// with fresh credentials and, for a viewer, the WHEP extensions.
+fn created(
+    ctx: &AppContext,
+    who: &Caller,
+    peer: PeerId,
+    answer: String,
+    viewer: bool,
+) -> HttpResponse {
+    let session = format!("/api/rooms/{}/media/{peer}", who.room.slug);
+    let mut res = HttpResponse::Created();
+    res.insert_header((header::LOCATION, session.clone()))
+        .insert_header((header::CONTENT_TYPE, "application/sdp"));
+    for link in ice_links(ctx, who) {
+        res.append_header((header::LINK, link));
+    }
+    if viewer {
+        res.append_header((
+            header::LINK,
+            format!("<{session}/layer>; rel=\"urn:ietf:params:whep:ext:core:layer\""),
+        ))
+        .append_header((
+            header::LINK,
+            format!(
+                "<{session}/events>; rel=\"urn:ietf:params:whep:ext:core:server-sent-events\"; events=\"layers\""
+            ),
+        ));
+    }
+    res.body(answer)
+}
+
+/// `Link: <turn:…>; rel="ice-server"` headers (RFC 9725), with
+/// credentials made for this caller.
+fn ice_links(ctx: &AppContext, who: &Caller) -> Vec<String> {
+    let Some(turn) = &ctx.turn else {
+        return Vec::new();
+    };
+    let label = format!("{}-{}", who.room.id, who.participant_id());
+    turn.for_session(&label).iter().map(|s| s.link()).collect()
 }
 
 pub async fn whip(
@@ -86,7 +120,7 @@ pub async fn whip(
         .await
         .map_err(media_error)?;
     tracing::info!(room = %who.room.slug, %peer, ?source, "publishing");
-    Ok(created(&who.room.slug, peer, answer))
+    Ok(created(&ctx, &who, peer, answer, false))
 }
 
 pub async fn whep(
@@ -107,7 +141,7 @@ pub async fn whep(
     if let Err(e) = ctx.store.raise_peak_viewers(who.room.id, viewers).await {
         tracing::warn!(error = %e, "peak viewers not recorded");
     }
-    Ok(created(&who.room.slug, peer, answer))
+    Ok(created(&ctx, &who, peer, answer, true))
 }
 
 fn no_session() -> ApiError {
@@ -117,7 +151,11 @@ fn no_session() -> ApiError {
 /// The live session in the path (`{slug}/media/{id}`), if the caller may
 /// touch it: its owner's, or any of the room's for the presenter (and the
 /// host key).
-fn live_session(ctx: &AppContext, who: &Caller, peer: PeerId) -> Result<PeerId, ApiError> {
+pub(super) fn live_session(
+    ctx: &AppContext,
+    who: &Caller,
+    peer: PeerId,
+) -> Result<PeerId, ApiError> {
     let presenter = who.role() == Role::Presenter;
     match ctx.media.owner(peer) {
         Some((r, p)) if r == who.room.id && (p == who.participant_id() || presenter) => Ok(peer),
@@ -168,8 +206,22 @@ pub async fn stop(
 /// OPTIONS on the WHIP/WHEP endpoints and session URLs (a CORS preflight
 /// never reaches here: the CORS middleware answers it with the same
 /// headers, see `cors`).
-pub async fn options(req: HttpRequest) -> HttpResponse {
+///
+/// With a credential that may POST there, WHIP's and WHEP's OPTIONS also
+/// carry the TURN servers (RFC 9725 §4.6): a client that must relay needs
+/// them before it can make its offer.
+pub async fn options(req: HttpRequest, ctx: web::Data<AppContext>) -> HttpResponse {
+    let pattern = req.match_pattern().unwrap_or_default();
     let mut res = HttpResponse::NoContent().finish();
-    super::cors::describe(&req.match_pattern().unwrap_or_default(), res.headers_mut());
+    super::cors::describe(&pattern, res.headers_mut());
+    if ctx.turn.is_some() && req.headers().contains_key(header::AUTHORIZATION) {
+        if let Some(who) = super::guard::caller_for_post(&pattern, &req).await {
+            for link in ice_links(&ctx, &who) {
+                if let Ok(v) = header::HeaderValue::from_str(&link) {
+                    res.headers_mut().append(header::LINK, v);
+                }
+            }
+        }
+    }
     res
 }

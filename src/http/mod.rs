@@ -12,6 +12,7 @@ pub mod guard;
 pub mod health;
 pub mod join;
 pub mod json;
+pub mod layers;
 pub mod media;
 pub mod moderation;
 pub mod questions;

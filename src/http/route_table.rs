@@ -5,7 +5,7 @@
 use actix_web::http::Method;
 use actix_web::{web, Route};
 
-use super::{chat, cors, export, health, join, media, moderation, questions, rooms, ws};
+use super::{chat, cors, export, health, join, layers, media, moderation, questions, rooms, ws};
 use crate::config::CorsOrigins;
 
 /// The weakest credential a route accepts; `guard.rs` enforces it.
@@ -85,6 +85,13 @@ const fn media_route(
     handler: fn(Route) -> Route,
 ) -> ApiRoute {
     let mut r = route(method, path, access, true, handler);
+    r.cross_origin = CrossOrigin::Media;
+    r
+}
+
+/// A GET on a WHIP/WHEP URL that carries its own secret.
+const fn media_read(path: &'static str, handler: fn(Route) -> Route) -> ApiRoute {
+    let mut r = route("GET", path, Anyone, false, handler);
     r.cross_origin = CrossOrigin::Media;
     r
 }
@@ -233,6 +240,25 @@ pub static API_ROUTES: &[ApiRoute] = &[
         |r| r.to(media::stop),
     ),
     media_options("/api/rooms/{slug}/media/{id}"),
+    media_route(
+        "POST",
+        "/api/rooms/{slug}/media/{id}/layer",
+        SessionOwner,
+        |r| r.to(layers::select),
+    ),
+    media_options("/api/rooms/{slug}/media/{id}/layer"),
+    media_route(
+        "POST",
+        "/api/rooms/{slug}/media/{id}/events",
+        SessionOwner,
+        |r| r.to(layers::open_events),
+    ),
+    media_options("/api/rooms/{slug}/media/{id}/events"),
+    // The stream's URL is its credential (EventSource sends no token).
+    media_read("/api/rooms/{slug}/media/{id}/events/{secret}", |r| {
+        r.to(layers::events)
+    }),
+    media_options("/api/rooms/{slug}/media/{id}/events/{secret}"),
 ];
 
 /// Registers the table, one resource per path in table order, each route

@@ -20,6 +20,7 @@ use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
 use str0m::format::{Codec, CodecSpec};
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
+use str0m::net::TcpType;
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
@@ -50,8 +51,9 @@ const PROBE_FOR: Duration = Duration::from_secs(4);
 /// Audio's share of a viewer's session, in bits per second.
 const AUDIO_BPS: u64 = 40_000;
 
-/// Where datagrams go: the driver sends them, tests route them.
-pub type Sink<'a> = dyn FnMut(SocketAddr, &[u8]) + 'a;
+/// Where datagrams go (over UDP, or framed on the peer's TCP connection):
+/// the driver sends them, tests route them.
+pub type Sink<'a> = dyn FnMut(Protocol, SocketAddr, &[u8]) + 'a;
 
 struct Publisher {
     video_mid: Option<Mid>,
@@ -99,6 +101,9 @@ struct Viewer {
     /// the next may start.
     probe_until: Option<Instant>,
     next_probe: Instant,
+    /// What a choice for every section asked, for sections still to come
+    /// (a page may choose before its session connects).
+    want: Want,
 }
 
 enum Kind {
@@ -114,7 +119,8 @@ struct Peer {
     last_heard: Instant,
     connected: bool,
     dead: bool,
-    addr: Option<SocketAddr>,
+    /// Where it last spoke from, and how.
+    addr: Option<(Protocol, SocketAddr)>,
     /// Our ICE username for this peer: how a shard router finds it.
     ufrag: String,
 }
@@ -190,8 +196,10 @@ pub struct Forward {
 
 pub struct SfuCore {
     local: SocketAddr,
+    /// The media TCP port's address (a passive candidate in every answer).
+    local_tcp: Option<SocketAddr>,
     peers: HashMap<PeerId, Peer>,
-    by_addr: HashMap<SocketAddr, PeerId>,
+    by_addr: HashMap<(Protocol, SocketAddr), PeerId>,
     rooms: HashMap<i64, RoomMedia>,
     timers: BTreeSet<(Instant, PeerId)>,
     events: Vec<MediaState>,
@@ -265,6 +273,7 @@ impl SfuCore {
         assert!(index < count, "shard {index} of {count}");
         Self {
             local,
+            local_tcp: None,
             peers: HashMap::new(),
             by_addr: HashMap::new(),
             rooms: HashMap::new(),
@@ -281,6 +290,14 @@ impl SfuCore {
                 .dtls_provider
                 .generate_certificate(),
         }
+    }
+
+    /// Offers a passive TCP candidate at `addr` in every answer from now
+    /// on: peers whose networks drop UDP connect there (RFC 6544), and
+    /// their datagrams arrive and leave as [`Protocol::Tcp`].
+    pub fn with_tcp(mut self, addr: SocketAddr) -> Self {
+        self.local_tcp = Some(addr);
+        self
     }
 
     pub fn peer_count(&self) -> usize {
@@ -405,6 +422,7 @@ impl SfuCore {
                 next_layer_check: now,
                 probe_until: None,
                 next_probe: now + PROBE_EVERY,
+                want: Want::Auto,
             }),
             offer,
             sink,
@@ -433,6 +451,15 @@ impl SfuCore {
         let candidate = Candidate::host(self.local, "udp")
             .map_err(|e| MediaError::Unsupported(e.to_string()))?;
         rtc.add_local_candidate(candidate);
+        if let Some(tcp) = self.local_tcp {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(tcp)
+                .tcptype(TcpType::Passive)
+                .build()
+                .map_err(|e| MediaError::Unsupported(e.to_string()))?;
+            rtc.add_local_candidate(candidate);
+        }
         // str0m asserts on offers it cannot map; whatever else of that kind
         // a client sends must cost it a 400, not the shard its thread. The
         // new session is dropped, so nothing half-made survives the panic.
@@ -488,7 +515,10 @@ impl SfuCore {
         self.gone.push(Gone {
             id,
             ufrag: peer.ufrag,
-            addr: peer.addr,
+            addr: peer
+                .addr
+                .filter(|(p, _)| *p == Protocol::Udp)
+                .map(|(_, a)| a),
         });
         if let Some(addr) = peer.addr {
             if self.by_addr.get(&addr) == Some(&id) {
@@ -559,6 +589,7 @@ impl SfuCore {
         self.peers.get(&id).map(|p| p.room)
     }
 
+    /// A UDP datagram from `source`.
     pub fn handle_datagram(
         &mut self,
         now: Instant,
@@ -566,11 +597,31 @@ impl SfuCore {
         data: &[u8],
         sink: &mut Sink,
     ) {
-        let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, data) else {
+        self.receive(now, Protocol::Udp, source, data, sink);
+    }
+
+    /// A datagram from `source` over `proto` (one RFC 4571 frame, for TCP).
+    pub fn receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        data: &[u8],
+        sink: &mut Sink,
+    ) {
+        let destination = match proto {
+            Protocol::Udp => self.local,
+            _ => match self.local_tcp {
+                Some(tcp) => tcp,
+                None => return,
+            },
+        };
+        let Ok(receive) = Receive::new(proto, source, destination, data) else {
             return;
         };
         let input = Input::Receive(now, receive);
-        let id = match self.by_addr.get(&source) {
+        let from = (proto, source);
+        let id = match self.by_addr.get(&from) {
             Some(id) => *id,
             // Only a new address (its first STUN request) asks the peers.
             None => match self
@@ -580,9 +631,9 @@ impl SfuCore {
                 .map(|(id, _)| *id)
             {
                 Some(id) => {
-                    self.by_addr.insert(source, id);
+                    self.by_addr.insert(from, id);
                     if let Some(p) = self.peers.get_mut(&id) {
-                        if let Some(old) = p.addr.replace(source) {
+                        if let Some(old) = p.addr.replace(from) {
                             self.by_addr.remove(&old);
                         }
                     }
@@ -636,7 +687,7 @@ impl SfuCore {
             let deadline = loop {
                 match peer.rtc.poll_output() {
                     Ok(Output::Timeout(t)) => break t,
-                    Ok(Output::Transmit(t)) => sink(t.destination, &t.contents),
+                    Ok(Output::Transmit(t)) => sink(t.proto, t.destination, &t.contents),
                     Ok(Output::Event(e)) => match e {
                         Event::Connected => {
                             peer.connected = true;
@@ -654,7 +705,7 @@ impl SfuCore {
                                     pts: Vec::new(),
                                     current: None,
                                     nacks_seen: 0,
-                                    selector: Selector::default(),
+                                    selector: Selector::wanting(v.want),
                                     sending: None,
                                 });
                                 assign_roles(&mut v.slots);
@@ -1008,26 +1059,36 @@ impl SfuCore {
     }
 
     /// The WHEP layer extension: pins a viewer's video section to a layer,
-    /// or (`None`) returns it to the automatic choice. `mid` `None`: every
-    /// video section.
+    /// turns its video off, or returns it to the automatic choice. `mid`
+    /// `None`: every video section.
     pub fn select_layer(
         &mut self,
         viewer: PeerId,
         mid: Option<Mid>,
-        rid: Option<Rid>,
+        want: Want,
         now: Instant,
         sink: &mut Sink,
     ) -> Result<(), MediaError> {
         let Some(Kind::Viewer(v)) = self.peers.get_mut(&viewer).map(|p| &mut p.kind) else {
             return Err(MediaError::NoSuchPeer);
         };
-        let mut found = false;
+        if mid.is_none() {
+            v.want = want;
+        }
+        let mut found = mid.is_none();
         for slot in v.slots.iter_mut().filter(|s| s.kind == MediaKind::Video) {
             if mid.is_some_and(|m| m != slot.mid) {
                 continue;
             }
             found = true;
-            slot.selector.want = rid.map_or(Want::Auto, Want::Pinned);
+            if slot.selector.want != want {
+                // A choice of the viewer's starts afresh: no hysteresis
+                // holds back what it asked for.
+                slot.selector = Selector::wanting(want);
+                if want == Want::Off {
+                    slot.sending = None;
+                }
+            }
         }
         if !found {
             return Err(MediaError::Unsupported("no such video section".into()));
@@ -1072,6 +1133,7 @@ impl SfuCore {
                     },
                     paused: slot.selector.choice == Some(Choice::Paused),
                     pinned: matches!(slot.selector.want, Want::Pinned(_)),
+                    off: slot.selector.want == Want::Off,
                 }
             })
             .collect();
@@ -1163,6 +1225,8 @@ pub struct SectionLayers {
     pub current: Option<Option<Rid>>,
     pub paused: bool,
     pub pinned: bool,
+    /// The viewer turned this video off.
+    pub off: bool,
 }
 
 /// Whether a section forwards this video packet of its source: the layer
@@ -1237,7 +1301,7 @@ fn source_of(role: Role, media: &RoomMedia) -> Option<PeerId> {
 fn drain_transmits(rtc: &mut Rtc, sink: &mut Sink) -> Option<Instant> {
     while let Ok(out) = rtc.poll_output() {
         match out {
-            Output::Transmit(t) => sink(t.destination, &t.contents),
+            Output::Transmit(t) => sink(t.proto, t.destination, &t.contents),
             Output::Timeout(t) => return Some(t),
             Output::Event(_) => {}
         }

@@ -1,12 +1,13 @@
-//! The one place with a socket and a clock. One UDP socket serves every
+//! The one place with sockets and a clock. One UDP socket serves every
 //! peer: a receive thread reads it and routes each datagram to the shard
 //! that owns its peer; each shard is a thread of its own that runs one
-//! [`SfuCore`] and sends on the same socket. Shards talk through bounded
-//! channels: commands from HTTP, datagrams from the router, relays from
-//! each other.
+//! [`SfuCore`] and sends on the same socket. Peers without UDP come over
+//! the media TCP port ([`super::tcp`]), routed the same way. Shards talk
+//! through bounded channels: commands from HTTP, datagrams from the
+//! routers, relays from each other.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -17,8 +18,11 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use str0m::ice::StunMessage;
 use tokio::sync::oneshot;
 
-use super::core::{Counters, Relay, SfuCore};
-use super::{shard_of, MediaError, MediaState, PeerId, Source};
+use super::core::{Counters, Relay, SectionLayers, SfuCore};
+use super::layers::Want;
+use super::tcp::{self, Links};
+use super::{shard_of, MediaError, MediaState, PeerId, Protocol, Source};
+use str0m::media::Mid;
 
 /// Per shard; a full queue drops datagrams, as a full socket buffer would.
 const QUEUE: usize = 8192;
@@ -58,6 +62,16 @@ enum Command {
         room: i64,
         reply: oneshot::Sender<MediaState>,
     },
+    SelectLayer {
+        peer: PeerId,
+        mid: Option<Mid>,
+        want: Want,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Layers {
+        peer: PeerId,
+        reply: oneshot::Sender<Option<Vec<SectionLayers>>>,
+    },
     /// End every session and stop the shard.
     Stop {
         done: oneshot::Sender<()>,
@@ -65,8 +79,8 @@ enum Command {
 }
 
 enum Msg {
-    /// When it was read, from whom, what.
-    Datagram(Instant, SocketAddr, Vec<u8>),
+    /// When it was read, how, from whom, what.
+    Datagram(Instant, Protocol, SocketAddr, Vec<u8>),
     Command(Command),
     Relay(Relay),
 }
@@ -87,6 +101,8 @@ struct Shared {
     sessions: Mutex<HashMap<PeerId, Session>>,
     /// The last ENDED_KEPT sessions that were live.
     ended: Mutex<Ended>,
+    /// Open media TCP connections.
+    tcp: Arc<Links>,
 }
 
 /// Recently ended sessions' rooms and owners, oldest first.
@@ -108,12 +124,15 @@ impl Ended {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Session {
     room: i64,
     /// The participant who opened it (0: the host key).
     owner: i64,
     viewer: bool,
+    /// The secret part of its event stream's URL (browsers' EventSource
+    /// cannot send a bearer token, so the URL is the credential).
+    events: Arc<str>,
 }
 
 impl Shared {
@@ -134,12 +153,20 @@ impl Shared {
     /// map, so a reader that looks in the live map first and then in the
     /// ended record always finds it in one of them.
     fn end_session(&self, peer: PeerId) {
-        let session = self.sessions().get(&peer).copied();
+        let session = self.sessions().get(&peer).cloned();
         if let Some(session) = session {
             self.ended().note(peer, session);
             self.sessions().remove(&peer);
         }
     }
+}
+
+/// What the engine listens on, and the addresses peers are told.
+pub struct Sockets {
+    pub udp: UdpSocket,
+    pub announce: SocketAddr,
+    /// The media TCP port and its announced address.
+    pub tcp: Option<(TcpListener, SocketAddr)>,
 }
 
 /// The HTTP side's handle on the media engine. The engine stops when the
@@ -148,6 +175,7 @@ impl Shared {
 pub struct MediaHandle {
     shared: Arc<Shared>,
     local: SocketAddr,
+    local_tcp: Option<SocketAddr>,
 }
 
 fn stopped() -> MediaError {
@@ -155,15 +183,20 @@ fn stopped() -> MediaError {
 }
 
 impl MediaHandle {
-    /// Starts the engine on `socket` with `shards` threads, announcing
-    /// `announce` to peers, and calls `on_state` (from a shard's thread)
-    /// when a room's media state changes.
+    /// Starts the engine on `sockets` with `shards` threads, and calls
+    /// `on_state` (from a shard's thread) when a room's media state
+    /// changes.
     pub fn spawn(
-        socket: UdpSocket,
-        announce: SocketAddr,
+        sockets: Sockets,
         shards: usize,
         on_state: impl Fn(MediaState) + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
+        let Sockets {
+            udp: socket,
+            announce,
+            tcp,
+        } = sockets;
+        let local_tcp = tcp.as_ref().map(|(_, a)| *a);
         let shards = shards.max(1);
         // Non-blocking for sending: a full buffer drops, never stalls a
         // shard. The router waits with poll(2) and then reads until empty.
@@ -182,12 +215,18 @@ impl MediaHandle {
             routes: Mutex::new(Routes::default()),
             sessions: Mutex::default(),
             ended: Mutex::default(),
+            tcp: Arc::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
+            let mut core = SfuCore::shard(announce, index, shards);
+            if let Some(addr) = local_tcp {
+                core = core.with_tcp(addr);
+            }
             let shard = Shard {
-                core: SfuCore::shard(announce, index, shards),
+                core,
                 index,
                 socket: socket.try_clone()?,
+                tcp: shared.tcp.clone(),
                 shared: Arc::downgrade(&shared),
                 dropped: 0,
                 reported: (Counters::default(), 0, Instant::now()),
@@ -197,6 +236,18 @@ impl MediaHandle {
                 .name(format!("podium-media-{index}"))
                 .spawn(move || shard.run(rx, &*on_state))?;
         }
+        if let Some((listener, _)) = tcp {
+            let weak = Arc::downgrade(&shared);
+            let deliver = move |known: Option<usize>, at, from, data: Vec<u8>| {
+                let shared = weak.upgrade()?;
+                let shard = known.or_else(|| shard_by_ufrag(&shared, &data))?;
+                let msg = Msg::Datagram(at, Protocol::Tcp, from, data);
+                let _ = shared.shards[shard].try_send(msg);
+                Some(shard)
+            };
+            let alive = Arc::downgrade(&shared);
+            tcp::spawn(listener, shared.tcp.clone(), alive, Arc::new(deliver))?;
+        }
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("podium-media-rx".into())
@@ -204,7 +255,13 @@ impl MediaHandle {
         Ok(Self {
             shared,
             local: announce,
+            local_tcp,
         })
+    }
+
+    /// The announced media TCP address, if there is one.
+    pub fn local_tcp_addr(&self) -> Option<SocketAddr> {
+        self.local_tcp
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -295,6 +352,11 @@ impl MediaHandle {
         self.shared.sessions().get(&peer).map(|s| (s.room, s.owner))
     }
 
+    /// The secret of a live session's event stream URL.
+    pub fn events_secret(&self, peer: PeerId) -> Option<Arc<str>> {
+        self.shared.sessions().get(&peer).map(|s| s.events.clone())
+    }
+
     /// The room and owner of a session that is no longer live, if it was
     /// among the last ENDED_KEPT to end.
     pub fn ended_owner(&self, peer: PeerId) -> Option<(i64, i64)> {
@@ -345,6 +407,35 @@ impl MediaHandle {
         for rx in waiting {
             let _ = rx.await;
         }
+    }
+
+    /// The WHEP layer extension: what a viewer's video sections receive.
+    pub async fn select_layer(
+        &self,
+        peer: PeerId,
+        mid: Option<Mid>,
+        want: Want,
+    ) -> Result<(), MediaError> {
+        self.ask(shard_of(peer, self.shards()), |reply| {
+            Command::SelectLayer {
+                peer,
+                mid,
+                want,
+                reply,
+            }
+        })
+        .await
+        .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// A viewer's video sections and their layers (`None`: no such viewer).
+    pub async fn layers(&self, peer: PeerId) -> Option<Vec<SectionLayers>> {
+        self.ask(shard_of(peer, self.shards()), |reply| Command::Layers {
+            peer,
+            reply,
+        })
+        .await
+        .flatten()
     }
 
     pub async fn state(&self, room: i64) -> MediaState {
@@ -399,18 +490,28 @@ fn dispatch(shared: &Shared, from: SocketAddr, data: &[u8]) {
         shard_for(shared, from, data)
     };
     if let Some(shard) = shard {
-        let msg = Msg::Datagram(Instant::now(), from, data.to_vec());
+        let msg = Msg::Datagram(Instant::now(), Protocol::Udp, from, data.to_vec());
         let _ = shared.shards[shard].try_send(msg);
     }
 }
 
-fn shard_for(shared: &Shared, from: SocketAddr, data: &[u8]) -> Option<usize> {
+/// The ICE username of ours a STUN request names.
+fn our_ufrag(data: &[u8]) -> Option<String> {
     // STUN starts with two zero bits (RFC 7983); requests name our user.
     let stun = data.first().is_some_and(|b| *b < 2);
-    let ufrag = stun
-        .then(|| StunMessage::parse(data).ok())
+    stun.then(|| StunMessage::parse(data).ok())
         .flatten()
-        .and_then(|m| m.split_username().map(|(ours, _)| ours.to_owned()));
+        .and_then(|m| m.split_username().map(|(ours, _)| ours.to_owned()))
+}
+
+/// A TCP connection's shard, from the STUN request that opens it.
+fn shard_by_ufrag(shared: &Shared, data: &[u8]) -> Option<usize> {
+    let ufrag = our_ufrag(data)?;
+    shared.routes().ufrags.get(&ufrag).copied()
+}
+
+fn shard_for(shared: &Shared, from: SocketAddr, data: &[u8]) -> Option<usize> {
+    let ufrag = our_ufrag(data);
     let mut routes = shared.routes();
     match ufrag.and_then(|u| routes.ufrags.get(&u).copied()) {
         Some(shard) => {
@@ -425,6 +526,7 @@ struct Shard {
     core: SfuCore,
     index: usize,
     socket: UdpSocket,
+    tcp: Arc<Links>,
     shared: Weak<Shared>,
     dropped: u64,
     /// Counts and drops last added to the metrics, and when.
@@ -441,7 +543,7 @@ impl Shard {
                 .map_or(IDLE, |d| d.saturating_duration_since(now).min(IDLE));
             let msg = match rx.recv_timeout(wait) {
                 Ok(Msg::Command(Command::Stop { done })) => {
-                    let mut send = sender(&self.socket, &mut self.dropped);
+                    let mut send = sender(&self.socket, &self.tcp, &mut self.dropped);
                     self.core.remove_all(Instant::now(), &mut send);
                     let _ = done.send(());
                     break;
@@ -455,12 +557,12 @@ impl Shard {
             };
             let now = Instant::now();
             let before = self.core.forwarded();
-            let mut send = sender(&self.socket, &mut self.dropped);
+            let mut send = sender(&self.socket, &self.tcp, &mut self.dropped);
             // A publisher packet's delay runs from its arrival on the socket
             // (queueing included) to its last write on this shard.
             let arrived = match msg {
-                Some(Msg::Datagram(at, from, data)) => {
-                    self.core.handle_datagram(now, from, &data, &mut send);
+                Some(Msg::Datagram(at, proto, from, data)) => {
+                    self.core.receive(now, proto, from, &data, &mut send);
                     Some(at)
                 }
                 Some(Msg::Relay(r)) => {
@@ -548,11 +650,19 @@ impl Shard {
     }
 }
 
-/// The core's sink: a full socket buffer drops the packet, as the network
-/// would, and counts it.
-fn sender<'a>(socket: &'a UdpSocket, dropped: &'a mut u64) -> impl FnMut(SocketAddr, &[u8]) + 'a {
-    move |to, data| {
-        if socket.send_to(data, to).is_err() {
+/// The core's sink: a full socket buffer (or TCP queue) drops the packet,
+/// as the network would, and counts it.
+fn sender<'a>(
+    socket: &'a UdpSocket,
+    tcp: &'a Links,
+    dropped: &'a mut u64,
+) -> impl FnMut(Protocol, SocketAddr, &[u8]) + 'a {
+    move |proto, to, data| {
+        let sent = match proto {
+            Protocol::Udp => socket.send_to(data, to).is_ok(),
+            _ => tcp.send(to, data),
+        };
+        if !sent {
             *dropped += 1;
         }
     }
@@ -564,7 +674,7 @@ fn command(
     cmd: Command,
     now: Instant,
     shared: &Shared,
-    send: &mut dyn FnMut(SocketAddr, &[u8]),
+    send: &mut dyn FnMut(Protocol, SocketAddr, &[u8]),
 ) {
     // A new peer: the router learns its ICE username, placement its load,
     // the HTTP side its owner.
@@ -578,6 +688,7 @@ fn command(
                 room,
                 owner,
                 viewer,
+                events: crate::secrets::new_token().into(),
             };
             shared.sessions().insert(*id, session);
         }
@@ -616,6 +727,17 @@ fn command(
         Command::State { room, reply } => {
             let _ = reply.send(core.media_state(room));
         }
+        Command::SelectLayer {
+            peer,
+            mid,
+            want,
+            reply,
+        } => {
+            let _ = reply.send(core.select_layer(peer, mid, want, now, send));
+        }
+        Command::Layers { peer, reply } => {
+            let _ = reply.send(core.layers_of(peer, now));
+        }
     }
 }
 
@@ -630,9 +752,10 @@ mod tests {
             room: 7,
             owner: 3,
             viewer: true,
+            events: "e".into(),
         };
         for id in 0..ENDED_KEPT as u64 + 10 {
-            ended.note(PeerId(id), session);
+            ended.note(PeerId(id), session.clone());
         }
         assert_eq!(ended.order.len(), ENDED_KEPT);
         assert_eq!(ended.owners.len(), ENDED_KEPT);

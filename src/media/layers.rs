@@ -88,6 +88,8 @@ pub enum Want {
     Auto,
     /// This layer, whatever the estimate (the WHEP layer extension).
     Pinned(Rid),
+    /// No video at all: the viewer chose audio only.
+    Off,
 }
 
 /// What a viewer's video section should receive next.
@@ -165,6 +167,9 @@ impl Selector {
     ) -> Option<Choice> {
         if layers.is_empty() {
             return None;
+        }
+        if self.want == Want::Off {
+            return self.set(Choice::Paused, false, now);
         }
         let index = |rid: Option<Rid>| layers.iter().position(|(r, _)| *r == rid);
         if let Want::Pinned(rid) = self.want {

@@ -7,6 +7,10 @@ pub mod driver;
 pub mod layers;
 pub mod offer;
 pub mod rewrite;
+pub mod tcp;
+
+/// How a datagram travels: UDP, or framed on a TCP connection.
+pub use str0m::net::Protocol;
 
 use std::fmt;
 

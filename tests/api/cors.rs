@@ -22,29 +22,57 @@ fn media_routes() -> impl Iterator<Item = &'static ApiRoute> {
         .filter(|r| r.cross_origin == CrossOrigin::Media && r.method != "OPTIONS")
 }
 
-/// A room with a presenter, an attendee and the attendee's WHEP session.
+/// A room with a presenter, an attendee, the attendee's WHEP session and
+/// its event stream.
 struct Scene {
     slug: String,
     host_key: String,
     attendee: String,
     session: String,
+    events: String,
 }
 
 async fn scene(app: &TestApp) -> Scene {
     let room = app.room().await;
     let attendee = room.attendee("Bea").await;
     let session = attendee.whep().await;
+    let r = app
+        .post(
+            &format!("{session}/events"),
+            Some(&attendee.token),
+            &json!(["layers"]),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
     Scene {
         slug: room.slug,
         host_key: room.host_key,
         attendee: attendee.token,
         session,
+        events: r.header("location").unwrap().to_owned(),
     }
 }
 
 fn path_of(route: &ApiRoute, s: &Scene) -> String {
+    if route.path.contains("{secret}") {
+        return s.events.clone();
+    }
     let id = s.session.rsplit('/').next().unwrap();
     route.path.replace("{slug}", &s.slug).replace("{id}", id)
+}
+
+/// What a URL's POST takes: an offer on WHIP and WHEP, JSON on the WHEP
+/// extensions' URLs.
+fn accepts_post(route: &ApiRoute) -> Option<&'static str> {
+    if route.method != "POST" {
+        return None;
+    }
+    let sdp = route.path.ends_with("/whip") || route.path.ends_with("/whep");
+    Some(if sdp {
+        "application/sdp"
+    } else {
+        "application/json"
+    })
 }
 
 /// The preflight Chromium sends before `method` with a bearer token and a
@@ -87,6 +115,26 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
     let req = app
         .request(route.method(), &path, None)
         .insert_header(("Origin", origin));
+    let token = ("Authorization", format!("Bearer {}", s.attendee));
+    if route.path.ends_with("/layer") {
+        return app.send(req.insert_header(token), Some(&json!({}))).await;
+    }
+    if route.path.ends_with("/events") {
+        return app
+            .send_body(req.insert_header(token), "application/json", "[\"layers\"]")
+            .await;
+    }
+    if route.method == "GET" {
+        // An EventSource: no token, and the stream goes on; its head is
+        // what this checks.
+        let res = req.send().await.expect("the stream answers");
+        return Resp {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body: serde_json::Value::Null,
+            text: String::new(),
+        };
+    }
     match (route.method, route.path.ends_with("/whip")) {
         ("POST", true) => {
             let req = req.insert_header(("Authorization", format!("Bearer {}", s.host_key)));
@@ -147,12 +195,7 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
             &[&route.method.to_ascii_lowercase(), "options"],
             &what,
         );
-        let endpoint = route.method == "POST";
-        assert_eq!(
-            r.header("accept-post"),
-            endpoint.then_some("application/sdp"),
-            "{what}"
-        );
+        assert_eq!(r.header("accept-post"), accepts_post(route), "{what}");
 
         // A plain OPTIONS (a client probing what the URL takes).
         let r = app
@@ -161,18 +204,21 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
         assert_eq!(r.status, 204, "OPTIONS {}: {}", route.path, r.body);
         assert_eq!(
             r.header("accept-post"),
-            endpoint.then_some("application/sdp"),
+            accepts_post(route),
             "OPTIONS {}",
             route.path
         );
-        if route.path.contains("/media/") {
+        if route.path.ends_with("/media/{id}") {
             assert_eq!(
                 r.header("accept-patch"),
                 Some("application/trickle-ice-sdpfrag")
             );
         }
     }
-    assert_eq!(seen, 4, "WHIP, WHEP, and the session's PATCH and DELETE");
+    assert_eq!(
+        seen, 7,
+        "WHIP, WHEP, the session's PATCH and DELETE, its layer URL, its events URL and stream"
+    );
 
     // What the preflight does not allow is refused in the contract's shape.
     let whep = format!("/api/rooms/{}/whep", s.slug);
@@ -205,7 +251,10 @@ async fn every_media_url_answers_the_preflight_of_any_origin_by_default() {
 async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
     let app = kit::spawn_app().await;
     let s = scene(&app).await;
-    for route in media_routes() {
+    // The session's DELETE last: the other calls need it.
+    let mut routes: Vec<_> = media_routes().collect();
+    routes.sort_by_key(|r| r.method == "DELETE");
+    for route in routes {
         let what = format!("{} {}", route.method, route.path);
         let r = call(&app, route, &s, PLAYER).await;
         assert!(r.status.is_success(), "{what}: {} {}", r.status, r.body);
@@ -216,7 +265,7 @@ async fn media_responses_name_the_origin_and_expose_location_link_and_etag() {
             &["location", "link", "etag"],
             &what,
         );
-        if route.method == "POST" {
+        if r.status == 201 {
             assert!(r.header("location").is_some(), "{what}: a Location to read");
         }
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use podium::media::core::SfuCore;
-use podium::media::Source;
+use podium::media::{Protocol, Source};
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -57,7 +57,7 @@ fn the_seed_offers_are_accepted() {
         String::from_utf8(bytes[1..].to_vec()).unwrap()
     };
     let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
-    let mut sink = |_: SocketAddr, _: &[u8]| {};
+    let mut sink = |_: Protocol, _: SocketAddr, _: &[u8]| {};
     let mut core = SfuCore::new(local);
     let now = Instant::now();
     core.add_publisher(now, 1, Source::Camera, &offer("seed-publish"), &mut sink)

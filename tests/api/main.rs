@@ -20,6 +20,7 @@ mod join;
 mod live;
 mod media_core;
 mod media_http;
+mod media_reach;
 mod metrics;
 mod nginx;
 mod rate_limits;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use podium::media::layers::Want;
 use podium::media::MediaError;
 use podium::media::Source;
 use str0m::change::SdpOffer;
@@ -251,7 +252,7 @@ fn an_offer_without_a_codec_we_serve_is_refused() {
         .to_sdp_string();
     let now = net.now;
     let err = net.cores[0]
-        .add_publisher(now, 1, Source::Camera, &offer, &mut |_, _| {})
+        .add_publisher(now, 1, Source::Camera, &offer, &mut |_, _, _| {})
         .unwrap_err();
     assert!(matches!(err, MediaError::Unsupported(_)), "{err:?}");
     assert_eq!(net.peer_count(), 0, "nothing is kept of a refused offer");
@@ -386,9 +387,13 @@ fn a_pinned_layer_starts_at_its_keyframe_and_the_sequence_never_breaks() {
     let now = net.now;
     let mut out = Vec::new();
     net.cores[0]
-        .select_layer(viewer, None, Some("l".into()), now, &mut |to, d| {
-            out.push((to, d.to_vec()))
-        })
+        .select_layer(
+            viewer,
+            None,
+            Want::Pinned("l".into()),
+            now,
+            &mut |_, to, d| out.push((to, d.to_vec())),
+        )
         .unwrap();
     net.run_with(out);
     net.run(Duration::from_secs(2));
@@ -440,7 +445,7 @@ fn a_pinned_layer_starts_at_its_keyframe_and_the_sequence_never_breaks() {
     let now = net.now;
     let mut out = Vec::new();
     net.cores[0]
-        .select_layer(viewer, None, None, now, &mut |to, d| {
+        .select_layer(viewer, None, Want::Auto, now, &mut |_, to, d| {
             out.push((to, d.to_vec()))
         })
         .unwrap();

@@ -242,18 +242,22 @@ impl Net {
     fn on_core(
         &mut self,
         shard: usize,
-        f: impl FnOnce(&mut SfuCore, Instant, &mut dyn FnMut(SocketAddr, &[u8])),
+        f: impl FnOnce(&mut SfuCore, Instant, &mut dyn FnMut(Protocol, SocketAddr, &[u8])),
     ) {
         let mut out = Vec::new();
         let blackhole = self.blackhole.as_ref();
         let now = self.now;
         let t0 = Instant::now();
-        f(&mut self.cores[shard], now, &mut |to, d| match blackhole {
-            Some((sock, addr, _)) => {
-                let _ = sock.send_to(d, addr);
-            }
-            None => out.push((to, d.to_vec())),
-        });
+        f(
+            &mut self.cores[shard],
+            now,
+            &mut |_, to, d| match blackhole {
+                Some((sock, addr, _)) => {
+                    let _ = sock.send_to(d, addr);
+                }
+                None => out.push((to, d.to_vec())),
+            },
+        );
         self.core_time += t0.elapsed();
         self.emit(out);
     }
