@@ -14,6 +14,7 @@ pub mod join;
 pub mod json;
 pub mod media;
 pub mod moderation;
+pub mod openapi;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
