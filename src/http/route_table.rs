@@ -352,7 +352,8 @@ pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
             continue;
         }
         done.push(first.path);
-        let mut resource = super::resource(first.path);
+        let methods: Vec<&str> = routes_of(first.path).map(|r| r.method).collect();
+        let mut resource = super::resource(first.path, &methods);
         for r in routes_of(first.path) {
             // The guard wraps the handler, so it must come after it.
             let handled = (r.handler)(web::route().method(r.method()));
