@@ -60,6 +60,7 @@ pub struct ApiRoute {
     pub cross_origin: CrossOrigin,
     /// Its query parameters, if it reads any.
     pub query: Option<ParamsFn>,
+    /// What its request body carries.
     pub body: Body,
     /// What the handler answers: its successes and the errors only it
     /// gives (those of the guard, the body and the path are implied, see
@@ -76,7 +77,7 @@ impl ApiRoute {
 
 /// A route still to say what it answers: only `answers` makes an
 /// `ApiRoute`, so no entry of the table can leave them out.
-pub struct Draft(ApiRoute);
+struct Draft(ApiRoute);
 
 impl Draft {
     const fn takes(mut self, body: Body) -> Self {
