@@ -125,11 +125,15 @@ struct Scene {
 async fn scene(app: &TestApp) -> Scene {
     let room = app.open_room().await;
     let slug = room.slug.clone();
-    let (presenter, _) = joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
-    let (moderator, _) = joined(app, &slug, json!({"name": "Mo", "key": room.moderator_key})).await;
-    let (attendee, _) = joined(app, &slug, json!({"name": "Bea"})).await;
-    let (other_attendee, other_attendee_id) = joined(app, &slug, json!({"name": "Cy"})).await;
-    let (kicked, kicked_id) = joined(app, &slug, json!({"name": "Dee"})).await;
+    let (presenter, _) = app
+        .joined(&slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let (moderator, _) = app
+        .joined(&slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let (attendee, _) = app.joined(&slug, json!({"name": "Bea"})).await;
+    let (other_attendee, other_attendee_id) = app.joined(&slug, json!({"name": "Cy"})).await;
+    let (kicked, kicked_id) = app.joined(&slug, json!({"name": "Dee"})).await;
     let base = format!("/api/rooms/{slug}");
     let r = app
         .post(
@@ -190,15 +194,6 @@ async fn scene(app: &TestApp) -> Scene {
         question,
         session: location.expect("WHEP gives a Location"),
     }
-}
-
-async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
-    let r = app.join(slug, body).await;
-    assert_eq!(r.status, 200, "join: {}", r.body);
-    (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    )
 }
 
 fn room_id(app: &TestApp, slug: &str) -> i64 {

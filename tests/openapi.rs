@@ -22,7 +22,7 @@ use awc::http::Method;
 use common::{TestApp, TestDb};
 use diesel::RunQueryDsl;
 use podium::http::route_table::{Access, ApiRoute, API_ROUTES};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// Test cases per operation and phase: enough to reach every answer the
 /// routes have, few enough that the run takes a minute or two.
@@ -51,15 +51,6 @@ struct Scene {
     doomed_presenter: String,
 }
 
-async fn joined(app: &TestApp, slug: &str, body: Value) -> (String, i64) {
-    let r = app.join(slug, body).await;
-    assert_eq!(r.status, 200, "join: {}", r.body);
-    (
-        r.body["token"].as_str().unwrap().to_owned(),
-        r.body["participant"]["id"].as_i64().unwrap(),
-    )
-}
-
 async fn scene(app: &TestApp) -> Scene {
     // Generated ids are mostly small: the scene's people are out of their
     // reach, so only the ids given below can remove one of them.
@@ -69,12 +60,14 @@ async fn scene(app: &TestApp) -> Scene {
     let room = app.open_room().await;
     let slug = room.slug.clone();
     let base = format!("/api/rooms/{slug}");
-    let (presenter, presenter_id) =
-        joined(app, &slug, json!({"name": "Ada", "key": room.host_key})).await;
-    let (moderator, moderator_id) =
-        joined(app, &slug, json!({"name": "Mo", "key": room.moderator_key})).await;
-    let (attendee, _) = joined(app, &slug, json!({"name": "Bea"})).await;
-    let (_, removable_id) = joined(app, &slug, json!({"name": "Cy"})).await;
+    let (presenter, presenter_id) = app
+        .joined(&slug, json!({"name": "Ada", "key": room.host_key}))
+        .await;
+    let (moderator, moderator_id) = app
+        .joined(&slug, json!({"name": "Mo", "key": room.moderator_key}))
+        .await;
+    let (attendee, _) = app.joined(&slug, json!({"name": "Bea"})).await;
+    let (_, removable_id) = app.joined(&slug, json!({"name": "Cy"})).await;
     let r = app
         .post(
             &format!("{base}/messages"),
@@ -105,12 +98,9 @@ async fn scene(app: &TestApp) -> Scene {
         .await;
     assert_eq!(r.status, 200, "vote: {}", r.body);
     let doomed = app.open_room().await;
-    let (doomed_presenter, _) = joined(
-        app,
-        &doomed.slug,
-        json!({"name": "Ada", "key": doomed.host_key}),
-    )
-    .await;
+    let (doomed_presenter, _) = app
+        .joined(&doomed.slug, json!({"name": "Ada", "key": doomed.host_key}))
+        .await;
     Scene {
         slug,
         host_key: room.host_key,

@@ -227,6 +227,17 @@ impl TestApp {
         assert_eq!(r.status, 200, "join: {}", r.body);
         r.body["token"].as_str().unwrap().to_owned()
     }
+
+    /// Joins and returns the token and the participant's id, asserting
+    /// success.
+    pub async fn joined(&self, slug: &str, body: Value) -> (String, i64) {
+        let r = self.join(slug, body).await;
+        assert_eq!(r.status, 200, "join: {}", r.body);
+        (
+            r.body["token"].as_str().unwrap().to_owned(),
+            r.body["participant"]["id"].as_i64().unwrap(),
+        )
+    }
 }
 
 pub struct Room {
