@@ -2,10 +2,30 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::openapi::{schema::SchemaType, Object, ObjectBuilder, Type};
+use utoipa::ToSchema;
 
+use crate::domain::{Role, RoomStatus};
 use crate::store::models::{Participant, Room};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A string schema that takes only `values` (the schema of a field held as
+/// `&'static str`, one of a domain enum's names).
+pub fn one_of(values: impl IntoIterator<Item = &'static str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::String))
+        .enum_values(Some(values))
+        .build()
+}
+
+fn room_status() -> Object {
+    one_of(RoomStatus::ALL.map(RoomStatus::as_str))
+}
+
+pub(crate) fn role_name() -> Object {
+    one_of(Role::ALL.map(Role::as_str))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SettingsView {
     pub chat_enabled: bool,
     pub questions_enabled: bool,
@@ -15,12 +35,13 @@ pub struct SettingsView {
 }
 
 /// A room as anyone may see it: never a secret.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct RoomView {
     pub slug: String,
     pub title: String,
     pub presenter_name: String,
     pub has_password: bool,
+    #[schema(schema_with = room_status)]
     pub status: &'static str,
     pub participant_count: i64,
     pub max_participants: i32,
@@ -51,10 +72,11 @@ impl RoomView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ParticipantView {
     pub id: i64,
     pub name: String,
+    #[schema(schema_with = role_name)]
     pub role: &'static str,
 }
 

@@ -144,24 +144,6 @@ impl App {
     }
 }
 
-/// The application on a thread of its own, for all trials (each in a
-/// runtime of its own); its base URL.
-fn serve_in_background(db: &TestDb) -> String {
-    let mut config = kit::test_config();
-    config.database_url = Some(db.url.clone());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_rt::System::new().block_on(async move {
-            let app = podium::startup::Application::build(config)
-                .await
-                .expect("application builds");
-            tx.send(format!("http://{}", app.http_addr())).unwrap();
-            let _ = app.run_until_stopped().await;
-        })
-    });
-    rx.recv().expect("the server starts")
-}
-
 async fn scene(app: &App) -> Scene {
     let room = app.room().await;
     let presenter = room.presenter().await;
@@ -508,7 +490,7 @@ fn weakest_allowed(action: Action) -> Role {
 fn main() {
     let args = Arguments::from_args();
     let db = TestDb::new();
-    let base = serve_in_background(&db);
+    let base = kit::serve_in_background(&db);
     let mut trials = Vec::new();
     // Each test makes its client inside its own runtime.
     let app = |db: &TestDb| {

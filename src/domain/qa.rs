@@ -67,6 +67,12 @@ pub enum QuestionStatus {
 }
 
 impl QuestionStatus {
+    pub const ALL: [QuestionStatus; 3] = [
+        QuestionStatus::Pending,
+        QuestionStatus::Open,
+        QuestionStatus::Answered,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             QuestionStatus::Pending => "pending",

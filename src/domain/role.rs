@@ -28,6 +28,8 @@ pub enum Action {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Presenter, Role::Moderator, Role::Attendee];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Presenter => "presenter",
@@ -163,7 +165,7 @@ mod tests {
 
     #[test]
     fn roles_round_trip_through_text() {
-        for r in [Role::Presenter, Role::Moderator, Role::Attendee] {
+        for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
         assert!("admin".parse::<Role>().is_err());

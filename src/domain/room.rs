@@ -76,6 +76,8 @@ pub enum RoomStatus {
 }
 
 impl RoomStatus {
+    pub const ALL: [RoomStatus; 3] = [RoomStatus::Open, RoomStatus::Live, RoomStatus::Ended];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RoomStatus::Open => "open",

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Sample {
     pub at: DateTime<Utc>,
     pub concurrent: i32,
@@ -21,7 +22,7 @@ pub struct Stretch {
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct TopQuestion {
     pub id: i64,
     pub body: String,
@@ -33,7 +34,7 @@ pub struct TopQuestion {
 }
 
 /// Shares of the attendees (not staff) who did each thing, 0 to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
 pub struct Participation {
     pub attendees: i64,
     pub asked: f64,
@@ -41,7 +42,7 @@ pub struct Participation {
     pub chatted: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MediaFigures {
     /// Time the presenter's camera was live, over every stretch.
     pub live_seconds: i64,
@@ -75,7 +76,7 @@ pub struct RawStats {
 }
 
 /// Serialised as the contract's `stats` object, plus the report's figures.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SessionStats {
     pub peak_concurrent: i32,
     pub total_participants: i64,

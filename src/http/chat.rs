@@ -1,8 +1,8 @@
 //! Chat over REST: the twin of the WebSocket's chat frames.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::context::AppContext;
 use super::guard::Caller;
@@ -12,11 +12,23 @@ use crate::http::error::ApiError;
 use crate::live::views::MessageView;
 use crate::live::Act;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// How many messages, 50 when left out.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
+    /// Only messages older than this message id.
     before: Option<i64>,
+}
+
+/// A page of the chat, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePage {
+    pub messages: Vec<MessageView>,
+    /// Whether older messages remain (ask with `before`).
+    pub has_more: bool,
 }
 
 pub async fn list(
@@ -34,17 +46,22 @@ pub async fn list(
         .store
         .messages_page(who.room.id, limit, q.before)
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "messages": rows.iter().map(MessageView::from).collect::<Vec<_>>(),
-        "has_more": has_more,
-    })))
+    Ok(HttpResponse::Ok().json(MessagePage {
+        messages: rows.iter().map(MessageView::from).collect(),
+        has_more,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Send {
+    /// Line breaks and tabs allowed.
+    #[schema(min_length = 1, max_length = 2000)]
     body: String,
+    /// The client's key for this send: repeated, it gets the first message
+    /// back instead of a second one.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     client_id: Option<String>,
 }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::slug::InvalidSlug;
 use crate::domain::TextError;
@@ -47,6 +48,42 @@ pub enum ApiError {
 fn retry_after_secs(d: Duration) -> u64 {
     // Round up: a client that waits the advertised time must succeed.
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+/// Every status and code an `ApiError` can be, for the API's description.
+pub const CODES: [(u16, &str); 13] = [
+    (400, "invalid_input"),
+    (401, "unauthorized"),
+    (401, "bad_password"),
+    (403, "forbidden"),
+    (404, "not_found"),
+    (405, "method_not_allowed"),
+    (409, "room_full"),
+    (410, "room_ended"),
+    (413, "too_large"),
+    (415, "unsupported_media_type"),
+    (429, "rate_limited"),
+    (500, "internal"),
+    (503, "unavailable"),
+];
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs.
+    #[schema(schema_with = error_code)]
+    pub code: &'static str,
+    /// A sentence for the person who will read it.
+    pub message: String,
+}
+
+fn error_code() -> utoipa::openapi::Object {
+    crate::views::one_of(CODES.iter().map(|(_, code)| *code))
 }
 
 impl ApiError {
@@ -110,7 +147,12 @@ impl ResponseError for ApiError {
                 retry_after_secs(*retry_after).to_string(),
             ));
         }
-        res.json(json!({"error": {"code": self.code(), "message": self.to_string()}}))
+        res.json(ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        })
     }
 }
 
@@ -167,6 +209,32 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["error"]["code"], "rate_limited");
         assert!(v["error"]["message"].as_str().unwrap().contains("2 s"));
+    }
+
+    #[test]
+    fn every_error_is_listed_with_its_status() {
+        let every = [
+            ApiError::InvalidInput(String::new()),
+            ApiError::Unauthorized(String::new()),
+            ApiError::BadPassword,
+            ApiError::Forbidden(String::new()),
+            ApiError::NotFound(String::new()),
+            ApiError::MethodNotAllowed(String::new()),
+            ApiError::RoomFull,
+            ApiError::RoomEnded,
+            ApiError::TooLarge(1),
+            ApiError::UnsupportedMediaType(String::new()),
+            ApiError::RateLimited {
+                retry_after: Duration::ZERO,
+            },
+            ApiError::internal(anyhow::anyhow!("x")),
+            ApiError::Unavailable(String::new()),
+        ];
+        assert_eq!(every.len(), CODES.len());
+        for e in every {
+            let listed = (e.status_code().as_u16(), e.code());
+            assert!(CODES.contains(&listed), "{listed:?} is not in CODES");
+        }
     }
 
     #[actix_web::test]

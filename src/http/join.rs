@@ -2,8 +2,8 @@
 
 use actix_web::cookie::{time::Duration as CookieAge, Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::client_ip::client_ip;
 use super::context::AppContext;
@@ -19,14 +19,34 @@ use crate::store::models::Room;
 use crate::store::participants::JoinOutcome;
 use crate::views::{ParticipantView, RoomView};
 
-#[derive(Debug, Deserialize)]
+/// Without a key: an attendee, who needs the password if the room has
+/// one. The host key makes a presenter, the moderator key a moderator.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
+    #[schema(min_length = 1, max_length = 60)]
     name: String,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     password: Option<String>,
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     key: Option<String>,
+}
+
+/// A participant's token (the only copy) and who they are in which room.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Joined {
+    pub token: String,
+    pub participant: ParticipantView,
+    pub room: RoomView,
+}
+
+/// Who a token belongs to, and the room as it is now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub participant: ParticipantView,
+    pub room: RoomView,
 }
 
 const MAX_KEY_LEN: usize = 200;
@@ -137,11 +157,11 @@ pub async fn join(
         let secure = ctx.public_url.starts_with("https://");
         res.cookie(mark_cookie(&room.slug, mark, secure));
     }
-    Ok(res.json(json!({
-        "token": token,
-        "participant": ParticipantView::from(&participant),
-        "room": RoomView::new(&room, count),
-    })))
+    Ok(res.json(Joined {
+        token,
+        participant: ParticipantView::from(&participant),
+        room: RoomView::new(&room, count),
+    }))
 }
 
 /// The role a join's key gives: presenter, moderator, or (no key) attendee.
@@ -192,8 +212,8 @@ pub async fn me(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse,
         .participant()
         .ok_or_else(|| ApiError::Unauthorized("send a participant token".into()))?;
     let count = ctx.store.participant_count(who.room.id).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "participant": ParticipantView::from(participant),
-        "room": RoomView::new(&who.room, count),
-    })))
+    Ok(HttpResponse::Ok().json(Me {
+        participant: ParticipantView::from(participant),
+        room: RoomView::new(&who.room, count),
+    }))
 }

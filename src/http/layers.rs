@@ -11,6 +11,7 @@ use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::context::AppContext;
 use super::error::ApiError;
@@ -28,7 +29,8 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(15);
 /// The events a stream can carry.
 const EVENTS: [&str; 1] = ["layers"];
 
-#[derive(Debug, Deserialize)]
+/// The layer URL's body (the WHEP draft's, plus `video`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LayerRequest {
     /// The video section (its mid); every video section when absent.
@@ -38,6 +40,25 @@ pub struct LayerRequest {
     encoding_id: Option<String>,
     /// `false`: no video at all (audio only).
     video: Option<bool>,
+}
+
+/// The events URL's body: the events the stream should carry.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventNames(pub Vec<String>);
+
+/// The schema of [`layers_json`]'s object, for the API's description.
+pub fn layers_schema(
+    _: &mut super::openapi::Schemas,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Type(Type::Object))
+        .description(Some(
+            "Per video section (by mid): `layers` (encodingId, bitrate; lowest first), \
+             `inactive`, `current` (the encodingId received now, or null), `mode` \
+             (auto, pinned or off) and `paused`.",
+        ))
+        .into()
 }
 
 /// The `layers` event's data: per video section (by mid), the layers its
@@ -151,7 +172,7 @@ pub async fn open_events(
 ) -> Result<HttpResponse, ApiError> {
     let peer = live_session(&ctx, &who, PeerId(path.into_inner().1))?;
     if !body.iter().all(u8::is_ascii_whitespace) {
-        let asked: Vec<String> = serde_json::from_slice(&body).map_err(|_| {
+        let EventNames(asked) = serde_json::from_slice(&body).map_err(|_| {
             ApiError::InvalidInput("send a JSON array of event names, or nothing".into())
         })?;
         if let Some(other) = asked.iter().find(|e| !EVENTS.contains(&e.as_str())) {

@@ -4,6 +4,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::context::AppContext;
 use super::guard::Caller;
@@ -14,10 +15,18 @@ use crate::media::{MediaError, PeerId, Source};
 /// SDP offers are a few KiB; anything this big is not one.
 const MAX_SDP: usize = 64 * 1024;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct WhipQuery {
+    /// What is published, `camera` when left out. A new camera replaces
+    /// the previous one.
+    #[param(schema_with = source_kind)]
     kind: Option<String>,
+}
+
+fn source_kind() -> utoipa::openapi::Object {
+    crate::views::one_of(["camera", "screen"])
 }
 
 fn content_type_is(req: &HttpRequest, expected: &str) -> bool {

@@ -15,6 +15,7 @@ pub mod json;
 pub mod layers;
 pub mod media;
 pub mod moderation;
+pub mod openapi;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;
@@ -24,7 +25,8 @@ pub mod site;
 pub mod spans;
 pub mod ws;
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use crate::config::CorsOrigins;
 use crate::http::error::ApiError;
@@ -33,13 +35,13 @@ pub use context::AppContext;
 
 /// The metrics route alone, for `--metrics-bind`.
 pub fn metrics_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/metrics").route(web::get().to(scrape::metrics)))
+    cfg.service(resource("/metrics", &["GET"]).route(web::get().to(scrape::metrics)))
         .default_service(web::to(not_found));
 }
 
 /// Everything, with `/metrics` unless it is served elsewhere.
 pub fn routes_with_metrics(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
-    cfg.service(resource("/metrics").route(web::get().to(scrape::metrics)));
+    cfg.service(resource("/metrics", &["GET"]).route(web::get().to(scrape::metrics)));
     routes(cfg, origins);
 }
 
@@ -53,9 +55,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
         .default_service(web::to(not_found));
 }
 
-/// A resource whose unknown methods get 405 in the contract's error shape.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource whose other methods get 405 in the contract's error shape,
+/// with the `Allow` header (its `methods`) that RFC 9110 asks of a 405.
+fn resource(path: &str, methods: &[&str]) -> actix_web::Resource {
+    let allow = methods.join(", ");
+    web::resource(path).default_service(web::to(move |req: HttpRequest| {
+        let allow = allow.clone();
+        async move { method_not_allowed(req, allow) }
+    }))
 }
 
 async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -68,10 +75,12 @@ async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     )))
 }
 
-async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(format!(
-        "{} is not allowed on {}",
-        req.method(),
-        req.path()
-    )))
+fn method_not_allowed(req: HttpRequest, allow: String) -> HttpResponse {
+    let mut res =
+        ApiError::MethodNotAllowed(format!("{} is not allowed on {}", req.method(), req.path()))
+            .error_response();
+    if let Ok(allow) = header::HeaderValue::try_from(allow) {
+        res.headers_mut().insert(header::ALLOW, allow);
+    }
+    res
 }

@@ -1,19 +1,26 @@
 //! Room settings, removals, ending and statistics.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::context::AppContext;
 use super::guard::Caller;
 use super::json::Body;
-use crate::domain::stats;
+use crate::domain::stats::{self, SessionStats};
 use crate::http::error::ApiError;
-use crate::live::{Act, SettingsPatch};
+use crate::live::{Act, Done, SettingsPatch};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Patch {
     settings: SettingsPatch,
+}
+
+/// The session's figures at its end.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Ended {
+    pub stats: SessionStats,
 }
 
 pub async fn settings(
@@ -40,7 +47,12 @@ pub async fn kick(
 pub async fn end(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
     let done = ctx.act(who.room.id, who.member()?, Act::End).await?;
     tracing::info!(slug = %who.room.slug, "room ended");
-    Ok(HttpResponse::Ok().json(done))
+    let Done::Ended { stats } = done else {
+        return Err(ApiError::internal(anyhow::anyhow!(
+            "ending the room answered {done:?}"
+        )));
+    };
+    Ok(HttpResponse::Ok().json(Ended { stats: *stats }))
 }
 
 pub async fn stats(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {

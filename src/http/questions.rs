@@ -1,8 +1,8 @@
 //! Q&A over REST: the twin of the WebSocket's question frames.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::context::AppContext;
 use super::guard::Caller;
@@ -12,10 +12,31 @@ use crate::http::error::ApiError;
 use crate::live::views::{facts, QuestionView};
 use crate::live::{Act, Done, QuestionPatch};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `top` (the default): pinned first, then by votes; `new`: newest
+    /// first.
+    #[param(schema_with = sort_order)]
     sort: Option<String>,
+}
+
+fn sort_order() -> utoipa::openapi::Object {
+    crate::views::one_of(["top", "new"])
+}
+
+/// The questions this participant may see.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuestionList {
+    pub questions: Vec<QuestionView>,
+}
+
+/// A question's count once the vote is stored.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Votes {
+    pub votes: i32,
+    pub voted_by_me: bool,
 }
 
 pub async fn list(
@@ -47,16 +68,22 @@ pub async fn list(
         .iter()
         .map(|q| QuestionView::new(q, Some(voted.contains(&q.id))))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "questions": list })))
+    Ok(HttpResponse::Ok().json(QuestionList { questions: list }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Ask {
+    /// Line breaks and tabs allowed.
+    #[schema(min_length = 1, max_length = 1000)]
     body: String,
+    /// Shown to nobody with a name, moderators included (if the room
+    /// allows anonymous questions).
     #[serde(default)]
     anonymous: bool,
+    /// As for chat: a repeated key gets the first question back.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     client_id: Option<String>,
 }
 
@@ -93,7 +120,10 @@ async fn vote(
             "a vote answered {done:?}"
         )));
     };
-    Ok(HttpResponse::Ok().json(json!({"votes": v.votes, "voted_by_me": v.voted_by_me})))
+    Ok(HttpResponse::Ok().json(Votes {
+        votes: v.votes,
+        voted_by_me: v.voted_by_me,
+    }))
 }
 
 pub async fn vote_on(

@@ -1,8 +1,8 @@
 //! Creating, showing and ending rooms.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::client_ip::client_ip;
 use super::context::AppContext;
@@ -13,15 +13,45 @@ use crate::secrets;
 use crate::store::models::NewRoom;
 use crate::views::RoomView;
 
-#[derive(Debug, Deserialize)]
+/// Text is trimmed, then counted in characters; control characters are
+/// refused.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoom {
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
+    #[schema(min_length = 1, max_length = 60)]
     presenter_name: String,
+    /// Attendees must give it to join.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200)]
     password: Option<String>,
+    /// Attendees admitted at once (staff are not counted); the server's
+    /// default when left out.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100_000)]
     max_participants: Option<i64>,
+}
+
+/// A new room, with the only copy of its keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedRoom {
+    pub slug: String,
+    pub title: String,
+    /// Joins as the presenter, publishes (WHIP) and reads the report.
+    pub host_key: String,
+    /// Joins as a moderator and reads the report.
+    pub moderator_key: String,
+    pub urls: RoomUrls,
+    pub room: RoomView,
+}
+
+/// The room's pages; keys ride in the fragment, which browsers never send.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomUrls {
+    pub attend: String,
+    pub present: String,
+    pub moderate: String,
 }
 
 /// Slug collisions need ~2^30 rooms to become likely; a few retries make
@@ -77,18 +107,18 @@ pub async fn create(
     let base = format!("{}/r/{}", ctx.public_url, room.slug);
     // Keys travel in the URL fragment, which browsers never send to servers,
     // so they stay out of access logs and Referer headers.
-    Ok(HttpResponse::Created().json(json!({
-        "slug": room.slug,
-        "title": room.title,
-        "host_key": host_key,
-        "moderator_key": moderator_key,
-        "urls": {
-            "attend": base,
-            "present": format!("{base}/present#key={host_key}"),
-            "moderate": format!("{base}/moderate#key={moderator_key}"),
+    Ok(HttpResponse::Created().json(CreatedRoom {
+        urls: RoomUrls {
+            present: format!("{base}/present#key={host_key}"),
+            moderate: format!("{base}/moderate#key={moderator_key}"),
+            attend: base,
         },
-        "room": RoomView::new(&room, 0),
-    })))
+        room: RoomView::new(&room, 0),
+        slug: room.slug,
+        title: room.title,
+        host_key,
+        moderator_key,
+    }))
 }
 
 pub async fn card(

@@ -1,12 +1,21 @@
-//! Every API route, with who may call it. The server registers its routes
-//! from this table and the escalation tests attack every entry of it, so a
-//! route cannot be added without saying who it is for.
+//! Every API route, with who may call it, what it takes and what it
+//! answers. The server registers its routes from this table, the escalation
+//! tests attack every entry of it and the OpenAPI document (`openapi.rs`)
+//! is made from it, so a route cannot be added without saying who it is
+//! for and what its bodies are.
 
 use actix_web::http::Method;
 use actix_web::{web, Route};
 
-use super::{chat, cors, export, health, join, layers, media, moderation, questions, rooms, ws};
+use super::openapi::{error, json, ok, query, Answer, Body, Out, ParamsFn};
+use super::{
+    chat, cors, export, health, join, layers, media, moderation, openapi, questions, rooms, ws,
+};
 use crate::config::CorsOrigins;
+use crate::domain::stats::SessionStats;
+use crate::live::views::{MessageView, QuestionView};
+use crate::live::QuestionPatch;
+use crate::views::RoomView;
 
 /// The weakest credential a route accepts; `guard.rs` enforces it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +60,14 @@ pub struct ApiRoute {
     /// ended (the report needs them); writes then get 410.
     pub writes: bool,
     pub cross_origin: CrossOrigin,
+    /// Its query parameters, if it reads any.
+    pub query: Option<ParamsFn>,
+    /// What its request body carries.
+    pub body: Body,
+    /// What the handler answers: its successes and the errors only it
+    /// gives (those of the guard, the body and the path are implied, see
+    /// `openapi::implied_errors`).
+    pub answers: &'static [Answer],
     handler: fn(Route) -> Route,
 }
 
@@ -60,21 +77,45 @@ impl ApiRoute {
     }
 }
 
+/// A route still to say what it answers: only `answers` makes an
+/// `ApiRoute`, so no entry of the table can leave them out.
+struct Draft(ApiRoute);
+
+impl Draft {
+    const fn takes(mut self, body: Body) -> Self {
+        self.0.body = body;
+        self
+    }
+
+    const fn query(mut self, query: ParamsFn) -> Self {
+        self.0.query = Some(query);
+        self
+    }
+
+    const fn answers(mut self, answers: &'static [Answer]) -> ApiRoute {
+        self.0.answers = answers;
+        self.0
+    }
+}
+
 const fn route(
     method: &'static str,
     path: &'static str,
     access: Access,
     writes: bool,
     handler: fn(Route) -> Route,
-) -> ApiRoute {
-    ApiRoute {
+) -> Draft {
+    Draft(ApiRoute {
         method,
         path,
         access,
         writes,
         cross_origin: CrossOrigin::Named,
+        query: None,
+        body: Body::Empty,
+        answers: &[],
         handler,
-    }
+    })
 }
 
 /// A WHIP/WHEP route, callable from pages on other origins.
@@ -83,16 +124,16 @@ const fn media_route(
     path: &'static str,
     access: Access,
     handler: fn(Route) -> Route,
-) -> ApiRoute {
+) -> Draft {
     let mut r = route(method, path, access, true, handler);
-    r.cross_origin = CrossOrigin::Media;
+    r.0.cross_origin = CrossOrigin::Media;
     r
 }
 
 /// A GET on a WHIP/WHEP URL that carries its own secret.
-const fn media_read(path: &'static str, handler: fn(Route) -> Route) -> ApiRoute {
+const fn media_read(path: &'static str, handler: fn(Route) -> Route) -> Draft {
     let mut r = route("GET", path, Anyone, false, handler);
-    r.cross_origin = CrossOrigin::Media;
+    r.0.cross_origin = CrossOrigin::Media;
     r
 }
 
@@ -100,8 +141,9 @@ const fn media_read(path: &'static str, handler: fn(Route) -> Route) -> ApiRoute
 /// credential with a preflight, so it needs none.
 const fn media_options(path: &'static str) -> ApiRoute {
     let mut r = route("OPTIONS", path, Anyone, false, |r| r.to(media::options));
-    r.cross_origin = CrossOrigin::Media;
-    r
+    r.0.cross_origin = CrossOrigin::Media;
+    const WHAT_IT_ACCEPTS: &[Answer] = &[ok(204, Out::Options)];
+    r.answers(WHAT_IT_ACCEPTS)
 }
 
 use Access::*;
@@ -109,155 +151,228 @@ use Access::*;
 pub static API_ROUTES: &[ApiRoute] = &[
     route("GET", "/api/health", Anyone, false, |r| {
         r.to(health::health)
-    }),
-    route("POST", "/api/rooms", Anyone, true, |r| r.to(rooms::create)),
+    })
+    .answers(&[
+        ok(200, Out::Json(json::<health::Health>())),
+        ok(503, Out::Json(json::<health::Health>())),
+    ]),
+    route("GET", "/api/openapi.json", Anyone, false, |r| {
+        r.to(openapi::serve)
+    })
+    .answers(&[ok(200, Out::Json(openapi::any_object))]),
+    route("POST", "/api/rooms", Anyone, true, |r| r.to(rooms::create))
+        .takes(Body::Json(json::<rooms::CreateRoom>()))
+        .answers(&[
+            ok(201, Out::Json(json::<rooms::CreatedRoom>())),
+            error(429),
+            error(503),
+        ]),
     route("GET", "/api/rooms/{slug}", Anyone, false, |r| {
         r.to(rooms::card)
-    }),
+    })
+    .answers(&[
+        ok(200, Out::Json(json::<RoomView>())),
+        error(404),
+        error(503),
+    ]),
     route("PATCH", "/api/rooms/{slug}", Moderator, true, |r| {
         r.to(moderation::settings)
-    }),
+    })
+    .takes(Body::Json(json::<moderation::Patch>()))
+    .answers(&[ok(200, Out::Json(json::<RoomView>()))]),
     route("DELETE", "/api/rooms/{slug}", Presenter, true, |r| {
         r.to(moderation::end)
-    }),
+    })
+    .answers(&[ok(200, Out::Json(json::<moderation::Ended>()))]),
     route("POST", "/api/rooms/{slug}/join", Anyone, true, |r| {
         r.to(join::join)
-    }),
+    })
+    .takes(Body::Json(json::<join::JoinRequest>()))
+    .answers(&[
+        ok(200, Out::Json(json::<join::Joined>())),
+        // A wrong key or password; a locked room or a removed browser; no
+        // seat left; the room ended.
+        error(401),
+        error(403),
+        error(404),
+        error(409),
+        error(410),
+        error(429),
+        error(503),
+    ]),
     route("GET", "/api/rooms/{slug}/me", Participant, false, |r| {
         r.to(join::me)
-    }),
+    })
+    .answers(&[ok(200, Out::Json(json::<join::Me>()))]),
     route("GET", "/api/rooms/{slug}/ws", Socket, false, |r| {
         r.to(ws::ws)
-    }),
+    })
+    // Without the upgrade's headers: 400.
+    .answers(&[ok(101, Out::Upgrade), error(400), error(404)]),
     route(
         "GET",
         "/api/rooms/{slug}/messages",
         Participant,
         false,
         |r| r.to(chat::list),
-    ),
+    )
+    .query(query::<chat::PageQuery>())
+    .answers(&[ok(200, Out::Json(json::<chat::MessagePage>()))]),
     route(
         "POST",
         "/api/rooms/{slug}/messages",
         Participant,
         true,
         |r| r.to(chat::send),
-    ),
+    )
+    .takes(Body::Json(json::<chat::Send>()))
+    // 403: chat switched off, for attendees.
+    .answers(&[ok(201, Out::Json(json::<MessageView>())), error(403)]),
     route(
         "DELETE",
         "/api/rooms/{slug}/messages/{id}",
         Moderator,
         true,
         |r| r.to(chat::delete),
-    ),
+    )
+    .answers(&[ok(204, Out::Empty)]),
     route(
         "POST",
         "/api/rooms/{slug}/messages/{id}/promote",
         Moderator,
         true,
         |r| r.to(chat::promote),
-    ),
+    )
+    .answers(&[ok(201, Out::Json(json::<QuestionView>()))]),
     route(
         "GET",
         "/api/rooms/{slug}/questions",
         Participant,
         false,
         |r| r.to(questions::list),
-    ),
+    )
+    .query(query::<questions::ListQuery>())
+    .answers(&[ok(200, Out::Json(json::<questions::QuestionList>()))]),
     route(
         "POST",
         "/api/rooms/{slug}/questions",
         Participant,
         true,
         |r| r.to(questions::ask),
-    ),
+    )
+    .takes(Body::Json(json::<questions::Ask>()))
+    // 403: Q&A switched off, or anonymous questions not allowed.
+    .answers(&[ok(201, Out::Json(json::<QuestionView>())), error(403)]),
     route(
         "PATCH",
         "/api/rooms/{slug}/questions/{id}",
         Moderator,
         true,
         |r| r.to(questions::update),
-    ),
+    )
+    .takes(Body::Json(json::<QuestionPatch>()))
+    .answers(&[ok(200, Out::Json(json::<QuestionView>()))]),
     route(
         "PUT",
         "/api/rooms/{slug}/questions/{id}/vote",
         Participant,
         true,
         |r| r.to(questions::vote_on),
-    ),
+    )
+    .answers(&[ok(200, Out::Json(json::<questions::Votes>())), error(403)]),
     route(
         "DELETE",
         "/api/rooms/{slug}/questions/{id}/vote",
         Participant,
         true,
         |r| r.to(questions::vote_off),
-    ),
+    )
+    .answers(&[ok(200, Out::Json(json::<questions::Votes>())), error(403)]),
     route(
         "POST",
         "/api/rooms/{slug}/participants/{id}/kick",
         Moderator,
         true,
         |r| r.to(moderation::kick),
-    ),
+    )
+    .answers(&[ok(204, Out::Empty)]),
     route("GET", "/api/rooms/{slug}/stats", Report, false, |r| {
         r.to(moderation::stats)
-    }),
+    })
+    .answers(&[ok(200, Out::Json(json::<SessionStats>()))]),
     route("GET", "/api/rooms/{slug}/stats.csv", Report, false, |r| {
         r.to(export::attendance)
-    }),
+    })
+    .answers(&[ok(200, Out::Csv)]),
     route(
         "GET",
         "/api/rooms/{slug}/questions.csv",
         Report,
         false,
         |r| r.to(export::questions),
-    ),
+    )
+    .answers(&[ok(200, Out::Csv)]),
     route(
         "GET",
         "/api/rooms/{slug}/participants.csv",
         Report,
         false,
         |r| r.to(export::participants),
-    ),
+    )
+    .answers(&[ok(200, Out::Csv)]),
     route("GET", "/api/rooms/{slug}/chat.csv", Report, false, |r| {
         r.to(export::chat)
-    }),
+    })
+    .answers(&[ok(200, Out::Csv)]),
     media_route("POST", "/api/rooms/{slug}/whip", Publisher, |r| {
         r.to(media::whip)
-    }),
+    })
+    .query(query::<media::WhipQuery>())
+    .takes(Body::Sdp)
+    .answers(&[ok(201, Out::Sdp)]),
     media_options("/api/rooms/{slug}/whip"),
     media_route("POST", "/api/rooms/{slug}/whep", Participant, |r| {
         r.to(media::whep)
-    }),
+    })
+    .takes(Body::Sdp)
+    .answers(&[ok(201, Out::Sdp)]),
     media_options("/api/rooms/{slug}/whep"),
     media_route("PATCH", "/api/rooms/{slug}/media/{id}", SessionOwner, |r| {
         r.to(media::trickle)
-    }),
+    })
+    .takes(Body::Trickle)
+    .answers(&[ok(204, Out::Empty)]),
     media_route(
         "DELETE",
         "/api/rooms/{slug}/media/{id}",
         SessionOwner,
         |r| r.to(media::stop),
-    ),
+    )
+    .answers(&[ok(200, Out::Empty)]),
     media_options("/api/rooms/{slug}/media/{id}"),
     media_route(
         "POST",
         "/api/rooms/{slug}/media/{id}/layer",
         SessionOwner,
         |r| r.to(layers::select),
-    ),
+    )
+    .takes(Body::Json(json::<layers::LayerRequest>()))
+    .answers(&[ok(200, Out::Json(layers::layers_schema))]),
     media_options("/api/rooms/{slug}/media/{id}/layer"),
     media_route(
         "POST",
         "/api/rooms/{slug}/media/{id}/events",
         SessionOwner,
         |r| r.to(layers::open_events),
-    ),
+    )
+    .takes(Body::Json(json::<layers::EventNames>()))
+    .answers(&[ok(201, Out::Located)]),
     media_options("/api/rooms/{slug}/media/{id}/events"),
     // The stream's URL is its credential (EventSource sends no token).
     media_read("/api/rooms/{slug}/media/{id}/events/{secret}", |r| {
         r.to(layers::events)
-    }),
+    })
+    .answers(&[ok(200, Out::EventStream), error(400), error(404)]),
     media_options("/api/rooms/{slug}/media/{id}/events/{secret}"),
 ];
 
@@ -271,7 +386,8 @@ pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
             continue;
         }
         done.push(first.path);
-        let mut resource = super::resource(first.path);
+        let methods: Vec<&str> = routes_of(first.path).map(|r| r.method).collect();
+        let mut resource = super::resource(first.path, &methods);
         for r in routes_of(first.path) {
             // The guard wraps the handler, so it must come after it.
             let handled = (r.handler)(web::route().method(r.method()));

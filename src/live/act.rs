@@ -3,6 +3,7 @@
 //! string from a client.
 
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
 use crate::domain::TextError;
@@ -56,13 +57,17 @@ impl Act {
     }
 }
 
-/// A moderator's change to a question, as sent (REST body).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// A moderator's change to a question, as sent (REST body); absent
+/// fields stay.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuestionPatch {
     pub pinned: Option<bool>,
     pub hidden: Option<bool>,
     pub answered: Option<bool>,
+    /// A non-empty answer also marks the question answered; empty clears
+    /// it.
+    #[schema(max_length = 5000)]
     pub answer: Option<String>,
     pub approved: Option<bool>,
 }
@@ -90,7 +95,7 @@ impl QuestionPatch {
 }
 
 /// Room settings to change; absent ones stay.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     pub chat_enabled: Option<bool>,

@@ -3,17 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::domain::qa::QuestionFacts;
+use crate::domain::qa::{QuestionFacts, QuestionStatus};
 use crate::store::messages::MessageRow;
 use crate::store::questions::QuestionRow;
-use crate::views::{ParticipantView, RoomView};
+use crate::views::{one_of, role_name, ParticipantView, RoomView};
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct MessageView {
     pub id: i64,
     pub participant_id: i64,
     pub name: String,
+    #[schema(schema_with = role_name)]
     pub role: String,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -47,7 +49,7 @@ pub fn facts(q: &QuestionRow) -> QuestionFacts {
 /// A question as shown. An anonymous author's name is shown to nobody, not
 /// even moderators. `voted_by_me` is left out of broadcasts (one payload
 /// serves every receiver) and filled in for REST and snapshots.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct QuestionView {
     pub id: i64,
     pub body: String,
@@ -58,6 +60,7 @@ pub struct QuestionView {
     pub hidden: bool,
     pub answered: bool,
     pub answer: Option<String>,
+    #[schema(schema_with = question_status)]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
@@ -86,6 +89,10 @@ impl QuestionView {
             voted_by_me,
         }
     }
+}
+
+fn question_status() -> utoipa::openapi::Object {
+    one_of(QuestionStatus::ALL.map(QuestionStatus::as_str))
 }
 
 /// A vote's outcome: the question's exact count once the vote is stored.

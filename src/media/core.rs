@@ -1076,6 +1076,7 @@ impl SfuCore {
             v.want = want;
         }
         let mut found = mid.is_none();
+        let mut changed = false;
         for slot in v.slots.iter_mut().filter(|s| s.kind == MediaKind::Video) {
             if mid.is_some_and(|m| m != slot.mid) {
                 continue;
@@ -1085,6 +1086,7 @@ impl SfuCore {
                 // A choice of the viewer's starts afresh: no hysteresis
                 // holds back what it asked for.
                 slot.selector = Selector::wanting(want);
+                changed = true;
                 if want == Want::Off {
                     slot.sending = None;
                 }
@@ -1092,6 +1094,12 @@ impl SfuCore {
         }
         if !found {
             return Err(MediaError::Unsupported("no such video section".into()));
+        }
+        // Back to automatic after sending little: probe at once, so the
+        // estimate learns what the link carries.
+        if changed && want == Want::Auto {
+            v.next_probe = now;
+            v.probe_until = None;
         }
         self.choose_layers(viewer, now, true, sink);
         Ok(())

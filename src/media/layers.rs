@@ -109,6 +109,10 @@ pub struct Selector {
     /// Since when the estimate has afforded a higher layer than the choice.
     up_since: Option<Instant>,
     last_down: Option<Instant>,
+    /// A fresh start shows the lowest layer at least until then, even if
+    /// the estimate says pause: an estimate made while little was sent
+    /// (audio only, a pinned low layer) underrates the link.
+    trial_until: Option<Instant>,
 }
 
 impl Default for Selector {
@@ -118,6 +122,7 @@ impl Default for Selector {
             choice: None,
             up_since: None,
             last_down: None,
+            trial_until: None,
         }
     }
 }
@@ -193,6 +198,10 @@ impl Selector {
             None => Choice::Layer(layers[0].0),
         };
         let current = match self.choice {
+            None if floor == Choice::Paused => {
+                self.trial_until = Some(now + UP_AFTER);
+                return self.set(Choice::Layer(layers[0].0), false, now);
+            }
             None => return self.set(floor, false, now),
             Some(Choice::Layer(rid)) => match index(rid) {
                 Some(i) => Some(i),
@@ -204,7 +213,10 @@ impl Selector {
         // Down, at once, when the current layer no longer fits.
         // (Paused holds until resuming, which is going up.)
         let holds = match current {
-            Some(i) => layers[i].1 <= budget * STAY_MARGIN || i == 0 && floor != Choice::Paused,
+            Some(i) => {
+                let trial = self.trial_until.is_some_and(|t| now < t);
+                layers[i].1 <= budget * STAY_MARGIN || i == 0 && (floor != Choice::Paused || trial)
+            }
             None => true,
         };
         if !holds {
@@ -359,9 +371,34 @@ mod tests {
             s.decide(&layers(), Some(budget), t),
             Some(Choice::Layer(rid("l")))
         );
+        // Far below: the lowest on trial first (an estimate made while
+        // little was sent underrates the link), then nothing.
         let mut s = Selector::default();
-        let budget = video_budget(100_000.0);
-        assert_eq!(s.decide(&layers(), Some(budget), t), Some(Choice::Paused));
+        let budget = Some(video_budget(100_000.0));
+        assert_eq!(
+            s.decide(&layers(), budget, t),
+            Some(Choice::Layer(rid("l")))
+        );
+        assert_eq!(
+            s.decide(&layers(), budget, t + Duration::from_secs(2)),
+            None
+        );
+        assert_eq!(
+            s.decide(&layers(), budget, t + UP_AFTER),
+            Some(Choice::Paused)
+        );
+    }
+
+    #[test]
+    fn video_off_is_off_whatever_the_estimate() {
+        let t = Instant::now();
+        let mut s = Selector::wanting(Want::Off);
+        let plenty = Some(video_budget(9_000_000.0));
+        assert_eq!(s.decide(&layers(), plenty, t), Some(Choice::Paused));
+        assert_eq!(
+            s.decide(&layers(), plenty, t + Duration::from_secs(30)),
+            None
+        );
     }
 
     #[test]

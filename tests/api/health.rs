@@ -47,4 +47,11 @@ async fn unknown_paths_and_methods_answer_in_the_error_shape() {
     let r = app.get("/api/rooms", None).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.code(), "method_not_allowed");
+    // RFC 9110: a 405 says which methods the path has.
+    assert_eq!(r.headers.get("allow").unwrap(), "POST");
+    let r = app.delete("/api/rooms/some-room-abcdefghij/me", None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers.get("allow").unwrap(), "GET");
+    let r = app.get("/api/rooms/some-room-abcdefghij/whip", None).await;
+    assert_eq!(r.headers.get("allow").unwrap(), "POST, OPTIONS");
 }

@@ -23,6 +23,7 @@ mod media_http;
 mod media_reach;
 mod metrics;
 mod nginx;
+mod openapi;
 mod rate_limits;
 mod rooms;
 mod shutdown;

@@ -85,3 +85,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     actix_rt::spawn(app.run_until_stopped());
     TestApp { api, db }
 }
+
+/// The application on a thread of its own (for tests whose clients live
+/// in runtimes of their own, or in other processes): its base URL.
+pub fn serve_in_background(db: &TestDb) -> String {
+    let mut config = test_config();
+    config.database_url = Some(db.url.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let app = Application::build(config)
+                .await
+                .expect("application builds");
+            tx.send(format!("http://{}", app.http_addr())).unwrap();
+            let _ = app.run_until_stopped().await;
+        })
+    });
+    rx.recv().expect("the server starts")
+}
