@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
-use str0m::format::{Codec, CodecSpec};
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
+use str0m::format::{Codec, CodecSpec, FormatParams};
+use str0m::media::{Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::TcpType;
 use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpWrite, SeqNo};
@@ -249,15 +249,30 @@ fn new_rtc(now: Instant, cert: Option<&DtlsCert>, viewer: bool) -> Rtc {
     if viewer {
         config = config.enable_bwe(Some(INITIAL_ESTIMATE));
     }
-    config
+    let mut config = config
         .set_ice_lite(true)
         .set_rtp_mode(true)
         .clear_codecs()
-        .enable_opus(true, false)
         .enable_vp8(true)
         .enable_h264(true)
-        .set_stats_interval(Some(STATS_EVERY))
-        .build(now)
+        .set_stats_interval(Some(STATS_EVERY));
+    // Opus with in-band FEC (a lost packet is rebuilt from the next) and
+    // DTX (silence costs almost nothing): the answer asks the presenter's
+    // browser for both.
+    config.codec_config().add_config(
+        Pt::new_with_value(111),
+        None,
+        Codec::Opus,
+        Frequency::FORTY_EIGHT_KHZ,
+        Some(2),
+        FormatParams {
+            min_p_time: Some(10),
+            use_inband_fec: Some(true),
+            use_dtx: Some(true),
+            ..Default::default()
+        },
+    );
+    config.build(now)
 }
 
 impl SfuCore {

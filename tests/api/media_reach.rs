@@ -377,3 +377,31 @@ async fn turn_servers_come_with_fresh_credentials_to_participants_only() {
         assert!(ice(&r).is_empty(), "no TURN credentials for strangers");
     }
 }
+
+#[actix_rt::test]
+async fn opus_is_answered_with_in_band_fec_and_dtx() {
+    let app = kit::spawn_app().await;
+    let room = app.room().await;
+    let presenter = room.presenter().await;
+    let r = post_offer(
+        &app,
+        &presenter,
+        "/whip",
+        kit::sdp::offer(&kit::sdp::AV_SEND),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let opus_pt = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("a=rtpmap:")?.strip_suffix(" opus/48000/2"))
+        .expect("Opus in the answer");
+    let fmtp = r
+        .text
+        .lines()
+        .find(|l| l.starts_with(&format!("a=fmtp:{opus_pt} ")))
+        .expect("Opus parameters");
+    for p in ["useinbandfec=1", "usedtx=1"] {
+        assert!(fmtp.contains(p), "{p} in {fmtp}");
+    }
+}
