@@ -1,7 +1,9 @@
 // The attendee room: the stage (the screen share or the camera, the camera
 // as a movable, hideable inset while sharing), sound with volume and an
-// unmute button when the browser blocks autoplay, full screen, chat and
-// Q&A. When the picture stops it says why: waiting, or reconnecting.
+// unmute button when the browser blocks autoplay, the video quality
+// (automatic, a fixed one, or audio only), full screen, chat and Q&A. When
+// the picture stops, drops in quality or cannot connect, it says why and
+// what it tries next.
 
 import { h, mount } from './dom.js';
 import { LiveSession } from './live.js';
@@ -14,6 +16,33 @@ const RECONNECT_GRACE_MS = 20_000;
 // A live picture without a new frame for this long is a stalled one.
 const STALL_MS = 2500;
 const CORNERS = ['br', 'bl', 'tl', 'tr'];
+const QUALITIES = [
+  ['auto', 'Auto'],
+  ['high', 'High'],
+  ['medium', 'Medium'],
+  ['low', 'Low'],
+  ['audio', 'Audio only'],
+];
+
+// What the stage's note says about the connection and the network, or
+// null: how media is being reached when it cannot connect, a lower layer
+// or a paused video the network forced (never a choice of the viewer's).
+export function networkNote(connection, section, choice) {
+  if (connection.state === 'failed') {
+    return connection.detail === 'relay'
+      ? 'The video could not connect from this network. Trying through a relay server…'
+      : 'The video could not connect from this network. Trying again…';
+  }
+  if (connection.state === 'connecting' && connection.detail === 'tcp') return 'Connecting the video… trying over TCP.';
+  if (connection.state === 'connecting' && connection.detail === 'relay') return 'Connecting the video through a relay server…';
+  if (!section || choice !== 'auto' || section.mode !== 'auto') return null;
+  if (section.paused) return 'Your connection is too slow for video right now: you still hear the presenter.';
+  const ids = section.layers.map((l) => l.encodingId);
+  if (ids.length > 1 && section.current && section.current !== ids[ids.length - 1]) {
+    return 'Lower video quality: your connection is slow right now.';
+  }
+  return null;
+}
 
 export function show({ slug, card, token, kind }) {
   const live = new LiveSession(slug, token);
@@ -36,6 +65,16 @@ export function show({ slug, card, token, kind }) {
   const volume = h('input', { type: 'range', id: 'volume', min: 0, max: 1, step: 0.05, value: 1, oninput: () => setVolume(Number(volume.value)) });
   const muteAudio = h('button', { class: 'small', id: 'mute-audio', 'aria-pressed': 'false', onclick: () => setMuted(!audio.muted) }, 'Mute');
   const fullscreen = h('button', { class: 'small', id: 'fullscreen', onclick: () => toggleFullscreen() }, 'Full screen');
+  const quality = h(
+    'select',
+    { id: 'quality', class: 'small', onchange: () => ((choice = quality.value), viewer.setQuality(choice).then(overlay), overlay()) },
+    ...QUALITIES.map(([value, label]) => h('option', { value }, label)),
+  );
+  // What the network does to the video, and what is tried when it fails.
+  const netNote = h('div', { class: 'net-note', id: 'net-note', role: 'status', hidden: true });
+  let layersNow = { camera: null, screen: null };
+  let choice = 'auto';
+  let connection = { state: 'connecting', detail: 'direct' };
   const controls = h(
     'div',
     { class: 'stage-controls' },
@@ -45,9 +84,11 @@ export function show({ slug, card, token, kind }) {
     muteAudio,
     h('label', { for: 'volume', class: 'visually-hidden' }, 'Volume'),
     volume,
+    h('label', { for: 'quality', class: 'visually-hidden' }, 'Video quality'),
+    quality,
     fullscreen,
   );
-  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, waiting, unmute, controls, audio);
+  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, waiting, netNote, unmute, controls, audio);
 
   function playAudio() {
     audio.play().then(
@@ -111,9 +152,22 @@ export function show({ slug, card, token, kind }) {
     if (!state.media.reconnecting || on) reconnectUntil = 0;
     const stalled = on && lastFrame > 0 && now - lastFrame > STALL_MS;
     const reconnecting = (!on && reconnectUntil > now) || stalled;
-    waiting.hidden = on && !stalled;
-    waiting.classList.toggle('over-picture', stalled);
-    waiting.textContent = reconnecting ? 'The presenter is reconnecting…' : 'Waiting for the presenter…';
+    const shown = stage.dataset.showing === 'screen' ? layersNow.screen : layersNow.camera;
+    // No video by choice, or because the network cannot carry it: not a
+    // stalled presenter.
+    const audioOnly = on && (choice === 'audio' || (shown?.paused && shown.mode !== 'pinned'));
+    waiting.hidden = on && !stalled && !audioOnly;
+    waiting.classList.toggle('over-picture', stalled || audioOnly);
+    waiting.textContent = audioOnly
+      ? choice === 'audio'
+        ? 'Audio only. Choose a video quality to see the presenter again.'
+        : 'Audio only for now: your connection is too slow for video.'
+      : reconnecting
+        ? 'The presenter is reconnecting…'
+        : 'Waiting for the presenter…';
+    const note = networkNote(connection, shown, choice);
+    netNote.hidden = !note || audioOnly;
+    netNote.textContent = note ?? '';
   }
   setInterval(overlay, 500);
   // Frames as the screen shows them: a picture that stops is noticed.
@@ -129,6 +183,15 @@ export function show({ slug, card, token, kind }) {
   const viewer = watch({
     slug,
     token,
+    onState: (state, detail) => {
+      connection = { state, detail };
+      if (state === 'connected') stageBox.dataset.route = detail;
+      overlay();
+    },
+    onLayers: (l) => {
+      layersNow = l;
+      overlay();
+    },
     onTracks: (s) => {
       streams = s;
       if (audio.srcObject !== s.audio) {

@@ -1,8 +1,32 @@
 // WHIP (publish) and WHEP (watch) with RTCPeerConnection. The server is
-// ICE-lite with host candidates, so no trickle is needed; sessions end with
-// DELETE on their Location.
+// ICE-lite with host candidates (UDP, and TCP for networks that drop UDP),
+// so no trickle is needed; sessions end with DELETE on their Location.
+// Where the server names TURN servers, a session that cannot connect
+// directly tries again through them.
 
 import { ApiError, backoff } from './api.js';
+
+// `Link` header values (several are joined with commas) as {url, rel, ...}.
+export function parseLinks(header) {
+  const links = [];
+  for (const m of (header ?? '').matchAll(/<([^>]*)>((?:\s*;\s*[^;,=]+(?:=(?:"[^"]*"|[^;,]*))?)*)/g)) {
+    const link = { url: m[1] };
+    for (const p of m[2].matchAll(/;\s*([^;,=\s]+)(?:=(?:"([^"]*)"|([^;,]*)))?/g)) {
+      link[p[1].toLowerCase()] = p[2] ?? p[3] ?? '';
+    }
+    links.push(link);
+  }
+  return links;
+}
+
+// The TURN servers for a session, with fresh credentials (RFC 9725: the
+// endpoint's OPTIONS carries them to a caller with a token).
+async function turnServers(url, token) {
+  const res = await fetch(url, { method: 'OPTIONS', headers: { authorization: `Bearer ${token}` } }).catch(() => null);
+  return parseLinks(res?.headers.get('link'))
+    .filter((l) => l.rel === 'ice-server')
+    .map((l) => ({ urls: l.url, username: l.username, credential: l.credential }));
+}
 
 async function negotiate(pc, url, token) {
   // No wait for ICE gathering: the server is ICE-lite and learns our
@@ -17,7 +41,21 @@ async function negotiate(pc, url, token) {
   const text = await res.text();
   if (res.status !== 201) throw ApiError.fromResponse(res.status, text);
   await pc.setRemoteDescription({ type: 'answer', sdp: text });
-  return res.headers.get('location');
+  return { location: res.headers.get('location'), links: parseLinks(res.headers.get('link')) };
+}
+
+// How a connected session reaches the server: 'udp', 'tcp' or 'relay'.
+async function route(pc) {
+  const stats = await pc.getStats().catch(() => null);
+  if (!stats) return null;
+  let pair = null;
+  stats.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+  });
+  if (!pair) stats.forEach((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && (pair = s));
+  const local = pair && stats.get(pair.localCandidateId);
+  if (!local) return null;
+  return local.candidateType === 'relay' ? 'relay' : local.protocol;
 }
 
 // A connection that stays disconnected this long is treated as failed:
@@ -25,19 +63,29 @@ async function negotiate(pc, url, token) {
 const STALL_MS = 3000;
 // Answers after which trying again cannot help.
 const REFUSED = new Set([401, 403, 410]);
+// Not connected after this long: UDP is likely blocked, and the browser's
+// TCP candidates are what is left (the page says so).
+const SLOW_CONNECT_MS = 2500;
 
 // One WHIP or WHEP session that keeps itself up. `setup(pc)` adds what the
-// session sends or receives. When the connection fails or stalls, or a
+// session sends or receives; `onSession(s)` hears of each negotiated one
+// (its location and links). When the connection fails or stalls, or a
 // negotiation fails, the old session is ended and a new one negotiated,
-// with backoff, until the server refuses for good. A first negotiation
-// that fails ends it too unless `retryFirst`. Gives the session's handle
-// and `first`, settled by the first negotiation.
-function session({ url, token, setup, onState, retryFirst = false }) {
+// with backoff, until the server refuses for good; a session that never
+// connected directly is tried again through the TURN servers, if there
+// are any. A first negotiation that fails ends it too unless
+// `retryFirst`. onState hears 'connecting' (with what is tried: 'direct',
+// 'tcp' or 'relay'), 'connected' (with the route: 'udp', 'tcp' or
+// 'relay'), 'failed' and 'refused'. Gives the session's handle and
+// `first`, settled by the first negotiation.
+function session({ url, token, setup, onState, onSession, retryFirst = false }) {
   let closed = false;
   let current = null;
   let attempt = 0;
   let stall = null;
   let negotiated = false;
+  let relay = false;
+  let servers = [];
   let settle;
   const first = new Promise((resolve, reject) => (settle = { resolve, reject }));
 
@@ -58,29 +106,44 @@ function session({ url, token, setup, onState, retryFirst = false }) {
   }
 
   async function connect() {
-    const pc = new RTCPeerConnection();
-    const mine = { pc, location: null };
+    servers = await turnServers(url, token);
+    if (closed) return;
+    const useRelay = relay && servers.length > 0;
+    const pc = new RTCPeerConnection({ iceServers: servers, iceTransportPolicy: useRelay ? 'relay' : 'all' });
+    const mine = { pc, location: null, connected: false };
     current = mine;
     setup(pc);
+    onState?.('connecting', useRelay ? 'relay' : 'direct');
+    const slow = setTimeout(() => {
+      if (current === mine && !mine.connected && !useRelay) onState?.('connecting', 'tcp');
+    }, SLOW_CONNECT_MS);
+    // Never connected directly: the next try goes through TURN (and the
+    // one after directly again, in case the network changed).
+    const failed = () => {
+      clearTimeout(slow);
+      if (!mine.connected) relay = !relay;
+      onState?.('failed', relay && servers.length > 0 ? 'relay' : 'direct');
+      retry();
+    };
     pc.onconnectionstatechange = () => {
       if (closed || current !== mine) return;
       clearTimeout(stall);
       if (pc.connectionState === 'connected') {
+        clearTimeout(slow);
         attempt = 0;
-        onState?.('connected');
+        mine.connected = true;
+        route(pc).then((via) => current === mine && onState?.('connected', via ?? (useRelay ? 'relay' : 'udp')));
       } else if (pc.connectionState === 'failed') {
-        onState?.('failed');
-        retry();
+        failed();
       } else if (pc.connectionState === 'disconnected') {
-        stall = setTimeout(() => {
-          onState?.('failed');
-          retry();
-        }, STALL_MS);
+        stall = setTimeout(failed, STALL_MS);
       }
     };
     try {
-      mine.location = await negotiate(pc, url, token);
+      const { location, links } = await negotiate(pc, url, token);
+      mine.location = location;
       negotiated = true;
+      if (current === mine) onSession?.({ location, links, pc });
       settle.resolve();
     } catch (e) {
       if (current !== mine) return;
@@ -136,18 +199,50 @@ function session({ url, token, setup, onState, retryFirst = false }) {
 // Publishes as `kind` ("camera" or "screen") the tracks `tracks()` gives
 // at each (re)connection, so a camera switched meanwhile is the one sent.
 // Resolves with the session once the server has accepted it.
-export async function publish({ slug, token, tracks, kind }) {
+export async function publish({ slug, token, tracks, kind, onState }) {
   const { handle, first } = session({
     url: `/api/rooms/${slug}/whip?kind=${kind}`,
     token,
+    onState,
     setup: (pc) => {
       const list = tracks();
       const stream = new MediaStream(list);
-      for (const track of list) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      for (const track of list) {
+        const sendEncodings = track.kind === 'video' ? layers(track, kind) : undefined;
+        const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream], sendEncodings });
+        if (track.kind === 'video' && kind === 'screen') {
+          // Slides stay legible on a poor uplink: resolution before frames.
+          const params = t.sender.getParameters();
+          params.degradationPreference = 'maintain-resolution';
+          t.sender.setParameters(params).catch(() => {});
+        }
+      }
     },
   });
   await first;
   return handle;
+}
+
+// The simulcast layers a video is sent as, lowest first: each viewer gets
+// the one its network carries. The camera in three (full, half and
+// quarter resolution), two when it is small, one when tiny; the screen in
+// two (a half-resolution one for poor links).
+export function layers(track, kind) {
+  const height = track.getSettings().height ?? 720;
+  if (kind === 'screen') {
+    return [
+      { rid: 'l', scaleResolutionDownBy: 2, maxBitrate: 300_000 },
+      { rid: 'h', maxBitrate: 1_500_000 },
+    ];
+  }
+  const all = [
+    { rid: 'l', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'm', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'h', maxBitrate: 1_500_000 },
+  ];
+  if (height >= 540) return all;
+  if (height >= 270) return [{ ...all[0], scaleResolutionDownBy: 2 }, { ...all[2], maxBitrate: 500_000 }];
+  return undefined;
 }
 
 // Watches a room: audio, camera video and screen video, one session that
@@ -155,7 +250,14 @@ export async function publish({ slug, token, tracks, kind }) {
 // screen}) with MediaStreams as tracks arrive, onState('connected' |
 // 'failed' | 'refused') as the connection changes, and reconnects itself
 // when it fails, the first attempt included.
-export function watch({ slug, token, onTracks, onState }) {
+//
+// The viewer chooses the quality (the WHEP layer extension): 'auto',
+// 'high', 'medium', 'low' or 'audio'; onLayers({camera, screen}) hears
+// what each video gets from the server's `layers` events: its layers
+// (lowest first), the one it gets now, its mode, whether it is paused.
+export function watch({ slug, token, onTracks, onState, onLayers }) {
+  let quality = 'auto';
+  let ext = null;
   const { handle, first } = session({
     url: `/api/rooms/${slug}/whep`,
     token,
@@ -164,16 +266,105 @@ export function watch({ slug, token, onTracks, onState }) {
     setup: (pc) => {
       const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
       const camera = pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.addTransceiver('video', { direction: 'recvonly' });
+      const screen = pc.addTransceiver('video', { direction: 'recvonly' });
       const streams = { audio: new MediaStream(), camera: new MediaStream(), screen: new MediaStream() };
       pc.ontrack = (e) => {
         const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
         streams[which].addTrack(e.track);
         onTracks(streams);
       };
+      pc.podiumMids = () => ({ camera: camera.mid, screen: screen.mid });
+    },
+    onSession: ({ links, pc }) => {
+      ext?.close();
+      ext = extensions(links, token, pc, onLayers, () => quality);
     },
   });
   // A refusal is told through onState.
   first.catch(() => {});
-  return handle;
+  const stop = handle.stop;
+  const abandon = handle.abandon;
+  return Object.assign(handle, {
+    // Asks for a quality for this session and the ones after it.
+    setQuality(q) {
+      quality = q;
+      return ext?.apply();
+    },
+    quality: () => quality,
+    stop() {
+      ext?.close();
+      return stop();
+    },
+    abandon() {
+      ext?.close();
+      abandon();
+    },
+  });
+}
+
+// A session's WHEP extensions: its `layers` events (an EventSource on the
+// URL the events link's POST gives) and its layer URL, where a quality
+// choice is sent, again whenever the layers change under it.
+function extensions(links, token, pc, onLayers, quality) {
+  const layerUrl = links.find((l) => l.rel === 'urn:ietf:params:whep:ext:core:layer')?.url;
+  const eventsUrl = links.find((l) => l.rel === 'urn:ietf:params:whep:ext:core:server-sent-events')?.url;
+  let source = null;
+  let closed = false;
+  let latest = null;
+  let sent = null;
+  const post = (body) =>
+    fetch(layerUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    }).catch(() => null);
+  // What `quality()` asks of each video section, given its layers.
+  const wish = (section) => {
+    const ids = section.layers.map((l) => l.encodingId).filter((id) => id !== null);
+    const q = quality();
+    if (q === 'audio') return { video: false };
+    if (q === 'auto' || ids.length === 0) return {};
+    const pick = q === 'high' ? ids[ids.length - 1] : q === 'low' ? ids[0] : ids[Math.floor(ids.length / 2)];
+    return { encodingId: pick };
+  };
+  async function apply() {
+    if (!layerUrl || !latest) return;
+    for (const [mid, section] of Object.entries(latest)) {
+      const body = { mediaId: mid, ...wish(section) };
+      const key = JSON.stringify(body);
+      if (sent?.[mid] === key) continue;
+      sent = { ...sent, [mid]: key };
+      await post(body);
+    }
+  }
+  async function open() {
+    if (!eventsUrl) return;
+    const res = await fetch(eventsUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: '["layers"]',
+    }).catch(() => null);
+    const at = res?.status === 201 && res.headers.get('location');
+    if (!at || closed) return;
+    source = new EventSource(at);
+    source.addEventListener('layers', (e) => {
+      latest = JSON.parse(e.data);
+      const mids = pc.podiumMids?.() ?? {};
+      onLayers?.({ camera: latest[mids.camera] ?? null, screen: latest[mids.screen] ?? null });
+      apply();
+    });
+    // The stream ends with its session; a new session opens its own.
+    source.onerror = () => source?.close();
+  }
+  open();
+  return {
+    apply: () => {
+      sent = null;
+      return apply();
+    },
+    close() {
+      closed = true;
+      source?.close();
+    },
+  };
 }
