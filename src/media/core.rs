@@ -40,14 +40,30 @@ const PLI_EVERY: Duration = Duration::from_millis(300);
 /// How often each viewer's layers are reconsidered (besides on every new
 /// bandwidth estimate).
 const LAYERS_EVERY: Duration = Duration::from_millis(500);
-/// The bandwidth estimate a viewer starts with.
-const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1000);
-/// A viewer below the best layer tries the next one up this often, for
-/// this long: its session pads to that layer's rate, so the estimate can
-/// find out whether the link carries it (an estimate only grows beyond
-/// what is sent when more is sent).
-const PROBE_EVERY: Duration = Duration::from_secs(8);
+/// The bandwidth estimate a viewer starts with: enough for a middle layer.
+/// A high one would start every viewer on the best layer, and flood the
+/// poor links for the seconds the estimate takes to fall; a good link
+/// shows itself at the first probe instead.
+const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(600);
+/// The first probe comes this soon after a viewer connects.
+const FIRST_PROBE_AFTER: Duration = Duration::from_secs(3);
+/// A viewer below the best layer probes for the next one up: for
+/// `PROBE_FOR` its session pads up to what going up needs, so the estimate
+/// can find out whether the link carries it (an estimate grows only so far
+/// beyond what is sent, and beyond that it is a guess). Probes come every
+/// `PROBE_EVERY`, later after each that found no room (up to
+/// `PROBE_EVERY_AT_MOST`: a probe costs a full link a moment of
+/// congestion), and again soon after one led up.
+const PROBE_EVERY: Duration = Duration::from_secs(6);
 const PROBE_FOR: Duration = Duration::from_secs(4);
+const PROBE_EVERY_AT_MOST: Duration = Duration::from_secs(9);
+const PROBE_AGAIN_AFTER_UP: Duration = Duration::from_secs(1);
+/// A probe whose estimate is still rising into the next layer goes on, up
+/// to this long.
+const PROBE_AT_MOST: Duration = Duration::from_secs(10);
+/// A probe ends early when its estimate falls this far below where it
+/// started (and below the next layer): the link is full.
+const PROBE_GIVES_UP_BELOW: f64 = 0.88;
 /// Audio's share of a viewer's session, in bits per second.
 const AUDIO_BPS: u64 = 40_000;
 
@@ -101,6 +117,13 @@ struct Viewer {
     /// the next may start.
     probe_until: Option<Instant>,
     next_probe: Instant,
+    /// The time between probes now (longer after each that found no room).
+    probe_every: Duration,
+    probe_started: Option<Instant>,
+    /// The estimate the probe running now started from, and the rate of
+    /// the layer it is for.
+    probe_base: f64,
+    probe_needs: f64,
     /// What a choice for every section asked, for sections still to come
     /// (a page may choose before its session connects).
     want: Want,
@@ -436,7 +459,11 @@ impl SfuCore {
                 estimate: None,
                 next_layer_check: now,
                 probe_until: None,
-                next_probe: now + PROBE_EVERY,
+                next_probe: now + FIRST_PROBE_AFTER,
+                probe_every: PROBE_EVERY,
+                probe_started: None,
+                probe_base: 0.0,
+                probe_needs: 0.0,
                 want: Want::Auto,
             }),
             offer,
@@ -1009,6 +1036,29 @@ impl SfuCore {
             return;
         };
         let mut budget = v.estimate.map(layers::video_budget);
+        // A probe whose estimate falls below where it started, and below
+        // what the next layer needs, has found the link's limit: it ends at
+        // once, before its padding costs the viewer's media more.
+        if let (Some(_), Some(estimate)) = (v.probe_until, v.estimate) {
+            let short = layers::video_budget(estimate) < v.probe_needs;
+            if short && estimate < v.probe_base * PROBE_GIVES_UP_BELOW {
+                tracing::debug!(%viewer, estimate, base = v.probe_base, "probe ends: the estimate fell");
+                v.probe_until = Some(now);
+            }
+        }
+        let probing = v.probe_until.is_some_and(|t| now < t);
+        // A probe that ended without a layer up: the link is likely full,
+        // so the next comes later (each probe costs the viewer a moment of
+        // congestion).
+        if let Some(ended) = v.probe_until.filter(|t| now >= *t) {
+            v.probe_until = None;
+            v.probe_every = (v.probe_every * 3 / 2).min(PROBE_EVERY_AT_MOST);
+            v.next_probe = ended + v.probe_every;
+        }
+        let (mut went_up, mut went_down) = (false, false);
+        // The rate of the first layer above the chosen ones (what a probe
+        // has to find room for).
+        let mut next_layer = 0.0;
         let mut order: Vec<usize> = (0..v.slots.len())
             .filter(|i| v.slots[*i].kind == MediaKind::Video)
             .collect();
@@ -1025,7 +1075,24 @@ impl SfuCore {
                 .get(&source)
                 .map_or_else(Vec::new, |m| layers::by_rate(m, now));
             desired += available.last().map_or(0.0, |(_, bps)| *bps);
-            let changed = slot.selector.decide(&available, budget, now);
+            let before = slot.selector.choice;
+            let changed = slot.selector.decide(&available, budget, now, probing);
+            if let Some(choice) = changed {
+                let rank = |c: Option<Choice>| match c {
+                    Some(Choice::Layer(rid)) => available
+                        .iter()
+                        .position(|(r, _)| *r == rid)
+                        .map(|i| i as i32),
+                    Some(Choice::Paused) => Some(-1),
+                    None => None,
+                };
+                match (rank(before), rank(Some(choice))) {
+                    (Some(b), Some(a)) if a > b => went_up = true,
+                    (Some(b), Some(a)) if a < b => went_down = true,
+                    _ => {}
+                }
+                tracing::debug!(%viewer, mid = %slot.mid, ?choice, estimate = ?v.estimate, "layer chosen");
+            }
             let spent = match slot.selector.choice {
                 Some(Choice::Layer(rid)) => available
                     .iter()
@@ -1035,11 +1102,15 @@ impl SfuCore {
             };
             budget = budget.map(|b| (b - spent).max(0.0));
             sending += spent;
-            next_up += available
+            let above = available
                 .iter()
                 .map(|(_, bps)| *bps)
                 .find(|bps| *bps > spent)
                 .unwrap_or(spent);
+            next_up += above;
+            if next_layer == 0.0 && above > spent {
+                next_layer = above;
+            }
             match changed {
                 Some(Choice::Layer(rid)) if slot.sending != Some(rid) => wanted.push((source, rid)),
                 // Nothing measured yet: any keyframe will do to start.
@@ -1050,23 +1121,55 @@ impl SfuCore {
         // Pad only while probing towards the next layer up (str0m caps
         // padding at its estimate and stops it on overuse); padding all the
         // time overloads links just below that layer.
+        // A probe about to end while a layer up fits: it goes on until the
+        // layer has fitted long enough (or stops fitting), within a limit.
+        if let (Some(until), Some(started)) = (v.probe_until, v.probe_started) {
+            let rising = v.slots.iter().any(|s| s.selector.rising());
+            if rising && until <= now + LAYERS_EVERY && now < started + PROBE_AT_MOST {
+                v.probe_until = Some(until + LAYERS_EVERY);
+            }
+        }
+        // Another layer: the link is another, and probes start afresh
+        // (the probe that led up has done its work).
+        if went_up {
+            // Up one layer: the next may fit too, and a probe finds out
+            // once this one has started.
+            v.probe_every = PROBE_EVERY;
+            v.probe_until = None;
+            v.next_probe = now + PROBE_AGAIN_AFTER_UP;
+        } else if went_down {
+            v.probe_every = PROBE_EVERY;
+            v.probe_until = None;
+            v.next_probe = v.next_probe.max(now + PROBE_EVERY);
+        }
         if desired > 0.0 {
             let probing = match v.probe_until {
                 Some(t) if now < t => true,
                 _ if next_up > sending && now >= v.next_probe => {
+                    tracing::debug!(%viewer, sending, next_up, estimate = ?v.estimate, "probing");
                     v.probe_until = Some(now + PROBE_FOR);
-                    v.next_probe = now + PROBE_EVERY;
+                    v.probe_started = Some(now);
+                    v.probe_base = v.estimate.unwrap_or(0.0);
+                    v.probe_needs = next_layer;
+                    v.next_probe = now + PROBE_FOR + v.probe_every;
                     true
                 }
                 _ => false,
             };
             // The desired rate is also the estimate's ceiling: always the
             // best layers'.
-            let minimum = if probing { next_up } else { sending };
-            peer.rtc.bwe().set_bitrate(
-                Bitrate::bps(minimum as u64 + AUDIO_BPS),
-                Bitrate::bps(desired as u64 + AUDIO_BPS),
-            );
+            // A probe sends what going up would need the estimate to be,
+            // so the estimate can show it (it grows only so far beyond
+            // what is sent).
+            let minimum = if probing {
+                layers::estimate_to_go_up(next_up)
+            } else {
+                sending + AUDIO_BPS as f64
+            };
+            let desired = layers::estimate_to_go_up(desired).max(minimum);
+            peer.rtc
+                .bwe()
+                .set_bitrate(Bitrate::bps(minimum as u64), Bitrate::bps(desired as u64));
         }
         for (publisher, rid) in wanted {
             self.request_keyframe(publisher, rid, now, sink);
@@ -1115,6 +1218,7 @@ impl SfuCore {
         if changed && want == Want::Auto {
             v.next_probe = now;
             v.probe_until = None;
+            v.probe_every = PROBE_EVERY;
         }
         self.choose_layers(viewer, now, true, sink);
         Ok(())
@@ -1267,8 +1371,12 @@ fn forwards(
             .layers
             .get(&pkt.from)
             .map_or_else(Vec::new, |m| layers::by_rate(m, pkt.arrival));
-        slot.selector
-            .decide(&available, estimate.map(layers::video_budget), pkt.arrival);
+        slot.selector.decide(
+            &available,
+            estimate.map(layers::video_budget),
+            pkt.arrival,
+            false,
+        );
     }
     let target = match slot.selector.choice {
         Some(Choice::Layer(rid)) => rid,

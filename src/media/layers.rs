@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 use str0m::format::Codec;
 use str0m::media::Rid;
 
-/// A layer's bitrate is averaged over this window.
+/// A layer's bitrate is measured over this window, and each window's
+/// rate weighs this much in the average.
 const RATE_WINDOW: Duration = Duration::from_secs(2);
+const RATE_SMOOTHING: f64 = 0.3;
 /// A layer that sent nothing for this long is inactive (the publisher's
 /// browser dropped it: a small camera, a busy CPU, a poor uplink).
 const INACTIVE_AFTER: Duration = Duration::from_secs(2);
@@ -28,6 +30,14 @@ const STAY_MARGIN: f64 = 1.3;
 /// budget: a stream that nearly fits is better than none.
 const PAUSE_MARGIN: f64 = 1.6;
 const UP_AFTER: Duration = Duration::from_secs(3);
+/// Going up needs the higher layer to fit this long while the session
+/// probes (pads up to that layer's rate): only then does the estimate say
+/// what the link carries, not what it might while little is sent.
+const UP_WHILE_PROBING: Duration = Duration::from_millis(2500);
+/// Going down waits this long for the estimate to come back, unless the
+/// layer needs this many times the budget.
+const DOWN_AFTER: Duration = Duration::from_millis(1000);
+const DOWN_AT_ONCE: f64 = 2.0;
 /// After going down, no going up for this long.
 const HOLD_AFTER_DOWN: Duration = Duration::from_secs(6);
 
@@ -58,7 +68,14 @@ impl LayerMeter {
         self.last_packet = now;
         let span = now.saturating_duration_since(self.window_start);
         if span >= RATE_WINDOW {
-            self.bps = self.window_bytes as f64 * 8.0 / span.as_secs_f64();
+            let window = self.window_bytes as f64 * 8.0 / span.as_secs_f64();
+            // Smoothed over windows: a keyframe makes one window's rate
+            // jump, and viewers must not leave a layer for it.
+            self.bps = if self.bps > 0.0 {
+                self.bps * (1.0 - RATE_SMOOTHING) + window * RATE_SMOOTHING
+            } else {
+                window
+            };
             self.window_start = now;
             self.window_bytes = 0;
         }
@@ -113,6 +130,8 @@ pub struct Selector {
     /// the estimate says pause: an estimate made while little was sent
     /// (audio only, a pinned low layer) underrates the link.
     trial_until: Option<Instant>,
+    /// Since when the current layer has not fitted.
+    down_since: Option<Instant>,
 }
 
 impl Default for Selector {
@@ -123,11 +142,18 @@ impl Default for Selector {
             up_since: None,
             last_down: None,
             trial_until: None,
+            down_since: None,
         }
     }
 }
 
 impl Selector {
+    /// Whether a higher layer fits now and the choice waits only for it
+    /// to go on fitting (a probe should not end then).
+    pub fn rising(&self) -> bool {
+        self.up_since.is_some()
+    }
+
     /// A fresh choice with the same wish (another source came).
     pub fn wanting(want: Want) -> Self {
         Self {
@@ -153,6 +179,11 @@ pub fn video_budget(estimate_bps: f64) -> f64 {
     (estimate_bps * VIDEO_SHARE - AUDIO_BPS).max(0.0)
 }
 
+/// The estimate at which video of `video_bps` is gone up to.
+pub fn estimate_to_go_up(video_bps: f64) -> f64 {
+    (video_bps * UP_MARGIN + AUDIO_BPS) / VIDEO_SHARE
+}
+
 impl Selector {
     /// Decides what this section should receive given the source's active
     /// layers (lowest first) and the budget left for it; returns the new
@@ -161,14 +192,18 @@ impl Selector {
     /// Estimates wander, so: a layer is kept while it stays within
     /// `STAY_MARGIN` of the budget; going down is at once when it does not;
     /// going up needs the higher layer to fit with `UP_MARGIN` for
-    /// `UP_AFTER`, and not within `HOLD_AFTER_DOWN` of going down. Video
-    /// pauses only when even the lowest layer is far beyond the budget
-    /// (`PAUSE_MARGIN`), and resumes as going up does.
+    /// `UP_WHILE_PROBING` of a probe (`probing`: the session pads to the
+    /// next layer's rate now), and not within `HOLD_AFTER_DOWN` of going
+    /// down. An estimate rises while a session sends less than the link
+    /// carries, with nothing to check it against; while probing it is
+    /// checked. Video pauses only when even the lowest layer is far beyond
+    /// the budget (`PAUSE_MARGIN`), and resumes as going up does.
     pub fn decide(
         &mut self,
         layers: &[(Option<Rid>, f64)],
         budget: Option<f64>,
         now: Instant,
+        probing: bool,
     ) -> Option<Choice> {
         if layers.is_empty() {
             return None;
@@ -210,24 +245,35 @@ impl Selector {
             },
             Some(Choice::Paused) => None,
         };
-        // Down, at once, when the current layer no longer fits.
+        // Down when the current layer no longer fits for `DOWN_AFTER`
+        // (an estimate dips for a moment), at once when it is far off.
         // (Paused holds until resuming, which is going up.)
-        let holds = match current {
+        let (holds, far_off) = match current {
             Some(i) => {
                 let trial = self.trial_until.is_some_and(|t| now < t);
-                layers[i].1 <= budget * STAY_MARGIN || i == 0 && (floor != Choice::Paused || trial)
+                let rate = layers[i].1;
+                (
+                    rate <= budget * STAY_MARGIN || i == 0 && (floor != Choice::Paused || trial),
+                    rate > budget * DOWN_AT_ONCE,
+                )
             }
-            None => true,
+            None => (true, false),
         };
-        if !holds {
-            return self.set(floor, true, now);
+        if holds {
+            self.down_since = None;
+        } else {
+            let since = *self.down_since.get_or_insert(now);
+            if far_off || now.saturating_duration_since(since) >= DOWN_AFTER {
+                return self.set(floor, true, now);
+            }
+            return None;
         }
         // Up, when a higher layer fits with room to spare, for a while.
         let above = |i: usize| current.is_none_or(|c| i > c);
-        match fit(UP_MARGIN).filter(|i| above(*i)) {
+        match fit(UP_MARGIN).filter(|i| above(*i) && probing) {
             Some(i) => {
                 let since = *self.up_since.get_or_insert(now);
-                let held = now.saturating_duration_since(since) >= UP_AFTER;
+                let held = now.saturating_duration_since(since) >= UP_WHILE_PROBING;
                 let settled = self
                     .last_down
                     .is_none_or(|t| now.saturating_duration_since(t) >= HOLD_AFTER_DOWN);
@@ -245,6 +291,7 @@ impl Selector {
 
     fn set(&mut self, choice: Choice, down: bool, now: Instant) -> Option<Choice> {
         self.up_since = None;
+        self.down_since = None;
         if self.choice == Some(choice) {
             return None;
         }
@@ -345,30 +392,33 @@ mod tests {
     fn the_highest_layer_that_fits_and_a_middle_one_before_any_estimate() {
         let t = Instant::now();
         let mut s = Selector::default();
-        assert_eq!(s.decide(&layers(), None, t), Some(Choice::Layer(rid("m"))));
+        assert_eq!(
+            s.decide(&layers(), None, t, true),
+            Some(Choice::Layer(rid("m")))
+        );
         let mut s = Selector::default();
         let budget = video_budget(4_000_000.0);
         assert_eq!(
-            s.decide(&layers(), Some(budget), t),
+            s.decide(&layers(), Some(budget), t, true),
             Some(Choice::Layer(rid("h")))
         );
         let mut s = Selector::default();
         let budget = video_budget(700_000.0);
         assert_eq!(
-            s.decide(&layers(), Some(budget), t),
+            s.decide(&layers(), Some(budget), t, true),
             Some(Choice::Layer(rid("m")))
         );
         let mut s = Selector::default();
         let budget = video_budget(250_000.0);
         assert_eq!(
-            s.decide(&layers(), Some(budget), t),
+            s.decide(&layers(), Some(budget), t, true),
             Some(Choice::Layer(rid("l")))
         );
         // Below the lowest layer but near it: the lowest, not nothing.
         let mut s = Selector::default();
         let budget = video_budget(150_000.0);
         assert_eq!(
-            s.decide(&layers(), Some(budget), t),
+            s.decide(&layers(), Some(budget), t, true),
             Some(Choice::Layer(rid("l")))
         );
         // Far below: the lowest on trial first (an estimate made while
@@ -376,16 +426,39 @@ mod tests {
         let mut s = Selector::default();
         let budget = Some(video_budget(100_000.0));
         assert_eq!(
-            s.decide(&layers(), budget, t),
+            s.decide(&layers(), budget, t, true),
             Some(Choice::Layer(rid("l")))
         );
         assert_eq!(
-            s.decide(&layers(), budget, t + Duration::from_secs(2)),
+            s.decide(&layers(), budget, t + Duration::from_secs(2), true),
             None
         );
         assert_eq!(
-            s.decide(&layers(), budget, t + UP_AFTER),
+            s.decide(&layers(), budget, t + UP_AFTER, true),
             Some(Choice::Paused)
+        );
+    }
+
+    #[test]
+    fn no_layer_up_on_an_estimate_alone_only_while_probing() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let mut s = Selector::default();
+        s.decide(&layers(), Some(video_budget(700_000.0)), at(0), false);
+        // An estimate that grew while little was sent: not believed.
+        let plenty = Some(video_budget(4_000_000.0));
+        for sec in 1..30 {
+            assert_eq!(
+                s.decide(&layers(), plenty, at(sec), false),
+                None,
+                "at {sec} s"
+            );
+        }
+        // The same estimate while the session pads up to the next layer.
+        assert_eq!(s.decide(&layers(), plenty, at(30), true), None);
+        assert_eq!(
+            s.decide(&layers(), plenty, at(33), true),
+            Some(Choice::Layer(rid("h")))
         );
     }
 
@@ -394,9 +467,9 @@ mod tests {
         let t = Instant::now();
         let mut s = Selector::wanting(Want::Off);
         let plenty = Some(video_budget(9_000_000.0));
-        assert_eq!(s.decide(&layers(), plenty, t), Some(Choice::Paused));
+        assert_eq!(s.decide(&layers(), plenty, t, true), Some(Choice::Paused));
         assert_eq!(
-            s.decide(&layers(), plenty, t + Duration::from_secs(30)),
+            s.decide(&layers(), plenty, t + Duration::from_secs(30), true),
             None
         );
     }
@@ -406,26 +479,30 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         let mut s = Selector::default();
-        s.decide(&layers(), Some(video_budget(4_000_000.0)), at(0));
+        s.decide(&layers(), Some(video_budget(4_000_000.0)), at(0), true);
         // The link drops: down at once, to what fits.
         assert_eq!(
-            s.decide(&layers(), Some(video_budget(700_000.0)), at(1)),
+            s.decide(&layers(), Some(video_budget(700_000.0)), at(1), true),
             Some(Choice::Layer(rid("m")))
         );
         // Back up: not while held down, not at once after.
         let plenty = Some(video_budget(4_000_000.0));
-        assert_eq!(s.decide(&layers(), plenty, at(2)), None);
-        assert_eq!(s.decide(&layers(), plenty, at(5)), None);
+        assert_eq!(s.decide(&layers(), plenty, at(2), true), None);
+        assert_eq!(s.decide(&layers(), plenty, at(5), true), None);
         assert_eq!(
-            s.decide(&layers(), plenty, at(7)),
+            s.decide(&layers(), plenty, at(7), true),
             Some(Choice::Layer(rid("h")))
         );
         // An estimate that only just fits the next layer does not go up.
         let mut s = Selector::default();
-        s.decide(&layers(), Some(video_budget(700_000.0)), at(0));
+        s.decide(&layers(), Some(video_budget(700_000.0)), at(0), true);
         let touching = Some(1_600_000.0);
         for sec in 1..20 {
-            assert_eq!(s.decide(&layers(), touching, at(sec)), None, "at {sec} s");
+            assert_eq!(
+                s.decide(&layers(), touching, at(sec), true),
+                None,
+                "at {sec} s"
+            );
         }
     }
 
@@ -434,15 +511,15 @@ mod tests {
         let t0 = Instant::now();
         let at = |s: u64| t0 + Duration::from_secs(s);
         let mut s = Selector::default();
-        s.decide(&layers(), Some(video_budget(250_000.0)), at(0));
+        s.decide(&layers(), Some(video_budget(250_000.0)), at(0), true);
         assert_eq!(
-            s.decide(&layers(), Some(50_000.0), at(1)),
+            s.decide(&layers(), Some(50_000.0), at(1), true),
             Some(Choice::Paused)
         );
         let better = Some(video_budget(400_000.0));
-        assert_eq!(s.decide(&layers(), better, at(8)), None, "held first");
+        assert_eq!(s.decide(&layers(), better, at(8), true), None, "held first");
         assert_eq!(
-            s.decide(&layers(), better, at(11)),
+            s.decide(&layers(), better, at(11), true),
             Some(Choice::Layer(rid("l")))
         );
     }
@@ -455,17 +532,22 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            s.decide(&layers(), Some(video_budget(9_000_000.0)), t),
+            s.decide(&layers(), Some(video_budget(9_000_000.0)), t, true),
             Some(Choice::Layer(rid("l")))
         );
         s.want = Want::Auto;
         let later = t + Duration::from_secs(10);
         assert_eq!(
-            s.decide(&layers(), Some(video_budget(9_000_000.0)), later),
+            s.decide(&layers(), Some(video_budget(9_000_000.0)), later, true),
             None
         );
         assert_eq!(
-            s.decide(&layers(), Some(video_budget(9_000_000.0)), later + UP_AFTER),
+            s.decide(
+                &layers(),
+                Some(video_budget(9_000_000.0)),
+                later + UP_AFTER,
+                true
+            ),
             Some(Choice::Layer(rid("h")))
         );
         // A pinned layer the publisher stopped sending falls back to auto.
@@ -474,7 +556,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            s.decide(&layers(), Some(video_budget(700_000.0)), t),
+            s.decide(&layers(), Some(video_budget(700_000.0)), t, true),
             Some(Choice::Layer(rid("m")))
         );
     }
@@ -483,10 +565,10 @@ mod tests {
     fn a_layer_that_went_away_is_left_at_once() {
         let t = Instant::now();
         let mut s = Selector::default();
-        s.decide(&layers(), Some(video_budget(4_000_000.0)), t);
+        s.decide(&layers(), Some(video_budget(4_000_000.0)), t, true);
         let without_h = &layers()[..2];
         assert_eq!(
-            s.decide(without_h, Some(video_budget(4_000_000.0)), t),
+            s.decide(without_h, Some(video_budget(4_000_000.0)), t, true),
             Some(Choice::Layer(rid("m")))
         );
     }

@@ -15,7 +15,9 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const binary = process.env.PODIUM_BIN ?? join(root, 'target', 'debug', 'podium');
 const pgSocket = process.env.PODIUM_PG_SOCKET ?? '/var/run/postgresql';
 
-export async function start() {
+// `bind`: the HTTP address (other namespaces reach 198.51.100.1:port only
+// when it is 0.0.0.0); `args`: more server flags.
+export async function start({ bind = '127.0.0.1:0', args = [] } = {}) {
   const database = `podium_browser_${randomBytes(6).toString('hex')}`;
   const profile = mkdtempSync(join(tmpdir(), 'podium-chromium-'));
   const launch = (bind) => {
@@ -24,7 +26,8 @@ export async function start() {
       '--media-bind', '198.51.100.1:0',
       '--database-url', `postgres://postgres@localhost/${database}?host=${encodeURIComponent(pgSocket)}`,
       '--data-dir', join(profile, 'data'),
-    ], { env: { ...process.env, NO_COLOR: '1', RUST_LOG: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      ...args,
+    ], { env: { ...process.env, NO_COLOR: '1', RUST_LOG: process.env.PODIUM_TEST_RUST_LOG ?? 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
     const listening = new Promise((resolve, reject) => {
       let seen = '';
       const timer = setTimeout(() => reject(new Error('podium did not start within 30 s')), 30_000);
@@ -32,9 +35,10 @@ export async function start() {
         // PODIUM_TEST_LOG=1 shows the server's log, to debug a failure.
         if (process.env.PODIUM_TEST_LOG) process.stderr.write(chunk);
         seen += chunk;
-        const m = seen.match(/listening http=(\S+) media=(\S+)/);
+        const m = seen.match(/listening http=(\S+) media=(\S+) media-tcp=(\S+)/);
         if (m) {
           clearTimeout(timer);
+          media = { udp: m[2], tcp: m[3] };
           resolve(`http://${m[1]}`);
         }
       });
@@ -42,7 +46,8 @@ export async function start() {
     });
     return { child, listening };
   };
-  let { child: server, listening } = launch('127.0.0.1:0');
+  let media = null;
+  let { child: server, listening } = launch(bind);
   const base = await listening;
   // SIGKILL, no goodbye, then the same server on the same address and
   // database, as a crash and a supervisor's restart would do.
@@ -79,7 +84,7 @@ export async function start() {
     } catch { /* nothing to drop */ }
     rmSync(profile, { recursive: true, force: true });
   }
-  return { base, browser, stop, crashAndRestart };
+  return { base, browser, stop, crashAndRestart, media: () => media };
 }
 
 // From the links page of a new room: the studio goes live with the fake

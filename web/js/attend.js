@@ -183,6 +183,8 @@ export function show({ slug, card, token, kind }) {
   const viewer = watch({
     slug,
     token,
+    // The presenter's microphone is live: packets should be arriving.
+    expectsMedia: () => state.media.live,
     onState: (state, detail) => {
       connection = { state, detail };
       if (state === 'connected') stageBox.dataset.route = detail;

@@ -44,6 +44,15 @@ async function negotiate(pc, url, token) {
   return { location: res.headers.get('location'), links: parseLinks(res.headers.get('link')) };
 }
 
+// Packets a session has received, over all its tracks.
+async function received(pc) {
+  let n = 0;
+  (await pc.getStats().catch(() => null))?.forEach((s) => {
+    if (s.type === 'inbound-rtp') n += s.packetsReceived ?? 0;
+  });
+  return n;
+}
+
 // How a connected session reaches the server: 'udp', 'tcp' or 'relay'.
 async function route(pc) {
   const stats = await pc.getStats().catch(() => null);
@@ -66,6 +75,12 @@ const REFUSED = new Set([401, 403, 410]);
 // Not connected after this long: UDP is likely blocked, and the browser's
 // TCP candidates are what is left (the page says so).
 const SLOW_CONNECT_MS = 2500;
+// Not connected after this long: this way is given up and the next tried
+// (the browser itself would wait half a minute).
+const CONNECT_TIMEOUT_MS = 7000;
+// A watcher that expects media and gets no packet for this long starts a
+// new session (audio alone sends fifty a second; silence with DTX, a few).
+const QUIET_MS = 1200;
 
 // One WHIP or WHEP session that keeps itself up. `setup(pc)` adds what the
 // session sends or receives; `onSession(s)` hears of each negotiated one
@@ -78,7 +93,7 @@ const SLOW_CONNECT_MS = 2500;
 // 'tcp' or 'relay'), 'connected' (with the route: 'udp', 'tcp' or
 // 'relay'), 'failed' and 'refused'. Gives the session's handle and
 // `first`, settled by the first negotiation.
-function session({ url, token, setup, onState, onSession, retryFirst = false }) {
+function session({ url, token, setup, onState, onSession, expectsMedia, retryFirst = false }) {
   let closed = false;
   let current = null;
   let attempt = 0;
@@ -119,17 +134,37 @@ function session({ url, token, setup, onState, onSession, retryFirst = false }) 
     }, SLOW_CONNECT_MS);
     // Never connected directly: the next try goes through TURN (and the
     // one after directly again, in case the network changed).
+    const giveUp = setTimeout(() => current === mine && !mine.connected && !closed && failed(), CONNECT_TIMEOUT_MS);
     const failed = () => {
       clearTimeout(slow);
+      clearTimeout(giveUp);
       if (!mine.connected) relay = !relay;
       onState?.('failed', relay && servers.length > 0 ? 'relay' : 'direct');
       retry();
     };
+    // A watcher whose packets stop while media should flow: the network
+    // changed under it (UDP gone, say). The browser takes seconds to call
+    // that disconnected; a new session, over whatever works now, does not
+    // wait for it.
+    if (expectsMedia) {
+      let heard = { packets: -1, at: performance.now() };
+      const watchdog = setInterval(async () => {
+        if (closed || current !== mine) return clearInterval(watchdog);
+        if (!mine.connected || !expectsMedia()) return (heard = { packets: -1, at: performance.now() });
+        const packets = await received(pc);
+        if (packets !== heard.packets) heard = { packets, at: performance.now() };
+        else if (performance.now() - heard.at > QUIET_MS && current === mine) {
+          clearInterval(watchdog);
+          failed();
+        }
+      }, 400);
+    }
     pc.onconnectionstatechange = () => {
       if (closed || current !== mine) return;
       clearTimeout(stall);
       if (pc.connectionState === 'connected') {
         clearTimeout(slow);
+        clearTimeout(giveUp);
         attempt = 0;
         mine.connected = true;
         route(pc).then((via) => current === mine && onState?.('connected', via ?? (useRelay ? 'relay' : 'udp')));
@@ -255,13 +290,14 @@ export function layers(track, kind) {
 // 'high', 'medium', 'low' or 'audio'; onLayers({camera, screen}) hears
 // what each video gets from the server's `layers` events: its layers
 // (lowest first), the one it gets now, its mode, whether it is paused.
-export function watch({ slug, token, onTracks, onState, onLayers }) {
+export function watch({ slug, token, onTracks, onState, onLayers, expectsMedia }) {
   let quality = 'auto';
   let ext = null;
   const { handle, first } = session({
     url: `/api/rooms/${slug}/whep`,
     token,
     onState,
+    expectsMedia,
     retryFirst: true,
     setup: (pc) => {
       const audio = pc.addTransceiver('audio', { direction: 'recvonly' });

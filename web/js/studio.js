@@ -237,6 +237,8 @@ export function show({ slug, card, token, kind }) {
 
   const { header, banner } = shell({ live, state, card, kind, onEnded: finish, actions: end });
   state.watch(['welcome', 'media.state'], render);
+  // Diagnostics for tests and support: the broadcast's WebRTC statistics.
+  window.podium = { stats: () => camera?.pc()?.getStats(), screenStats: () => screen?.pc()?.getStats() };
   document.title = `Studio · ${card.title} · Podium`;
   const side = tabs([
     ['Q&A', qaPanel(live, state, { canAsk: false })],
