@@ -171,6 +171,7 @@ pub async fn open_events(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let peer = live_session(&ctx, &who, PeerId(path.into_inner().1))?;
+    viewer_layers(&ctx, peer).await?;
     if !body.iter().all(u8::is_ascii_whitespace) {
         let EventNames(asked) = serde_json::from_slice(&body).map_err(|_| {
             ApiError::InvalidInput("send a JSON array of event names, or nothing".into())
@@ -200,10 +201,18 @@ pub async fn events(
     ctx: web::Data<AppContext>,
     path: web::Path<(String, u64, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, id, given) = path.into_inner();
+    let (slug, id, given) = path.into_inner();
     let peer = PeerId(id);
     let secret = ctx.media.events_secret(peer).ok_or_else(no_stream)?;
     if !bool::from(secret.as_bytes().ct_eq(given.as_bytes())) {
+        return Err(no_stream());
+    }
+    // The room in the path is the session's.
+    let room = match crate::domain::Slug::parse(&slug) {
+        Ok(s) => ctx.store.room(s.as_str()).await?,
+        Err(_) => None,
+    };
+    if room.map(|r| r.id) != ctx.media.owner(peer).map(|(room, _)| room) {
         return Err(no_stream());
     }
     let first = viewer_layers(&ctx, peer).await?;

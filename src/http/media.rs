@@ -223,7 +223,8 @@ pub async fn options(req: HttpRequest, ctx: web::Data<AppContext>) -> HttpRespon
     let pattern = req.match_pattern().unwrap_or_default();
     let mut res = HttpResponse::NoContent().finish();
     super::cors::describe(&pattern, res.headers_mut());
-    if ctx.turn.is_some() && req.headers().contains_key(header::AUTHORIZATION) {
+    let endpoint = pattern.ends_with("/whip") || pattern.ends_with("/whep");
+    if endpoint && ctx.turn.is_some() && req.headers().contains_key(header::AUTHORIZATION) {
         if let Some(who) = super::guard::caller_for_post(&pattern, &req).await {
             for link in ice_links(&ctx, &who) {
                 if let Ok(v) = header::HeaderValue::from_str(&link) {

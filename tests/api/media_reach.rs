@@ -233,6 +233,11 @@ async fn a_viewer_pins_a_layer_through_the_layer_url_and_follows_the_layers_even
     let wrong = format!("{}x", &stream_url[..stream_url.len() - 1]);
     let r = app.get(&wrong, None).await;
     assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
+    // Nor does it under another room's name.
+    let other = app.room().await;
+    let elsewhere = stream_url.replace(&room.slug, &other.slug);
+    let r = app.get(&elsewhere, None).await;
+    assert_eq!((r.status.as_u16(), r.code()), (404, "not_found"));
 
     // The session's end ends its stream.
     let r = app.delete(&session, Some(&bea.token)).await;
@@ -260,8 +265,22 @@ async fn a_publishers_session_has_no_layers_to_choose() {
         "WHIP offers no WHEP extensions: {:?}",
         links(&r)
     );
-    let layer = format!("{}/layer", r.header("location").unwrap());
-    let r = app.post(&layer, Some(&presenter.token), &json!({})).await;
+    let session = r.header("location").unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("{session}/layer"),
+            Some(&presenter.token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_input"));
+    let r = app
+        .post(
+            &format!("{session}/events"),
+            Some(&presenter.token),
+            &json!(["layers"]),
+        )
+        .await;
     assert_eq!((r.status.as_u16(), r.code()), (400, "invalid_input"));
 }
 
@@ -376,6 +395,14 @@ async fn turn_servers_come_with_fresh_credentials_to_participants_only() {
         assert_eq!(r.status, 204);
         assert!(ice(&r).is_empty(), "no TURN credentials for strangers");
     }
+    // Only WHIP and WHEP hand them out, not a session's URLs.
+    let r = post_offer(&app, &bea, "/whep", kit::sdp::offer(&kit::sdp::AV_RECV)).await;
+    let layer = format!("{}/layer", r.header("location").unwrap());
+    let r = app
+        .send(app.request(Method::OPTIONS, &layer, Some(&bea.token)), None)
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(ice(&r).is_empty(), "{:?}", links(&r));
 }
 
 #[actix_rt::test]
