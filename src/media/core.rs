@@ -1065,6 +1065,7 @@ impl SfuCore {
         order.sort_by_key(|i| !matches!(v.slots[*i].role, Role::Screen | Role::Stage));
         // What the chosen layers need, and one step up from them.
         let (mut wanted, mut desired, mut sending, mut next_up) = (Vec::new(), 0.0, 0.0, 0.0);
+        let mut measured = false;
         for i in order {
             let slot = &mut v.slots[i];
             let Some(source) = source_of(slot.role, media) else {
@@ -1074,7 +1075,7 @@ impl SfuCore {
                 .layers
                 .get(&source)
                 .map_or_else(Vec::new, |m| layers::by_rate(m, now));
-            desired += available.last().map_or(0.0, |(_, bps)| *bps);
+            measured |= !available.is_empty();
             let before = slot.selector.choice;
             let changed = slot.selector.decide(&available, budget, now, probing);
             if let Some(choice) = changed {
@@ -1102,10 +1103,25 @@ impl SfuCore {
             };
             budget = budget.map(|b| (b - spent).max(0.0));
             sending += spent;
+            // A section pinned to a layer its source sends, or turned off,
+            // does not follow the estimate: nothing to probe for. (Back to
+            // automatic, it probes at once.)
+            let fixed = match slot.selector.want {
+                Want::Auto => false,
+                Want::Off => true,
+                Want::Pinned(rid) => available.iter().any(|(r, _)| *r == Some(rid)),
+            };
+            // What the estimate may grow towards: the best layer, or what a
+            // fixed section sends (padding beyond it would buy nothing).
+            desired += if fixed {
+                spent
+            } else {
+                available.last().map_or(0.0, |(_, bps)| *bps)
+            };
             let above = available
                 .iter()
                 .map(|(_, bps)| *bps)
-                .find(|bps| *bps > spent)
+                .find(|bps| *bps > spent && !fixed)
                 .unwrap_or(spent);
             next_up += above;
             if next_layer == 0.0 && above > spent {
@@ -1142,7 +1158,7 @@ impl SfuCore {
             v.probe_until = None;
             v.next_probe = v.next_probe.max(now + PROBE_EVERY);
         }
-        if desired > 0.0 {
+        if measured {
             let probing = match v.probe_until {
                 Some(t) if now < t => true,
                 _ if next_up > sending && now >= v.next_probe => {

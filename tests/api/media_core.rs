@@ -455,6 +455,50 @@ fn a_pinned_layer_starts_at_its_keyframe_and_the_sequence_never_breaks() {
 }
 
 #[test]
+fn a_viewer_pinned_low_is_not_padded_towards_layers_it_will_not_get() {
+    let mut net = Net::new(0);
+    simulcast(&mut net);
+    let (pinned, viewer) = net.join(&AV_RECV, None, 0);
+    let (auto, _) = net.join(&AV_RECV, None, 0);
+    net.run(Duration::from_secs(1));
+    let now = net.now;
+    let mut out = Vec::new();
+    net.cores[0]
+        .select_layer(
+            viewer,
+            None,
+            Want::Pinned("l".into()),
+            now,
+            &mut |_, to, d| out.push((to, d.to_vec())),
+        )
+        .unwrap();
+    net.run_with(out);
+    // Long enough for several probes of the automatic viewer.
+    net.run(Duration::from_secs(5));
+    let (p0, a0) = (
+        net.clients[pinned].received_bytes,
+        net.clients[auto].received_bytes,
+    );
+    net.run(Duration::from_secs(20));
+    let kbps = |b: u64| (b * 8) as f64 / 20.0 / 1000.0;
+    let pinned_kbps = kbps(net.clients[pinned].received_bytes - p0);
+    let auto_kbps = kbps(net.clients[auto].received_bytes - a0);
+    eprintln!("pinned low: {pinned_kbps:.0} kbit/s, automatic: {auto_kbps:.0} kbit/s");
+    assert_eq!(layer_of_last(&net.clients[pinned], 60), Some(LOW));
+    // The low layer (72 kbit/s of payload) and audio, with headers and
+    // str0m's keep-alive padding come to about 115 kbit/s; probes towards
+    // the middle layer (288 kbit/s) would add some 60 more.
+    assert!(
+        pinned_kbps < 145.0,
+        "the pinned viewer got {pinned_kbps:.0} kbit/s"
+    );
+    assert!(
+        auto_kbps > 600.0,
+        "the automatic one went up: {auto_kbps:.0}"
+    );
+}
+
+#[test]
 fn each_viewer_settles_on_the_layer_its_link_affords_and_a_starved_one_hears_audio() {
     let mut net = Net::new(0);
     simulcast(&mut net);

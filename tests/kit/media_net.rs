@@ -55,6 +55,8 @@ pub struct Client {
     pub layer_requests: Vec<(Rid, usize)>,
     /// Viewer: a bottleneck on the way to it.
     pub link: Option<Link>,
+    /// Bytes of every datagram that reached this client.
+    pub received_bytes: u64,
 }
 
 /// A bottleneck link towards a client: packets queue behind each other at
@@ -234,6 +236,7 @@ impl Net {
             layer_keys_due: rids.clone(),
             layer_requests: rids.into_iter().map(|r| (r, 0)).collect(),
             link: None,
+            received_bytes: 0,
         });
         (idx, peer)
     }
@@ -379,6 +382,7 @@ impl Net {
             layer_keys_due: Vec::new(),
             layer_requests: Vec::new(),
             link: None,
+            received_bytes: 0,
         });
         (idx, peer)
     }
@@ -546,6 +550,7 @@ impl Net {
                 later = std::mem::replace(&mut self.wire, wire);
             } else if let Some(i) = self.clients.iter().position(|c| c.addr == to) {
                 let c = &mut self.clients[i];
+                c.received_bytes += data.len() as u64;
                 // RFC 7983: 128..=191 is RTP or RTCP; RTCP types are 192..=223.
                 let rtp = (128..=191).contains(&data[0]) && !(192..=223).contains(&data[1]);
                 if c.counting && rtp {
