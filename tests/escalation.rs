@@ -120,6 +120,8 @@ struct Scene {
     kicked: Participant,
     message: i64,
     question: i64,
+    /// An open poll.
+    poll: i64,
     /// The attendee's WHEP session, as its Location.
     session: String,
 }
@@ -165,6 +167,18 @@ async fn scene(app: &App) -> Scene {
         .put(&format!("/questions/{question}/vote"))
         .await;
     assert_eq!(r.status, 200, "vote: {}", r.body);
+    let r = moderator
+        .post(
+            "/polls",
+            json!({"question": "Which?", "options": ["this", "that"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "poll: {}", r.body);
+    let poll = r.body["id"].as_i64().unwrap();
+    let r = moderator
+        .patch(&format!("/polls/{poll}"), json!({"status": "open"}))
+        .await;
+    assert_eq!(r.status, 200, "open the poll: {}", r.body);
     let session = attendee.whep().await;
     let room_id = room_id(app, &room.slug);
     Scene {
@@ -177,6 +191,7 @@ async fn scene(app: &App) -> Scene {
         kicked,
         message,
         question,
+        poll,
         session,
     }
 }
@@ -214,7 +229,14 @@ async fn fingerprint(app: &App, s: &Scene) -> String {
               approved, answered, answer FROM questions WHERE room_id = $1) q),
            (SELECT json_agg(v ORDER BY v.question_id, v.participant_id)::text FROM
               (SELECT v.question_id, v.participant_id FROM question_votes v
-               JOIN questions q ON q.id = v.question_id WHERE q.room_id = $1) v)
+               JOIN questions q ON q.id = v.question_id WHERE q.room_id = $1) v),
+           (SELECT json_agg(p ORDER BY p.id)::text FROM (SELECT id, question, options, status
+              FROM polls WHERE room_id = $1) p),
+           (SELECT json_agg(v ORDER BY v.poll_id, v.participant_id)::text FROM
+              (SELECT v.* FROM poll_votes v JOIN polls p ON p.id = v.poll_id
+               WHERE p.room_id = $1) v),
+           (SELECT json_agg(r ORDER BY r.minute, r.emoji)::text FROM
+              (SELECT * FROM reaction_counts WHERE room_id = $1) r)
          ) AS text",
     )
     .bind::<diesel::sql_types::BigInt, _>(s.room_id)
@@ -257,6 +279,7 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         .replace("{slug}", &s.slug)
         .replace("messages/{id}", &format!("messages/{}", s.message))
         .replace("questions/{id}", &format!("questions/{}", s.question))
+        .replace("polls/{id}", &format!("polls/{}", s.poll))
         .replace(
             "participants/{id}",
             &format!("participants/{}", s.other_attendee.id),
@@ -278,6 +301,12 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         ("PATCH", "/api/rooms/{slug}/questions/{id}") => {
             Body::Json(json!({"pinned": true, "hidden": true, "answer": "no"}))
         }
+        ("POST", "/api/rooms/{slug}/polls") => {
+            Body::Json(json!({"question": "Again?", "options": ["yes", "no"]}))
+        }
+        ("PATCH", "/api/rooms/{slug}/polls/{id}") => Body::Json(json!({"status": "closed"})),
+        ("PUT", "/api/rooms/{slug}/polls/{id}/vote") => Body::Json(json!({"options": [1]})),
+        ("POST", "/api/rooms/{slug}/reactions") => Body::Json(json!({"emoji": "👏"})),
         ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_SEND)),
         ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_RECV)),
         ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
@@ -295,6 +324,9 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/questions.csv")
         | ("GET", "/api/rooms/{slug}/participants.csv")
         | ("GET", "/api/rooms/{slug}/chat.csv")
+        | ("GET", "/api/rooms/{slug}/polls")
+        | ("GET", "/api/rooms/{slug}/polls.csv")
+        | ("DELETE", "/api/rooms/{slug}/polls/{id}")
         | ("DELETE", "/api/rooms/{slug}/media/{id}")
         | ("OPTIONS", _) => Body::None,
         ("POST", "/api/rooms/{slug}/messages/{id}/promote")
@@ -449,6 +481,11 @@ async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
         "room.update" => json!({"settings": {"questions_enabled": false}}),
         "participant.kick" => json!({"id": s.other_attendee.id}),
         "room.end" => json!({}),
+        "poll.create" => json!({"question": "Again?", "options": ["yes", "no"]}),
+        "poll.update" => json!({"id": s.poll, "status": "closed"}),
+        "poll.vote" => json!({"id": s.poll, "options": [0]}),
+        "poll.delete" => json!({"id": s.poll}),
+        "reaction" => json!({"emoji": "🎉"}),
         other => panic!("{other}: teach tests/escalation.rs how to send this frame"),
     };
     frame["type"] = kind.into();

@@ -1,7 +1,9 @@
 //! Pure types and rules of a webinar room. No I/O, no framework types:
 //! every value here was parsed, so an invalid one cannot exist.
 
+pub mod polls;
 pub mod qa;
+pub mod reactions;
 pub mod role;
 pub mod room;
 pub mod slug;

@@ -16,6 +16,8 @@ pub enum Action {
     Chat,
     AskQuestion,
     Vote,
+    /// Send reactions.
+    React,
     /// Delete messages, pin/hide/answer/approve questions, promote messages.
     Moderate,
     SeeHiddenQuestions,
@@ -45,7 +47,7 @@ impl Role {
     pub fn can(self, action: Action) -> bool {
         use Action::*;
         match action {
-            Chat | AskQuestion | Vote => true,
+            Chat | AskQuestion | Vote | React => true,
             Moderate | SeeHiddenQuestions | SeeParticipants | Kick | ChangeSettings | ViewStats => {
                 self.is_moderator_or_above()
             }
@@ -104,10 +106,11 @@ impl FromStr for Role {
 mod tests {
     use super::*;
 
-    const ALL: [Action; 11] = [
+    const ALL: [Action; 12] = [
         Action::Chat,
         Action::AskQuestion,
         Action::Vote,
+        Action::React,
         Action::Moderate,
         Action::SeeHiddenQuestions,
         Action::SeeParticipants,
@@ -134,7 +137,10 @@ mod tests {
     #[test]
     fn attendee_only_takes_part() {
         for a in ALL {
-            let expected = matches!(a, Action::Chat | Action::AskQuestion | Action::Vote);
+            let expected = matches!(
+                a,
+                Action::Chat | Action::AskQuestion | Action::Vote | Action::React
+            );
             assert_eq!(Role::Attendee.can(a), expected, "{a:?}");
         }
     }

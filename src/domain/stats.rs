@@ -50,6 +50,40 @@ pub struct MediaFigures {
     pub peak_viewers: i32,
 }
 
+/// A poll option and its votes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PollOption {
+    pub text: String,
+    pub votes: i32,
+}
+
+/// A poll and its counts, as everyone may read it (who chose what is
+/// never part of it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PollResult {
+    pub id: i64,
+    pub question: String,
+    pub options: Vec<PollOption>,
+    pub multiple: bool,
+    #[schema(schema_with = poll_status)]
+    pub status: &'static str,
+    pub total_voters: i32,
+    pub created_at: DateTime<Utc>,
+    pub opened_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+fn poll_status() -> utoipa::openapi::Object {
+    crate::views::one_of(["draft", "open", "closed"])
+}
+
+/// The reactions of one minute, by emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ReactionMinute {
+    pub at: DateTime<Utc>,
+    pub counts: BTreeMap<String, i64>,
+}
+
 /// Raw figures as stored; `summarise` makes them agree with each other.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawStats {
@@ -73,6 +107,9 @@ pub struct RawStats {
     /// Start of the live stretch still running, if any.
     pub live_since: Option<DateTime<Utc>>,
     pub peak_viewers: i32,
+    pub reactions_timeline: Vec<ReactionMinute>,
+    /// Every poll but drafts, with final counts.
+    pub polls: Vec<PollResult>,
 }
 
 /// Serialised as the contract's `stats` object, plus the report's figures.
@@ -92,6 +129,10 @@ pub struct SessionStats {
     pub participation: Participation,
     pub top_questions: Vec<TopQuestion>,
     pub media: MediaFigures,
+    pub total_reactions: i64,
+    /// Reactions by minute.
+    pub reactions_timeline: Vec<ReactionMinute>,
+    pub polls: Vec<PollResult>,
 }
 
 fn share(part: i64, whole: i64) -> f64 {
@@ -173,6 +214,13 @@ pub fn summarise(raw: RawStats, now: DateTime<Utc>) -> SessionStats {
             live_seconds: raw.media_live_seconds + running,
             peak_viewers: raw.peak_viewers,
         },
+        total_reactions: raw
+            .reactions_timeline
+            .iter()
+            .flat_map(|m| m.counts.values())
+            .sum(),
+        reactions_timeline: raw.reactions_timeline,
+        polls: raw.polls,
     }
 }
 
@@ -214,7 +262,23 @@ mod tests {
             media_live_seconds: 100,
             live_since: None,
             peak_viewers: 3,
+            reactions_timeline: vec![
+                ReactionMinute {
+                    at: t(60),
+                    counts: BTreeMap::from([("👍".into(), 3), ("🎉".into(), 1)]),
+                },
+                ReactionMinute {
+                    at: t(120),
+                    counts: BTreeMap::from([("👍".into(), 2)]),
+                },
+            ],
+            polls: vec![],
         }
+    }
+
+    #[test]
+    fn total_reactions_add_up_the_timeline() {
+        assert_eq!(summarise(raw(), t(9999)).total_reactions, 6);
     }
 
     fn stretch(participant: i64, from: i64, to: Option<i64>) -> Stretch {

@@ -28,6 +28,8 @@ impl fmt::Display for TextError {
             "message" => ("Your message", "Please write a message."),
             "question" => ("Your question", "Please write your question."),
             "answer" => ("The answer", "Please write an answer."),
+            "poll question" => ("The poll's question", "Please write the poll's question."),
+            "option" => ("An option", "Please fill in every option."),
             other => (other, "Please fill this in."),
         };
         match self.kind {

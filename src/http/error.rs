@@ -31,6 +31,10 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("This room is full.")]
     RoomFull,
+    /// A 409 with a code of its own: the thing is not in a state that
+    /// allows it (a poll not open).
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("This session has ended.")]
     RoomEnded,
     #[error("The request is too large: at most {0} bytes.")]
@@ -51,7 +55,7 @@ fn retry_after_secs(d: Duration) -> u64 {
 }
 
 /// Every status and code an `ApiError` can be, for the API's description.
-pub const CODES: [(u16, &str); 13] = [
+pub const CODES: [(u16, &str); 15] = [
     (400, "invalid_input"),
     (401, "unauthorized"),
     (401, "bad_password"),
@@ -59,6 +63,8 @@ pub const CODES: [(u16, &str); 13] = [
     (404, "not_found"),
     (405, "method_not_allowed"),
     (409, "room_full"),
+    (409, "poll_not_open"),
+    (409, "poll_status"),
     (410, "room_ended"),
     (413, "too_large"),
     (415, "unsupported_media_type"),
@@ -96,6 +102,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
             ApiError::RoomFull => "room_full",
+            ApiError::Conflict(code, _) => code,
             ApiError::RoomEnded => "room_ended",
             ApiError::TooLarge(_) => "too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -124,7 +131,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RoomFull => StatusCode::CONFLICT,
+            ApiError::RoomFull | ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::RoomEnded => StatusCode::GONE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -186,6 +193,8 @@ impl From<RoomError> for ApiError {
             RoomError::NotFound(what) => ApiError::NotFound(what.to_owned()),
             RoomError::InvalidInput(why) => ApiError::InvalidInput(why),
             RoomError::Ended => ApiError::RoomEnded,
+            RoomError::Conflict(code, why) => ApiError::Conflict(code, why),
+            RoomError::RateLimited(retry_after) => ApiError::RateLimited { retry_after },
             RoomError::Unavailable => ApiError::db_unavailable(),
             RoomError::Internal(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
         }
@@ -221,6 +230,8 @@ mod tests {
             ApiError::NotFound(String::new()),
             ApiError::MethodNotAllowed(String::new()),
             ApiError::RoomFull,
+            ApiError::Conflict("poll_not_open", String::new()),
+            ApiError::Conflict("poll_status", String::new()),
             ApiError::RoomEnded,
             ApiError::TooLarge(1),
             ApiError::UnsupportedMediaType(String::new()),

@@ -145,3 +145,39 @@ pub async fn questions(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpRe
     }
     csv_response(format!("{}-questions.csv", who.room.slug), rows)
 }
+
+/// GET /api/rooms/{slug}/polls.csv: one row per option of every poll,
+/// with its votes (never who chose it).
+pub async fn polls(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    let polls = ctx.store.all_polls(who.room.id).await?;
+    let mut rows = vec![header_row(&[
+        "poll",
+        "question",
+        "status",
+        "multiple",
+        "option_number",
+        "option",
+        "votes",
+        "total_voters",
+        "opened_at",
+        "closed_at",
+    ])];
+    for (n, p) in polls.iter().enumerate() {
+        let r = p.result();
+        for (i, o) in r.options.iter().enumerate() {
+            rows.push(vec![
+                (n + 1).to_string(),
+                neutralise(&r.question),
+                r.status.to_owned(),
+                r.multiple.to_string(),
+                (i + 1).to_string(),
+                neutralise(&o.text),
+                o.votes.to_string(),
+                r.total_voters.to_string(),
+                iso_or_empty(r.opened_at),
+                iso_or_empty(r.closed_at),
+            ]);
+        }
+    }
+    csv_response(format!("{}-polls.csv", who.room.slug), rows)
+}

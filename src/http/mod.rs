@@ -16,6 +16,7 @@ pub mod layers;
 pub mod media;
 pub mod moderation;
 pub mod openapi;
+pub mod polls;
 pub mod questions;
 pub mod rate_limit;
 pub mod rooms;

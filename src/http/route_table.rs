@@ -9,12 +9,13 @@ use actix_web::{web, Route};
 
 use super::openapi::{error, json, ok, query, Answer, Body, Out, ParamsFn};
 use super::{
-    chat, cors, export, health, join, layers, media, moderation, openapi, questions, rooms, ws,
+    chat, cors, export, health, join, layers, media, moderation, openapi, polls, questions, rooms,
+    ws,
 };
 use crate::config::CorsOrigins;
 use crate::domain::stats::SessionStats;
-use crate::live::views::{MessageView, QuestionView};
-use crate::live::QuestionPatch;
+use crate::live::views::{MessageView, PollView, QuestionView};
+use crate::live::{NewPoll, PollPatch, PollVote, QuestionPatch, Reaction};
 use crate::views::RoomView;
 
 /// The weakest credential a route accepts; `guard.rs` enforces it.
@@ -324,6 +325,57 @@ pub static API_ROUTES: &[ApiRoute] = &[
         r.to(export::chat)
     })
     .answers(&[ok(200, Out::Csv)]),
+    route("GET", "/api/rooms/{slug}/polls", Participant, false, |r| {
+        r.to(polls::list)
+    })
+    .answers(&[ok(200, Out::Json(json::<polls::PollList>()))]),
+    route("POST", "/api/rooms/{slug}/polls", Moderator, true, |r| {
+        r.to(polls::create)
+    })
+    .takes(Body::Json(json::<NewPoll>()))
+    .answers(&[ok(201, Out::Json(json::<PollView>()))]),
+    route(
+        "PATCH",
+        "/api/rooms/{slug}/polls/{id}",
+        Moderator,
+        true,
+        |r| r.to(polls::update),
+    )
+    .takes(Body::Json(json::<PollPatch>()))
+    // 409: a poll goes draft -> open -> closed, never back.
+    .answers(&[ok(200, Out::Json(json::<PollView>())), error(409)]),
+    route(
+        "DELETE",
+        "/api/rooms/{slug}/polls/{id}",
+        Moderator,
+        true,
+        |r| r.to(polls::delete),
+    )
+    .answers(&[ok(204, Out::Empty)]),
+    route(
+        "PUT",
+        "/api/rooms/{slug}/polls/{id}/vote",
+        Participant,
+        true,
+        |r| r.to(polls::vote),
+    )
+    .takes(Body::Json(json::<PollVote>()))
+    // 409: the poll is not open.
+    .answers(&[ok(200, Out::Json(json::<PollView>())), error(409)]),
+    route("GET", "/api/rooms/{slug}/polls.csv", Report, false, |r| {
+        r.to(export::polls)
+    })
+    .answers(&[ok(200, Out::Csv)]),
+    route(
+        "POST",
+        "/api/rooms/{slug}/reactions",
+        Participant,
+        true,
+        |r| r.to(polls::react),
+    )
+    .takes(Body::Json(json::<Reaction>()))
+    // 429: more than 5 a second (a burst of 10) from one participant.
+    .answers(&[ok(202, Out::Empty), error(429)]),
     media_route("POST", "/api/rooms/{slug}/whip", Publisher, |r| {
         r.to(media::whip)
     })

@@ -16,7 +16,7 @@ use super::context::AppContext;
 use crate::domain::Slug;
 use crate::http::error::ApiError;
 use crate::live::protocol::{self, ClientFrame, Close, ServerFrame};
-use crate::live::{Done, Member};
+use crate::live::{Act, Done, Member};
 use tracing::Instrument;
 
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
@@ -292,13 +292,18 @@ async fn on_frame(
         crate::metrics::rate_limited("ws");
         return vec![ServerFrame::error("rate_limited", "slow down", reference)];
     }
+    let poll_vote = matches!(act, Act::VotePoll { .. });
     match ctx.act(room_id, member.clone(), act).await {
         Ok(done) => {
             let mut out = Vec::new();
             // The voter learns the exact count at once; the room's
             // broadcast of it is coalesced.
-            if let Done::Vote(v) = &done {
-                out.push(ServerFrame::QuestionVoted(*v));
+            match &done {
+                Done::Vote(v) => out.push(ServerFrame::QuestionVoted(*v)),
+                Done::Poll(poll) if poll_vote => {
+                    out.push(ServerFrame::PollVoted { poll: poll.clone() })
+                }
+                _ => {}
             }
             if let Some(r) = reference {
                 let result = serde_json::to_value(&done).unwrap_or(Value::Null);

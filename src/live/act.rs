@@ -5,7 +5,9 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::domain::polls::{PollError, PollOptions, PollQuestion, PollStatus};
 use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
+use crate::domain::reactions::{Emoji, UnknownEmoji};
 use crate::domain::TextError;
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,25 @@ pub enum Act {
         participant_id: i64,
     },
     End,
+    CreatePoll {
+        question: PollQuestion,
+        options: PollOptions,
+        multiple: bool,
+    },
+    UpdatePoll {
+        id: i64,
+        status: PollStatus,
+    },
+    VotePoll {
+        id: i64,
+        options: Vec<usize>,
+    },
+    DeletePoll {
+        id: i64,
+    },
+    React {
+        emoji: Emoji,
+    },
 }
 
 impl Act {
@@ -53,6 +74,11 @@ impl Act {
             Act::Settings(_) => "settings",
             Act::Kick { .. } => "kick",
             Act::End => "end",
+            Act::CreatePoll { .. } => "create_poll",
+            Act::UpdatePoll { .. } => "update_poll",
+            Act::VotePoll { .. } => "vote_poll",
+            Act::DeletePoll { .. } => "delete_poll",
+            Act::React { .. } => "react",
         }
     }
 }
@@ -103,4 +129,78 @@ pub struct SettingsPatch {
     pub anonymous_questions: Option<bool>,
     pub questions_need_approval: Option<bool>,
     pub locked: Option<bool>,
+}
+
+/// A new poll, as sent (REST body and `poll.create`).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPoll {
+    #[schema(min_length = 1, max_length = 300)]
+    pub question: String,
+    /// 2 to 10 options of 1 to 100 characters, all different.
+    #[schema(min_items = 2, max_items = 10)]
+    pub options: Vec<String>,
+    /// Whether a voter may choose several options.
+    #[serde(default)]
+    pub multiple: bool,
+}
+
+impl NewPoll {
+    pub fn parse(self) -> Result<Act, PollError> {
+        Ok(Act::CreatePoll {
+            question: PollQuestion::parse(&self.question)?,
+            options: PollOptions::parse(&self.options)?,
+            multiple: self.multiple,
+        })
+    }
+}
+
+/// A poll's next status.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollPatch {
+    #[schema(schema_with = next_status)]
+    pub status: String,
+}
+
+fn next_status() -> utoipa::openapi::Object {
+    crate::views::one_of(["open", "closed"])
+}
+
+impl PollPatch {
+    pub fn parse(self, id: i64) -> Result<Act, String> {
+        match self.status.parse::<PollStatus>()? {
+            PollStatus::Draft => Err("a poll cannot go back to being a draft".into()),
+            status => Ok(Act::UpdatePoll { id, status }),
+        }
+    }
+}
+
+/// A vote: the chosen options' indices (one unless the poll is multiple
+/// choice).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollVote {
+    #[schema(min_items = 1, max_items = 10)]
+    pub options: Vec<usize>,
+}
+
+/// A reaction: one of 👍 👏 ❤️ 😂 😮 🎉.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reaction {
+    #[schema(schema_with = emoji)]
+    pub emoji: String,
+}
+
+fn emoji() -> utoipa::openapi::Object {
+    crate::views::one_of(Emoji::ALL.map(Emoji::as_str))
+}
+
+impl Reaction {
+    pub fn parse(self) -> Result<Act, UnknownEmoji> {
+        Ok(Act::React {
+            emoji: Emoji::parse(&self.emoji)?,
+        })
+    }
 }

@@ -20,7 +20,9 @@ use crate::media::driver::MediaHandle;
 use crate::media::MediaState;
 use crate::store::PgPool;
 
-pub use self::act::{Act, QuestionEdit, QuestionPatch, SettingsPatch};
+pub use self::act::{
+    Act, NewPoll, PollPatch, PollVote, QuestionEdit, QuestionPatch, Reaction, SettingsPatch,
+};
 pub use self::core::{Done, Member, RoomError};
 
 /// Messages a session may queue before it counts as stuck and is cut off.

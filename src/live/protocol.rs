@@ -7,8 +7,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::act::{Act, QuestionPatch, SettingsPatch};
-use super::views::{MessageView, QuestionView, VoteView, Welcome};
+use std::collections::BTreeMap;
+
+use super::act::{self, Act, NewPoll, PollPatch, QuestionPatch, SettingsPatch};
+use super::views::{MessageView, PollView, QuestionView, VoteView, Welcome};
 use crate::domain::qa::{ChatBody, ClientId, QuestionBody};
 use crate::domain::stats::SessionStats;
 use crate::domain::{Action, TextError};
@@ -63,6 +65,16 @@ client_frames! {
     "room.update" => RoomUpdate { settings: SettingsPatch } needs Some(Action::ChangeSettings);
     "participant.kick" => ParticipantKick { id: i64 } needs Some(Action::Kick);
     "room.end" => RoomEnd {} needs Some(Action::EndRoom);
+    "poll.create" => PollCreate {
+        question: String,
+        options: Vec<String>,
+        #[serde(default)]
+        multiple: bool,
+    } needs Some(Action::Moderate);
+    "poll.update" => PollUpdate { id: i64, status: String } needs Some(Action::Moderate);
+    "poll.vote" => PollVote { id: i64, options: Vec<usize> } needs Some(Action::Vote);
+    "poll.delete" => PollDelete { id: i64 } needs Some(Action::Moderate);
+    "reaction" => Reaction { emoji: String } needs Some(Action::React);
 }
 
 /// `question.update`'s patch, beside its `id`.
@@ -122,15 +134,19 @@ fn client_id(c: Option<String>) -> Result<Option<ClientId>, TextError> {
     c.as_deref().map(ClientId::parse).transpose()
 }
 
+fn text<T>(r: Result<T, TextError>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
+}
+
 impl ClientFrame {
     /// The room action this frame asks for, its text parsed; `None` for
-    /// hello and ping.
-    pub fn into_act(self) -> Result<Option<Act>, TextError> {
+    /// hello and ping. The error says what is wrong, for the sender.
+    pub fn into_act(self) -> Result<Option<Act>, String> {
         Ok(Some(match self {
             ClientFrame::Hello { .. } | ClientFrame::Ping {} => return Ok(None),
             ClientFrame::ChatSend { body, client_id: c } => Act::Chat {
-                body: ChatBody::parse(&body)?,
-                client_id: client_id(c)?,
+                body: text(ChatBody::parse(&body))?,
+                client_id: text(client_id(c))?,
             },
             ClientFrame::ChatDelete { id } => Act::DeleteMessage { id },
             ClientFrame::ChatPromote { id } => Act::Promote { message_id: id },
@@ -139,19 +155,36 @@ impl ClientFrame {
                 anonymous,
                 client_id: c,
             } => Act::Ask {
-                body: QuestionBody::parse(&body)?,
+                body: text(QuestionBody::parse(&body))?,
                 anonymous,
-                client_id: client_id(c)?,
+                client_id: text(client_id(c))?,
             },
             ClientFrame::QuestionVote { id } => Act::Vote { id, on: true },
             ClientFrame::QuestionUnvote { id } => Act::Vote { id, on: false },
             ClientFrame::QuestionUpdate { id, patch } => Act::UpdateQuestion {
                 id,
-                change: QuestionPatch::from(patch).parse()?,
+                change: text(QuestionPatch::from(patch).parse())?,
             },
             ClientFrame::RoomUpdate { settings } => Act::Settings(settings),
             ClientFrame::ParticipantKick { id } => Act::Kick { participant_id: id },
             ClientFrame::RoomEnd {} => Act::End,
+            ClientFrame::PollCreate {
+                question,
+                options,
+                multiple,
+            } => NewPoll {
+                question,
+                options,
+                multiple,
+            }
+            .parse()
+            .map_err(|e| e.to_string())?,
+            ClientFrame::PollUpdate { id, status } => PollPatch { status }.parse(id)?,
+            ClientFrame::PollVote { id, options } => Act::VotePoll { id, options },
+            ClientFrame::PollDelete { id } => Act::DeletePoll { id },
+            ClientFrame::Reaction { emoji } => {
+                act::Reaction { emoji }.parse().map_err(|e| e.to_string())?
+            }
         }))
     }
 }
@@ -198,6 +231,15 @@ server_frames! {
     "participant.left" => ParticipantLeft { id: i64 };
     /// Several came or went in one flush.
     "participants.updated" => ParticipantsUpdated { joined: Vec<ParticipantView>, left: Vec<i64> };
+    /// A new poll: to staff while it is a draft, to everyone as it opens.
+    "poll.created" => PollCreated { poll: PollView };
+    /// A poll's status or counts (counts coalesced, at most ten a second).
+    "poll.updated" => PollUpdated { poll: PollView };
+    "poll.removed" => PollRemoved { id: i64 };
+    /// The voter's own choice with the counts it made, to the voter alone.
+    "poll.voted" => PollVoted { poll: PollView };
+    /// The reactions since the previous such frame, at most four a second.
+    "reactions" => Reactions { counts: BTreeMap<&'static str, u64> };
     /// The server stops; the socket closes with 1012 and the client reconnects.
     "server.restarting" => ServerRestarting;
     "pong" => Pong;
@@ -297,6 +339,10 @@ mod tests {
                 "hello" => r#","token":"t""#,
                 "chat.send" | "question.ask" => r#","body":"b""#,
                 "room.update" => r#","settings":{}"#,
+                "poll.create" => r#","question":"q","options":["a","b"]"#,
+                "poll.update" => r#","id":1,"status":"open""#,
+                "poll.vote" => r#","id":1,"options":[0]"#,
+                "reaction" => r#","emoji":"👍""#,
                 "ping" | "room.end" => "",
                 _ => r#","id":1"#,
             };

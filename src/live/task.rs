@@ -10,6 +10,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 
 use super::core::{
@@ -25,7 +26,9 @@ use crate::store::{self, PgPool, StoreError};
 /// Messages in the snapshot of a new connection.
 const SNAPSHOT_MESSAGES: i64 = 50;
 
-type VoteWrite = Pin<Box<dyn Future<Output = Result<Written, StoreError>> + Send>>;
+/// A batch written beside the loop (question votes, poll votes,
+/// reactions): the loop goes on taking inputs meanwhile.
+type BatchWrite = Pin<Box<dyn Future<Output = (WriteId, Result<Written, StoreError>)> + Send>>;
 
 /// A socket as the task holds it: where its frames go and the code it
 /// closes with once the channel is let go.
@@ -50,7 +53,7 @@ struct RoomTask {
     /// Connections waiting for their welcome.
     connecting: HashMap<ConnId, Joining>,
     replies: HashMap<ReplyId, oneshot::Sender<Result<Done, RoomError>>>,
-    votes: Option<(WriteId, VoteWrite)>,
+    batches: FuturesUnordered<BatchWrite>,
     next_conn: ConnId,
     next_reply: ReplyId,
     stop: bool,
@@ -78,19 +81,20 @@ pub(super) fn spawn(
 }
 
 async fn start(room_id: i64, pool: &PgPool, media: &MediaHandle) -> Result<RoomCore, StoreError> {
-    let (room, questions) = store::blocking(pool, move |c| {
+    let (room, questions, polls) = store::blocking(pool, move |c| {
         let room = store::rooms::find_by_id(c, room_id)?
             .ok_or_else(|| StoreError::Internal(format!("room {room_id} is gone")))?;
         // Connections a crash left open end now, not never.
         store::presence::close_stale_sessions(c, room_id)?;
         let questions = store::questions::all_in_room(c, room_id)?;
-        Ok((room, questions))
+        let polls = store::polls::all_in_room(c, room_id)?;
+        Ok((room, questions, polls))
     })
     .await?;
     // The engine owns the media state; the room asks it as it starts and
     // hears every change after, in order.
     let state = media.state(room_id).await;
-    Ok(RoomCore::new(room, questions, state, At::now()))
+    Ok(RoomCore::new(room, questions, polls, state, At::now()))
 }
 
 impl RoomTask {
@@ -102,7 +106,7 @@ impl RoomTask {
             sockets: HashMap::new(),
             connecting: HashMap::new(),
             replies: HashMap::new(),
-            votes: None,
+            batches: FuturesUnordered::new(),
             next_conn: 1,
             next_reply: 1,
             stop: false,
@@ -119,10 +123,8 @@ impl RoomTask {
                     Some(cmd) => self.command(cmd).await,
                     None => break,
                 },
-                written = async { (&mut self.votes.as_mut().expect("guarded").1).await },
-                    if self.votes.is_some() => {
-                    let (id, _) = self.votes.take().expect("just finished");
-                    self.input(Input::Written { id, result: written }).await;
+                Some((id, result)) = self.batches.next(), if !self.batches.is_empty() => {
+                    self.input(Input::Written { id, result }).await;
                 }
                 _ = tick.tick() => {
                     self.closed_sockets().await;
@@ -183,18 +185,11 @@ impl RoomTask {
         let mut queue: VecDeque<Effect> = self.core.handle(At::now(), input).into();
         while let Some(effect) = queue.pop_front() {
             let more = match effect {
-                Effect::Write {
-                    id,
-                    write: Write::Votes { ops },
-                } => {
+                Effect::Write { id, write } if write.is_batch() => {
                     let (pool, room) = (self.pool.clone(), self.room_id);
-                    let write: VoteWrite = Box::pin(async move {
-                        store::blocking(&pool, move |c| {
-                            Ok(Written::Votes(store::questions::set_votes(c, room, &ops)?))
-                        })
-                        .await
-                    });
-                    self.votes = Some((id, write));
+                    self.batches.push(Box::pin(
+                        async move { (id, perform(&pool, room, write).await) },
+                    ));
                     Vec::new()
                 }
                 Effect::Write { id, write } => {
@@ -325,16 +320,20 @@ impl RoomTask {
 
 /// Performs one write of the core's on the blocking pool.
 async fn perform(pool: &PgPool, room: i64, write: Write) -> Result<Written, StoreError> {
-    use crate::store::{messages, participants, presence, questions, rooms, stats};
+    use crate::store::{
+        messages, participants, polls, presence, questions, reactions, rooms, stats,
+    };
     store::blocking(pool, move |c| {
         Ok(match write {
             Write::Snapshot { participant } => {
                 let (messages, _) = messages::page(c, room, SNAPSHOT_MESSAGES, None)?;
                 let voted = questions::voted_by(c, room, participant)?;
+                let choices = polls::choices_of(c, room, participant)?;
                 let session = presence::open_session(c, room, participant)?;
                 Written::Snapshot {
                     messages,
                     voted,
+                    choices,
                     session,
                 }
             }
@@ -404,6 +403,23 @@ async fn perform(pool: &PgPool, room: i64, write: Write) -> Result<Written, Stor
                 Some(r) => Written::Room(r),
                 None => Written::Done(false),
             },
+            Write::CreatePoll {
+                question,
+                options,
+                multiple,
+            } => Written::Poll(Some(polls::insert(c, room, &question, &options, multiple)?)),
+            Write::UpdatePoll { id, status } => {
+                Written::Poll(polls::set_status(c, room, id, status, chrono::Utc::now())?)
+            }
+            Write::DeletePoll { id } => Written::Done(polls::delete(c, room, id)?),
+            Write::PollVotes { ops } => {
+                let (stored, tallies) = polls::set_votes(c, room, &ops)?;
+                Written::PollVotes { stored, tallies }
+            }
+            Write::Reactions { minute, counts } => {
+                reactions::add(c, room, minute, &counts)?;
+                Written::Done(true)
+            }
             Write::Shutdown { sessions, live } => {
                 for row in sessions {
                     presence::close_session(c, row)?;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::qa::{QuestionFacts, QuestionStatus};
+use crate::domain::stats::PollResult;
 use crate::store::messages::MessageRow;
 use crate::store::questions::QuestionRow;
 use crate::views::{one_of, role_name, ParticipantView, RoomView};
@@ -126,4 +127,34 @@ pub struct Welcome {
     /// Who is connected, for staff only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub participants: Option<Vec<ParticipantView>>,
+    /// The polls it may see (drafts for staff only), with its own choices.
+    pub polls: Vec<PollView>,
+}
+
+/// A poll as shown: its counts, and the receiver's own choice where it
+/// is known (REST, snapshots and the voter's own answer; left out of
+/// broadcasts, which serve every receiver alike).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PollView {
+    #[serde(flatten)]
+    pub poll: PollResult,
+    /// The option indices this participant chose; null before voting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub my_choice: Option<Option<Vec<i16>>>,
+}
+
+impl PollView {
+    pub fn shared(poll: PollResult) -> Self {
+        Self {
+            poll,
+            my_choice: None,
+        }
+    }
+
+    pub fn mine(poll: PollResult, choice: Option<Vec<i16>>) -> Self {
+        Self {
+            poll,
+            my_choice: Some(choice),
+        }
+    }
 }

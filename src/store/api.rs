@@ -2,11 +2,12 @@
 //! asks, each run on the blocking pool. Handlers hold this handle, never a
 //! database connection.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::messages::{self, MessageRow};
 use super::models::{NewParticipant, NewRoom, Participant, Room};
 use super::participants::{self, JoinOutcome};
+use super::polls::{self, PollTally};
 use super::questions::{self, QuestionRow};
 use super::stats::{self, PersonRow};
 use super::{blocking, rooms, PgPool, StoreError};
@@ -155,5 +156,25 @@ impl Store {
     pub async fn people(&self, room: i64) -> Result<(Vec<PersonRow>, Vec<Stretch>), StoreError> {
         self.run(move |c| Ok((stats::people(c, room)?, stats::stretches(c, room)?)))
             .await
+    }
+
+    /// Every poll of the room with its counts, and `participant`'s own
+    /// choices.
+    pub async fn polls_for(
+        &self,
+        room: i64,
+        participant: i64,
+    ) -> Result<(Vec<PollTally>, HashMap<i64, Vec<i16>>), StoreError> {
+        self.run(move |c| {
+            Ok((
+                polls::all_in_room(c, room)?,
+                polls::choices_of(c, room, participant)?,
+            ))
+        })
+        .await
+    }
+
+    pub async fn all_polls(&self, room: i64) -> Result<Vec<PollTally>, StoreError> {
+        self.run(move |c| Ok(polls::all_in_room(c, room)?)).await
     }
 }

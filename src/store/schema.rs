@@ -45,6 +45,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    poll_votes (poll_id, participant_id) {
+        poll_id -> Int8,
+        participant_id -> Int8,
+        choice -> Array<Int2>,
+    }
+}
+
+diesel::table! {
+    polls (id) {
+        id -> Int8,
+        room_id -> Int8,
+        question -> Text,
+        options -> Array<Text>,
+        multiple -> Bool,
+        status -> Text,
+        created_at -> Timestamptz,
+        opened_at -> Nullable<Timestamptz>,
+        closed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     question_votes (question_id, participant_id) {
         question_id -> Int8,
         participant_id -> Int8,
@@ -69,6 +91,15 @@ diesel::table! {
         source_message_id -> Nullable<Int8>,
         created_at -> Timestamptz,
         answered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    reaction_counts (room_id, minute, emoji) {
+        room_id -> Int8,
+        minute -> Timestamptz,
+        emoji -> Text,
+        count -> Int8,
     }
 }
 
@@ -112,11 +143,15 @@ diesel::joinable!(messages -> rooms (room_id));
 diesel::joinable!(participant_sessions -> participants (participant_id));
 diesel::joinable!(participant_sessions -> rooms (room_id));
 diesel::joinable!(participants -> rooms (room_id));
+diesel::joinable!(poll_votes -> participants (participant_id));
+diesel::joinable!(poll_votes -> polls (poll_id));
+diesel::joinable!(polls -> rooms (room_id));
 diesel::joinable!(question_votes -> participants (participant_id));
 diesel::joinable!(question_votes -> questions (question_id));
 diesel::joinable!(questions -> messages (source_message_id));
 diesel::joinable!(questions -> participants (participant_id));
 diesel::joinable!(questions -> rooms (room_id));
+diesel::joinable!(reaction_counts -> rooms (room_id));
 diesel::joinable!(room_stats -> rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -124,8 +159,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     participant_sessions,
     participants,
+    poll_votes,
+    polls,
     question_votes,
     questions,
+    reaction_counts,
     room_stats,
     rooms,
 );

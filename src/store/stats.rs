@@ -7,7 +7,7 @@ use super::schema::{
     attendance_samples, messages, participant_sessions, participants, question_votes, questions,
     room_stats, rooms,
 };
-use crate::domain::stats::{RawStats, Sample, Stretch, TopQuestion};
+use crate::domain::stats::{RawStats, ReactionMinute, Sample, Stretch, TopQuestion};
 
 /// How many questions the report lists.
 const TOP_QUESTIONS: i64 = 10;
@@ -146,6 +146,15 @@ pub fn load(conn: &mut PgConnection, room: &Room) -> QueryResult<RawStats> {
         media_live_seconds,
         live_since,
         peak_viewers,
+        reactions_timeline: super::reactions::timeline(conn, room.id)?
+            .into_iter()
+            .map(|(at, counts)| ReactionMinute { at, counts })
+            .collect(),
+        polls: super::polls::all_in_room(conn, room.id)?
+            .into_iter()
+            .filter(|p| p.row.status != "draft")
+            .map(|p| p.result())
+            .collect(),
     })
 }
 

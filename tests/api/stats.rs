@@ -92,6 +92,30 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
         )
         .await;
     assert_eq!(r.status, 200);
+    // A poll: Grace and Linus say yes (Linus after saying no), Barbara no.
+    let r = moderator
+        .post(
+            "/polls",
+            json!({"question": "Again next month?", "options": ["Yes", "No"]}),
+        )
+        .await;
+    let poll = r.body["id"].as_i64().unwrap();
+    let poll_path = format!("/polls/{poll}");
+    moderator.patch(&poll_path, json!({"status": "open"})).await;
+    for (who, choice) in [(&a, 0), (&b, 1), (&c, 1), (&b, 0)] {
+        let r = who
+            .put_json(&format!("{poll_path}/vote"), json!({"options": [choice]}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    moderator
+        .patch(&poll_path, json!({"status": "closed"}))
+        .await;
+    // Reactions: three thumbs from Grace, two cheers from Linus.
+    for (who, emoji) in [(&a, "👍"), (&a, "👍"), (&b, "🎉"), (&a, "👍"), (&b, "🎉")] {
+        let r = who.post("/reactions", json!({"emoji": emoji})).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
     assert_eq!(presenter.delete("").await.status, 200);
 
     // The fixed clock: the session ran from 10:01 to 11:01 on 2030-01-01.
@@ -145,6 +169,26 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
         ),
     );
 
+    sql(
+        &mut conn,
+        &format!(
+            "UPDATE polls SET created_at = {}, opened_at = {}, closed_at = {}",
+            t(0),
+            t(1200),
+            t(1500)
+        ),
+    );
+    // Every reaction into one minute (they may have straddled two).
+    sql(
+        &mut conn,
+        &format!(
+            "WITH moved AS (DELETE FROM reaction_counts RETURNING *) \
+             INSERT INTO reaction_counts (room_id, minute, emoji, count) \
+             SELECT room_id, {}, emoji, sum(count) FROM moved GROUP BY room_id, emoji",
+            t(600)
+        ),
+    );
+
     let stats = moderator.get("/stats").await;
     assert_eq!(stats.status, 200);
     assert_eq!(
@@ -174,7 +218,25 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
                  "answered": false, "answer": null},
             ],
             "media": {"live_seconds": 0, "peak_viewers": 0},
+            "total_reactions": 5,
+            "reactions_timeline": [
+                {"at": "2030-01-01T10:10:00Z", "counts": {"👍": 3, "🎉": 2}},
+            ],
+            "polls": [{
+                "id": poll, "question": "Again next month?",
+                "options": [{"text": "Yes", "votes": 2}, {"text": "No", "votes": 1}],
+                "multiple": false, "status": "closed", "total_voters": 3,
+                "created_at": "2030-01-01T10:00:00Z", "opened_at": "2030-01-01T10:20:00Z",
+                "closed_at": "2030-01-01T10:25:00Z",
+            }],
         })
+    );
+    let polls_csv = "poll,question,status,multiple,option_number,option,votes,total_voters,opened_at,closed_at\n\
+         1,Again next month?,closed,false,1,Yes,2,3,2030-01-01T10:20:00Z,2030-01-01T10:25:00Z\n\
+         1,Again next month?,closed,false,2,No,1,3,2030-01-01T10:20:00Z,2030-01-01T10:25:00Z\n";
+    assert_eq!(
+        csv(&app, &format!("{base}/polls.csv"), &moderator.token).await,
+        polls_csv
     );
 
     let attendance = "at,concurrent\n\
@@ -231,6 +293,7 @@ async fn a_scripted_session_gives_exactly_the_expected_stats_and_csv() {
             ("questions.csv", questions.clone()),
             ("participants.csv", people.to_owned()),
             ("chat.csv", chat_csv.clone()),
+            ("polls.csv", polls_csv.to_owned()),
         ] {
             assert_eq!(
                 csv(&app, &format!("{base}/{name}"), key).await,

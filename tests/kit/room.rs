@@ -131,6 +131,10 @@ impl Participant {
         self.call(Method::PUT, rest, None).await
     }
 
+    pub async fn put_json(&self, rest: &str, body: Value) -> Resp {
+        self.call(Method::PUT, rest, Some(&body)).await
+    }
+
     pub async fn delete(&self, rest: &str) -> Resp {
         self.call(Method::DELETE, rest, None).await
     }

@@ -15,6 +15,8 @@ export class RoomState extends EventTarget {
     this.participants = new Map();
     this.count = 0;
     this.media = { live: false, screen: false, reconnecting: false };
+    this.polls = new Map();
+    this.myChoices = new Map();
     this.ended = null;
   }
 
@@ -67,7 +69,26 @@ const REDUCERS = {
     s.participants = new Map((w.participants ?? []).map((p) => [p.id, p]));
     s.count = w.presence.count;
     s.media = { reconnecting: false, ...w.media };
+    s.polls = new Map((w.polls ?? []).map((p) => [p.id, p]));
+    s.myChoices = new Map((w.polls ?? []).filter((p) => p.my_choice).map((p) => [p.id, p.my_choice]));
   },
+  'poll.created'(s, f) {
+    s.polls.set(f.poll.id, { ...s.polls.get(f.poll.id), ...f.poll });
+  },
+  'poll.updated'(s, f) {
+    s.polls.set(f.poll.id, { ...s.polls.get(f.poll.id), ...f.poll });
+  },
+  // The voter's own choice and the counts with it, to them alone.
+  'poll.voted'(s, f) {
+    s.polls.set(f.poll.id, { ...s.polls.get(f.poll.id), ...f.poll });
+    if (f.poll.my_choice) s.myChoices.set(f.poll.id, f.poll.my_choice);
+  },
+  'poll.removed'(s, f) {
+    s.polls.delete(f.id);
+    s.myChoices.delete(f.id);
+  },
+  // Nothing to keep: the stage shows them as they pass.
+  reactions() {},
   'room.updated'(s, f) {
     s.room = f.room;
   },

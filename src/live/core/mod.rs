@@ -12,12 +12,14 @@
 
 mod chat;
 mod moderation;
+mod polls;
 mod presence;
 mod qa;
+mod reactions;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -25,19 +27,23 @@ use serde::Serialize;
 
 use super::act::Act;
 use super::protocol::{Close, ServerFrame};
-use super::views::{MessageView, QuestionView, VoteView};
+use super::views::{MessageView, PollView, QuestionView, VoteView};
+use crate::domain::polls::PollStatus;
 use crate::domain::qa::QuestionFacts;
+use crate::domain::reactions::{Allowance, Emoji};
 use crate::domain::stats::{RawStats, SessionStats};
 use crate::domain::{Action, Role};
 use crate::media::MediaState;
 use crate::store::messages::MessageRow;
 use crate::store::models::{Participant, Room};
+use crate::store::polls::PollTally;
 use crate::store::questions::{QuestionChange, QuestionRow};
 use crate::store::rooms::SettingsChange;
 use crate::store::StoreError;
 use crate::views::{ParticipantView, RoomView};
 
 pub use presence::{IDLE_FOR, PRESENCE_EVERY, SAMPLE_EVERY};
+pub use reactions::REACTIONS_EVERY;
 
 /// Vote counts are broadcast at most this often (every changed question
 /// of the room in one frame); the task ticks the core at this pace.
@@ -120,6 +126,11 @@ pub enum RoomError {
     InvalidInput(String),
     #[error("This session has ended.")]
     Ended,
+    /// The thing is not in a state that allows it: a code of its own.
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("Too many at once: please wait a moment.")]
+    RateLimited(Duration),
     #[error("The server cannot reach its database: please try again shortly.")]
     Unavailable,
     #[error("internal: {0}")]
@@ -145,6 +156,7 @@ pub enum Done {
     Vote(VoteView),
     Room(RoomView),
     Ended { stats: Box<SessionStats> },
+    Poll(PollView),
     Nothing,
 }
 
@@ -195,11 +207,43 @@ pub enum Write {
     SetLive {
         live: bool,
     },
+    CreatePoll {
+        question: String,
+        options: Vec<String>,
+        multiple: bool,
+    },
+    UpdatePoll {
+        id: i64,
+        status: &'static str,
+    },
+    DeletePoll {
+        id: i64,
+    },
+    /// Poll votes, a batch: (poll, participant, choice).
+    PollVotes {
+        ops: Vec<(i64, i64, Vec<i16>)>,
+    },
+    /// Reactions, a batch: counts per emoji for their minute.
+    Reactions {
+        minute: DateTime<Utc>,
+        counts: Vec<(String, i64)>,
+    },
     /// Sessions to close and the live stretch to end as the server stops.
     Shutdown {
         sessions: Vec<i64>,
         live: bool,
     },
+}
+
+impl Write {
+    /// Written beside the room's loop, in batches (group commit): what
+    /// arrives meanwhile goes in the next batch.
+    pub fn is_batch(&self) -> bool {
+        matches!(
+            self,
+            Write::Votes { .. } | Write::PollVotes { .. } | Write::Reactions { .. }
+        )
+    }
 }
 
 /// What a write gave back.
@@ -208,6 +252,7 @@ pub enum Written {
     Snapshot {
         messages: Vec<MessageRow>,
         voted: HashSet<i64>,
+        choices: HashMap<i64, Vec<i16>>,
         session: i64,
     },
     Message {
@@ -229,6 +274,12 @@ pub enum Written {
     Ended {
         room: Room,
         raw: Box<RawStats>,
+    },
+    Poll(Option<PollTally>),
+    /// Whether each vote was stored, and the counts of the polls touched.
+    PollVotes {
+        stored: Vec<bool>,
+        tallies: Vec<PollTally>,
     },
 }
 
@@ -361,6 +412,19 @@ enum Pending {
     },
     SetLive,
     Shutdown,
+    CreatePoll {
+        reply: ReplyId,
+    },
+    UpdatePoll {
+        reply: ReplyId,
+        before: PollStatus,
+    },
+    DeletePoll {
+        reply: ReplyId,
+        id: i64,
+    },
+    PollVotes,
+    Reactions,
 }
 
 /// A vote that was checked and waits to be written with others.
@@ -368,6 +432,14 @@ struct PendingVote {
     question: i64,
     participant: i64,
     on: bool,
+    reply: ReplyId,
+}
+
+/// A poll vote that was checked and waits to be written with others.
+struct PendingPollVote {
+    poll: i64,
+    participant: i64,
+    choice: Vec<i16>,
     reply: ReplyId,
 }
 
@@ -404,6 +476,18 @@ pub struct RoomCore {
     idle_since: Option<Instant>,
     /// The media engine's word on this room, newest first seen.
     media: MediaState,
+    polls: BTreeMap<i64, PollTally>,
+    /// Polls whose counts changed, in the order they are to be told.
+    dirty_polls: VecDeque<i64>,
+    poll_votes_waiting: Vec<PendingPollVote>,
+    poll_votes_writing: Option<Vec<PendingPollVote>>,
+    reactions_waiting: Vec<(Emoji, ReplyId)>,
+    reactions_writing: Option<Vec<(Emoji, ReplyId)>>,
+    /// Stored reactions not yet told to the room.
+    reactions_unsent: BTreeMap<Emoji, u64>,
+    last_reactions: Option<Instant>,
+    /// Participants' reaction allowances (those not full).
+    allowances: HashMap<i64, Allowance>,
     stopped: bool,
     effects: Vec<Effect>,
 }
@@ -424,13 +508,24 @@ fn action_of(act: &Act) -> Action {
         Act::Settings(_) => Action::ChangeSettings,
         Act::Kick { .. } => Action::Kick,
         Act::End => Action::EndRoom,
+        Act::CreatePoll { .. } | Act::UpdatePoll { .. } | Act::DeletePoll { .. } => {
+            Action::Moderate
+        }
+        Act::VotePoll { .. } => Action::Vote,
+        Act::React { .. } => Action::React,
     }
 }
 
 impl RoomCore {
-    /// A room as stored, with its questions and the media state the engine
-    /// reports.
-    pub fn new(room: Room, questions: Vec<QuestionRow>, media: MediaState, at: At) -> Self {
+    /// A room as stored, with its questions and polls and the media state
+    /// the engine reports.
+    pub fn new(
+        room: Room,
+        questions: Vec<QuestionRow>,
+        polls: Vec<PollTally>,
+        media: MediaState,
+        at: At,
+    ) -> Self {
         let mut core = Self {
             room,
             conns: BTreeMap::new(),
@@ -450,6 +545,15 @@ impl RoomCore {
             last_sample: None,
             idle_since: Some(at.mono),
             media,
+            polls: polls.into_iter().map(|p| (p.row.id, p)).collect(),
+            dirty_polls: VecDeque::new(),
+            poll_votes_waiting: Vec::new(),
+            poll_votes_writing: None,
+            reactions_waiting: Vec::new(),
+            reactions_writing: None,
+            reactions_unsent: BTreeMap::new(),
+            last_reactions: None,
+            allowances: HashMap::new(),
             stopped: false,
             effects: Vec::new(),
         };
@@ -529,8 +633,14 @@ impl RoomCore {
             let why = forbidden(format!("A {} may not do this.", member.role));
             return self.reply(reply, Err(why));
         }
-        // The end's statistics count every vote acknowledged before it.
-        if matches!(act, Act::End) && self.votes_busy() {
+        // The end's statistics count every vote and reaction acknowledged
+        // before it, and a poll closes (or goes) after the votes cast in
+        // time are stored.
+        let waits = matches!(
+            act,
+            Act::End | Act::UpdatePoll { .. } | Act::DeletePoll { .. }
+        );
+        if waits && self.batches_busy() {
             self.after_votes.push((member, act, reply));
             return;
         }
@@ -550,6 +660,15 @@ impl RoomCore {
             Act::Settings(patch) => self.settings(patch, reply),
             Act::Kick { participant_id } => self.kick(member, participant_id, reply),
             Act::End => self.end(reply),
+            Act::CreatePoll {
+                question,
+                options,
+                multiple,
+            } => self.create_poll(question, options, multiple, reply),
+            Act::UpdatePoll { id, status } => self.update_poll(id, status, reply),
+            Act::DeletePoll { id } => self.delete_poll(id, reply),
+            Act::VotePoll { id, options } => self.vote_poll(&member, id, options, reply),
+            Act::React { emoji } => self.react(at, &member, emoji, reply),
         }
     }
 
@@ -571,7 +690,18 @@ impl RoomCore {
             Pending::End { reply } => self.ended(at, reply, result),
             Pending::SetLive => self.live_stored(result),
             Pending::Shutdown => self.effects.push(Effect::Stop),
+            Pending::CreatePoll { reply } => self.poll_created(reply, result),
+            Pending::UpdatePoll { reply, before } => self.poll_updated(reply, before, result),
+            Pending::DeletePoll { reply, id } => self.poll_deleted(reply, id, result),
+            Pending::PollVotes => self.poll_votes_written(at, result),
+            Pending::Reactions => self.reactions_written(at, result),
         }
+    }
+
+    /// Whether a batch (question votes, poll votes, reactions) is being
+    /// written or waits to be.
+    fn batches_busy(&self) -> bool {
+        self.votes_busy() || self.poll_votes_busy() || self.reactions_busy()
     }
 
     /// A result of an unexpected kind: a bug in the task, told as one.

@@ -48,12 +48,13 @@ impl RoomCore {
         let Some(member) = self.connecting.remove(&conn) else {
             return;
         };
-        let (messages, voted, session) = match result {
+        let (messages, voted, choices, session) = match result {
             Ok(Written::Snapshot {
                 messages,
                 voted,
+                choices,
                 session,
-            }) => (messages, voted, session),
+            }) => (messages, voted, choices, session),
             Ok(_) => {
                 let error = RoomError::Internal("unexpected result for a snapshot".into());
                 return self.refuse(at, conn, error);
@@ -100,6 +101,7 @@ impl RoomCore {
                 .role
                 .can(Action::SeeParticipants)
                 .then(|| self.online.values().map(|(_, m)| m.view()).collect()),
+            polls: self.polls_for(&member, &choices),
         };
         crate::metrics::participants(member.role.as_str(), 1.0);
         self.conns.insert(
@@ -156,13 +158,15 @@ impl RoomCore {
             return;
         }
         self.flush_questions();
+        self.flush_polls();
+        self.flush_reactions(at);
         self.flush_roster();
         self.flush_presence(at);
         let idle = self
             .idle_since
             .is_some_and(|t| at.mono.duration_since(t) > IDLE_FOR);
         let ended_and_empty = self.room.is_ended() && self.conns.is_empty();
-        let quiet = self.pending.is_empty() && !self.votes_busy() && self.connecting.is_empty();
+        let quiet = self.pending.is_empty() && !self.batches_busy() && self.connecting.is_empty();
         if (idle || ended_and_empty) && quiet {
             self.stopped = true;
             self.effects.push(Effect::Stop);
@@ -275,11 +279,13 @@ impl RoomCore {
     /// hears `server.restarting` and closes with 1012, and open sessions
     /// and a running live stretch are stored.
     pub(super) fn settle_then_shut_down(&mut self) {
-        if self.votes_busy() || self.stopped {
+        if self.batches_busy() || self.stopped {
             return;
         }
         self.stopped = true;
         self.flush_questions();
+        self.flush_polls();
+        self.send_reactions();
         self.flush_roster();
         self.deliver(Audience::All, ServerFrame::ServerRestarting);
         let sessions: Vec<i64> = self.conns.values().map(|c| c.session_row).collect();

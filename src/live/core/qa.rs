@@ -245,13 +245,13 @@ impl RoomCore {
             }
         }
         self.start_votes();
-        if !self.votes_busy() {
-            self.votes_settled(at);
+        if !self.batches_busy() {
+            self.batches_settled(at);
         }
     }
 
-    /// What waited for the votes goes on.
-    fn votes_settled(&mut self, at: At) {
+    /// What waited for the batches goes on.
+    pub(super) fn batches_settled(&mut self, at: At) {
         for (member, act, reply) in std::mem::take(&mut self.after_votes) {
             self.act(at, member, act, reply);
         }

@@ -1,7 +1,7 @@
 //! The room core, action by action, without a database: inputs in, the
 //! writes it asks for answered by hand, and what it sends to whom checked.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
@@ -11,6 +11,8 @@ use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
 use crate::live::act::QuestionEdit;
 use crate::live::act::SettingsPatch;
 use crate::live::views::Welcome;
+
+mod polls;
 
 const PRESENTER: i64 = 1;
 const MODERATOR: i64 = 2;
@@ -109,7 +111,7 @@ impl Room7 {
             ..MediaState::default()
         };
         Self {
-            core: RoomCore::new(room, questions, media, at),
+            core: RoomCore::new(room, questions, vec![], media, at),
             mono,
             next_reply: 1,
         }
@@ -144,6 +146,7 @@ impl Room7 {
             Written::Snapshot {
                 messages: vec![message(1, BEA, "hi")],
                 voted: HashSet::new(),
+                choices: HashMap::new(),
                 session: 100 + conn as i64,
             },
         );
@@ -785,6 +788,8 @@ fn the_end_waits_for_votes_in_flight_then_closes_every_socket() {
         media_live_seconds: 0,
         live_since: None,
         peak_viewers: 0,
+        reactions_timeline: vec![],
+        polls: vec![],
     };
     let effects = r.written(
         id,
@@ -982,7 +987,7 @@ fn a_room_started_while_live_stores_the_status_the_engine_reports() {
         live: true,
         ..MediaState::default()
     };
-    let mut core = RoomCore::new(room(), vec![], live, At::now());
+    let mut core = RoomCore::new(room(), vec![], vec![], live, At::now());
     let effects = core.handle(At::now(), Input::Tick);
     let (_, write) = the_write(&effects);
     assert_eq!(write, Write::SetLive { live: true });
