@@ -149,9 +149,9 @@ export async function watching(page, who) {
 // beforeunload prompt) are accepted and recorded on `page.dialogs`;
 // every HTTP answer of 400 and up is recorded on `page.failures`, except
 // those `expected(url, status)` allows (a wrong password, say).
-export async function personPage(browser, { viewport = { width: 1280, height: 800 }, expected = () => false } = {}) {
+export async function personPage(browser, { viewport = { width: 1280, height: 800 }, expected = () => false, reducedMotion } = {}) {
   // axe-core is injected as a script: the pages' CSP would refuse it.
-  const context = await browser.newContext({ viewport, bypassCSP: true });
+  const context = await browser.newContext({ viewport, bypassCSP: true, reducedMotion });
   const page = await context.newPage();
   page.dialogs = [];
   page.failures = [];

@@ -9,6 +9,8 @@ import { h, mount } from './dom.js';
 import { LiveSession } from './live.js';
 import { watch } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs, finalQuestions } from './panels.js';
+import { pollsPanel } from './polls.js';
+import { reactionBar, reactionLayer } from './reactions.js';
 import { shell } from './shell.js';
 
 // How long "reconnecting" is believed before the stage says "waiting".
@@ -88,7 +90,7 @@ export function show({ slug, card, token, kind }) {
     quality,
     fullscreen,
   );
-  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, waiting, netNote, unmute, controls, audio);
+  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, reactionLayer(state), waiting, netNote, unmute, controls, audio);
 
   function playAudio() {
     audio.play().then(
@@ -214,9 +216,15 @@ export function show({ slug, card, token, kind }) {
         if (side.selected() !== 1) side.badge(1, ++chatTabs.unread);
       },
     })],
+    ['Polls', pollsPanel(live, state)],
   ]);
   side.onSelect((i) => {
     if (i === 1) side.badge(1, (chatTabs.unread = 0));
+    if (i === 2) side.badge(2, 0);
+  });
+  // A poll that opens while another tab is shown: a mark on the Polls tab.
+  state.watch(['poll.created'], ({ poll }) => {
+    if (poll.status === 'open' && side.selected() !== 2) side.badge(2, 1);
   });
 
   const { header, banner } = shell({
@@ -236,6 +244,6 @@ export function show({ slug, card, token, kind }) {
   state.watch(['welcome'], () => viewer.check());
 
   document.title = `${card.title} · Podium`;
-  mount(banner, header, h('main', { class: 'room attend' }, stageBox, side.el));
+  mount(banner, header, h('main', { class: 'room attend' }, h('div', { class: 'stage-column' }, stageBox, reactionBar(live)), side.el));
   live.start();
 }

@@ -7,6 +7,8 @@ import { h, mount } from './dom.js';
 import { LiveSession } from './live.js';
 import { watch } from './media.js';
 import { RoomState, chatPanel, qaPanel, participantsPanel, settingsPanel } from './panels.js';
+import { pollsPanel } from './polls.js';
+import { reactionLayer } from './reactions.js';
 import { shell } from './shell.js';
 
 export function show({ slug, card, token, kind }) {
@@ -45,7 +47,9 @@ export function show({ slug, card, token, kind }) {
       column(
         'Stage',
         'col-room',
-        h('div', { class: 'console-stage' }, stage, offAir),
+        h('div', { class: 'console-stage' }, stage, reactionLayer(state), offAir),
+        h('h2', {}, 'Polls'),
+        pollsPanel(live, state),
         h('h2', {}, 'Settings'),
         settingsPanel(live, state),
         h('h2', {}, 'People'),

@@ -73,6 +73,63 @@ export function chart(timeline) {
   );
 }
 
+// Reactions per minute as bars, each minute's count and its emoji in the
+// bar's title.
+export function reactionsChart(timeline) {
+  const W = 640;
+  const H = 200;
+  const pad = { l: 48, r: 16, t: 14, b: 44 };
+  const totals = timeline.map((m) => Object.values(m.counts).reduce((a, b) => a + b, 0));
+  const peak = Math.max(1, ...totals);
+  const yStep = Math.max(1, niceStep(peak, 4));
+  const top = Math.ceil(peak / yStep) * yStep;
+  const slot = (W - pad.l - pad.r) / timeline.length;
+  const y = (v) => H - pad.b - (v / top) * (H - pad.t - pad.b);
+  const label = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const every = Math.max(1, Math.ceil(timeline.length / 6));
+  const yTicks = [];
+  for (let v = 0; v <= top; v += yStep) yTicks.push(v);
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'chart', id: 'reactions-chart', role: 'img', 'aria-label': `Reactions per minute; at most ${peak} in one minute` },
+    ...yTicks.map((v) => svg('g', { class: 'y-tick' },
+      svg('line', { x1: pad.l, y1: y(v), x2: W - pad.r, y2: y(v), class: 'grid' }),
+      svg('text', { x: pad.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'tick' }, String(v)))),
+    ...timeline.map((m, i) => {
+      const x = pad.l + i * slot + slot * 0.15;
+      const what = Object.entries(m.counts).map(([e, n]) => `${e} ${n}`).join('  ');
+      return svg('g', { class: 'bar' },
+        svg('rect', { x: x.toFixed(1), y: y(totals[i]).toFixed(1), width: (slot * 0.7).toFixed(1), height: (H - pad.b - y(totals[i])).toFixed(1), class: 'series-bar', 'data-at': m.at, 'data-total': totals[i] },
+          svg('title', {}, `${label(m.at)}: ${what}`)),
+        i % every === 0 ? svg('text', { x: (x + slot * 0.35).toFixed(1), y: H - pad.b + 17, 'text-anchor': 'middle', class: 'tick' }, label(m.at)) : null);
+    }),
+    svg('line', { x1: pad.l, y1: H - pad.b, x2: W - pad.r, y2: H - pad.b, class: 'axis' }),
+    svg('line', { x1: pad.l, y1: pad.t, x2: pad.l, y2: H - pad.b, class: 'axis' }),
+    svg('text', { x: (pad.l + W - pad.r) / 2, y: H - 6, 'text-anchor': 'middle', class: 'axis-title' }, 'Time'),
+    svg('text', { x: 12, y: (pad.t + H - pad.b) / 2, 'text-anchor': 'middle', class: 'axis-title', transform: `rotate(-90 12 ${(pad.t + H - pad.b) / 2})` }, 'Reactions'),
+  );
+}
+
+// Each poll's final counts.
+function pollResults(polls) {
+  return h(
+    'ol',
+    { class: 'report-polls' },
+    polls.map((p) =>
+      h('li', { class: 'poll' },
+        h('p', { class: 'question' }, p.question, h('span', { class: `badge ${p.status}` }, p.status === 'open' ? 'Open' : 'Closed')),
+        h('ol', { class: 'poll-results', 'aria-label': `${p.total_voters} voters` },
+          p.options.map((o) => {
+            const pct = p.total_voters ? Math.round((o.votes / p.total_voters) * 100) : 0;
+            return h('li', {},
+              h('span', { class: 'option' }, o.text),
+              h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { style: `width: ${pct}%` })),
+              h('span', { class: 'count' }, `${o.votes} · ${pct} %`));
+          })),
+        h('p', { class: 'meta muted' }, `${p.total_voters} ${p.total_voters === 1 ? 'voter' : 'voters'}${p.multiple ? ' · several choices allowed' : ''}`))),
+  );
+}
+
 async function download(slug, credential, name, button, status) {
   button.disabled = true;
   try {
@@ -122,13 +179,19 @@ function render(slug, card, credential, stats) {
         tile('Votes', stats.total_votes, 'Up-votes on questions.', 'stat-votes'),
         tile('Asked a question', percent(share.asked), 'Share of attendees who asked at least one.', 'stat-asked'),
         tile('Voted', percent(share.voted), 'Share of attendees who voted at least once.', 'stat-voted'),
-        tile('Chatted', percent(share.chatted), 'Share of attendees who wrote in the chat.', 'stat-chatted')),
+        tile('Chatted', percent(share.chatted), 'Share of attendees who wrote in the chat.', 'stat-chatted'),
+        tile('Reactions', stats.total_reactions ?? 0, 'Reactions sent (👍 👏 ❤️ 😂 😮 🎉), everyone\'s.', 'stat-reactions'),
+        tile('Polls', (stats.polls ?? []).length, 'Polls opened during the session.', 'stat-polls')),
       stats.media
         ? group('Broadcast',
           tile('Time live', duration(stats.media.live_seconds), 'How long the presenter\'s camera was on air.', 'stat-live'),
           tile('Most video viewers', stats.media.peak_viewers, 'The most video players connected at once (a person with two tabs counts twice).', 'stat-viewers'))
         : null,
       h('section', { 'aria-label': 'Attendance' }, h('h2', {}, 'Attendance'), stats.timeline.length ? chart(stats.timeline) : notice('No attendance recorded yet.')),
+      h('section', { 'aria-label': 'Reactions over time' }, h('h2', {}, 'Reactions over time'),
+        stats.reactions_timeline?.length ? reactionsChart(stats.reactions_timeline) : h('p', { class: 'muted' }, 'Nobody reacted.')),
+      h('section', { 'aria-label': 'Polls' }, h('h2', {}, 'Polls'),
+        stats.polls?.length ? pollResults(stats.polls) : h('p', { class: 'muted' }, 'No poll was opened.')),
       h(
         'section',
         { 'aria-label': 'Top questions' },
@@ -151,6 +214,7 @@ function render(slug, card, credential, stats) {
           csv('Chat (CSV)', 'chat.csv'),
           csv('Questions (CSV)', 'questions.csv'),
           csv('Attendance over time (CSV)', 'stats.csv'),
+          csv('Polls (CSV)', 'polls.csv'),
           h('button', { class: 'secondary', onclick: () => window.print() }, 'Print')),
         status),
     ),

@@ -9,6 +9,8 @@ import { api, store } from './api.js';
 import { LiveSession } from './live.js';
 import { publish } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
+import { pollsPanel } from './polls.js';
+import { reactionLayer } from './reactions.js';
 import { shell, openReport } from './shell.js';
 
 // A broadcast this recent (the studio's last sign of life while live) is
@@ -243,6 +245,7 @@ export function show({ slug, card, token, kind }) {
   const side = tabs([
     ['Q&A', qaPanel(live, state, { canAsk: false })],
     ['Chat', chatPanel(live, state)],
+    ['Polls', pollsPanel(live, state)],
   ]);
   mount(
     banner,
@@ -253,7 +256,7 @@ export function show({ slug, card, token, kind }) {
       h(
         'section',
         { class: 'stage studio-stage', 'aria-label': 'Studio' },
-        h('div', { class: 'preview-box' }, preview, onAir, micOff),
+        h('div', { class: 'preview-box' }, preview, reactionLayer(state), onAir, micOff),
         audience,
         h('div', { class: 'controls-bar' }, goLive, mute, share),
         screenBox,
