@@ -6,9 +6,17 @@
 //!   reply latency and the vote-count frames (`question.updated`,
 //!   `questions.updated`) per second the room got;
 //! - joins: J joins per second into a password room (argon2id checks):
-//!   join latency and errors.
+//!   join latency and errors;
+//! - poll votes: P a second on one open poll of four options, from P
+//!   voters who each vote (changing their minds) once a second: the final
+//!   counts must be the voters' last choices exactly; reply latency and
+//!   `poll.updated` frames per second;
+//! - reactions: R a second from R/4 sockets (four each, within the
+//!   allowance): the `reactions` frames a watching socket gets must add up
+//!   to exactly the reactions acknowledged, as must the stats; frames per
+//!   second.
 //!
-//! `cargo bench --bench room_storms -- --votes 1000 --joins 100 --seconds 30`
+//! `cargo bench --bench room_storms -- --votes 1000 --joins 100 --poll-votes 1000 --reactions 2000 --seconds 30`
 //! Without `--bench` (as `cargo test --all-targets` runs it): a short run.
 
 // The tests' kit (a database, the server as a child process, rooms and
@@ -36,6 +44,8 @@ const QUESTIONS: usize = 20;
 struct Args {
     votes: u64,
     joins: u64,
+    poll_votes: u64,
+    reactions: u64,
     seconds: u64,
 }
 
@@ -49,10 +59,16 @@ fn args() -> Args {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default)
     };
-    let (v, j, s) = if bench { (1000, 100, 30) } else { (100, 10, 2) };
+    let (v, j, p, r, s) = if bench {
+        (1000, 100, 1000, 2000, 30)
+    } else {
+        (100, 10, 100, 200, 2)
+    };
     Args {
         votes: get("--votes", v),
         joins: get("--joins", j),
+        poll_votes: get("--poll-votes", p),
+        reactions: get("--reactions", r),
         seconds: get("--seconds", s),
     }
 }
@@ -252,6 +268,224 @@ async fn joins(a: &Args, api: &Api, http: &awc::Client) {
     );
 }
 
+/// Joins `n` attendees, 50 at a time.
+async fn attendees(room: &kit::Room, n: u64, prefix: &str) -> Vec<kit::Participant> {
+    futures_util::stream::iter(0..n)
+        .map(|i| async move { room.attendee(&format!("{prefix}{i}")).await })
+        .buffer_unordered(50)
+        .collect()
+        .await
+}
+
+/// Counts the frames of type `ty` a socket gets, and when, until `stop`.
+fn watch(mut ws: kit::ws::Ws, ty: &'static str) -> Rc<RefCell<Vec<(Instant, Value)>>> {
+    let seen: Rc<RefCell<Vec<(Instant, Value)>>> = Rc::default();
+    let out = seen.clone();
+    actix_rt::spawn(async move {
+        while let Some(f) = ws.gets_within(ty, Duration::from_secs(5)).await {
+            seen.borrow_mut().push((Instant::now(), f));
+        }
+    });
+    out
+}
+
+/// The most frames within any one second.
+fn busiest_second(at: &[Instant]) -> usize {
+    at.iter()
+        .map(|t| {
+            at.iter()
+                .filter(|u| **u >= *t && **u < *t + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+async fn poll_votes(a: &Args, api: &Api) {
+    let room = api
+        .create_room(json!({"title": "Poll", "presenter_name": "Ada", "max_participants": 100000}))
+        .await;
+    let host = room.presenter().await;
+    let r = host
+        .post(
+            "/polls",
+            json!({"question": "Which?", "options": ["a", "b", "c", "d"]}),
+        )
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    host.patch(&format!("/polls/{id}"), json!({"status": "open"}))
+        .await;
+    let voters = attendees(&room, a.poll_votes, "P").await;
+    let (ws, _) = host.ws().await;
+    let frames = watch(ws, "poll.updated");
+    let rounds = a.seconds;
+    let started = Instant::now();
+    // Voter i's k-th vote, one a second each, spread over the second.
+    let choice = |i: u64, k: u64| ((i + k * 3) % 4) as usize;
+    let tasks: Vec<_> = voters
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let i = i as u64;
+            let offset = Duration::from_secs_f64(i as f64 / a.poll_votes as f64);
+            actix_rt::spawn(async move {
+                let mut lat = Vec::new();
+                let mut last = None;
+                for k in 0..rounds {
+                    tokio::time::sleep_until((started + offset + Duration::from_secs(k)).into())
+                        .await;
+                    let t0 = Instant::now();
+                    let r = v
+                        .put_json(
+                            &format!("/polls/{id}/vote"),
+                            json!({"options": [choice(i, k)]}),
+                        )
+                        .await;
+                    if r.status == 200 {
+                        lat.push(t0.elapsed());
+                        last = Some(choice(i, k));
+                    }
+                }
+                (lat, last)
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    let mut expected = [0i64; 4];
+    for t in tasks {
+        let (l, last) = t.await.unwrap();
+        lat.extend(l);
+        if let Some(c) = last {
+            expected[c] += 1;
+        }
+    }
+    let took = started.elapsed();
+    lat.sort_unstable();
+    let stored = host.get("/polls").await.body;
+    let counted: Vec<i64> = stored["polls"][0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["votes"].as_i64().unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let at: Vec<Instant> = frames
+        .borrow()
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| t.duration_since(started) <= took)
+        .collect();
+    let last_told = frames
+        .borrow()
+        .last()
+        .map(|(_, f)| f["poll"]["options"].clone());
+    println!(
+        "room_storms: poll votes: {} acknowledged of {} in {:.1} s ({:.0}/s); counts {} ({counted:?}, expected {expected:?}); \
+         reply latency p50={:.1} ms p99={:.1} ms max={:.1} ms; poll.updated frames {:.1}/s, at most {} in a second",
+        lat.len(),
+        a.poll_votes * rounds,
+        took.as_secs_f64(),
+        lat.len() as f64 / took.as_secs_f64(),
+        if counted == expected { "exact" } else { "WRONG" },
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0),
+        at.len() as f64 / took.as_secs_f64(),
+        busiest_second(&at),
+    );
+    assert_eq!(
+        counted, expected,
+        "the counts are every voter's last choice"
+    );
+    let told: Vec<i64> = last_told
+        .expect("the counts were told")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["votes"].as_i64().unwrap())
+        .collect();
+    assert_eq!(told, expected, "the last frame told the final counts");
+}
+
+async fn reactions(a: &Args, api: &Api) {
+    const EMOJI: [&str; 6] = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
+    let room = api
+        .create_room(
+            json!({"title": "Reactions", "presenter_name": "Ada", "max_participants": 100000}),
+        )
+        .await;
+    let host = room.presenter().await;
+    let senders = a.reactions.div_ceil(4);
+    let people = attendees(&room, senders, "R").await;
+    let mut sockets = Vec::new();
+    for p in &people {
+        sockets.push(p.ws().await.0);
+    }
+    let (ws, _) = host.ws().await;
+    let frames = watch(ws, "reactions");
+    let rounds = 4 * a.seconds;
+    let started = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut ws)| {
+            let offset = Duration::from_secs_f64(i as f64 / senders as f64 / 4.0);
+            actix_rt::spawn(async move {
+                let mut accepted = [0u64; 6];
+                for k in 0..rounds {
+                    let at = started + offset + Duration::from_millis(250 * k);
+                    tokio::time::sleep_until(at.into()).await;
+                    let e = (i + k as usize) % 6;
+                    ws.send(json!({"type": "reaction", "emoji": EMOJI[e], "ref": k}))
+                        .await;
+                    loop {
+                        let v = ws.recv().await;
+                        if v["ref"] == k {
+                            if v["type"] == "ack" {
+                                accepted[e] += 1;
+                            }
+                            break;
+                        }
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = [0u64; 6];
+    for t in tasks {
+        for (a, n) in accepted.iter_mut().zip(t.await.unwrap()) {
+            *a += n;
+        }
+    }
+    let took = started.elapsed();
+    // The last frame comes within 300 ms of the last reaction.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let frames = frames.borrow().clone();
+    let mut told = [0u64; 6];
+    for (_, f) in frames.iter() {
+        for (k, n) in f["counts"].as_object().unwrap() {
+            told[EMOJI.iter().position(|e| e == k).unwrap()] += n.as_u64().unwrap();
+        }
+    }
+    let total: u64 = accepted.iter().sum();
+    let at: Vec<Instant> = frames.iter().map(|(t, _)| *t).collect();
+    let stats = room.moderator().await.get("/stats").await.body;
+    println!(
+        "room_storms: reactions: {total} acknowledged of {} in {:.1} s ({:.0}/s) from {senders} sockets; frames add up {} \
+         ({told:?} told, {accepted:?} acknowledged), stats {}; reactions frames {:.1}/s, at most {} in a second",
+        senders * rounds,
+        took.as_secs_f64(),
+        total as f64 / took.as_secs_f64(),
+        if told == accepted { "exactly" } else { "WRONG" },
+        stats["total_reactions"],
+        at.len() as f64 / took.as_secs_f64(),
+        busiest_second(&at),
+    );
+    assert_eq!(told, accepted, "the frames add up to what was acknowledged");
+    assert_eq!(stats["total_reactions"], total, "the stats count them all");
+}
+
 fn main() {
     let a = args();
     support::raise_open_files();
@@ -269,6 +503,8 @@ fn main() {
             .finish();
         votes(&a, &api, &http).await;
         joins(&a, &api, &http).await;
+        poll_votes(&a, &api).await;
+        reactions(&a, &api).await;
     });
     drop(server);
     drop(db);

@@ -479,6 +479,7 @@ pub struct RoomCore {
     polls: BTreeMap<i64, PollTally>,
     /// Polls whose counts changed, in the order they are to be told.
     dirty_polls: VecDeque<i64>,
+    last_poll_frame: Option<Instant>,
     poll_votes_waiting: Vec<PendingPollVote>,
     poll_votes_writing: Option<Vec<PendingPollVote>>,
     reactions_waiting: Vec<(Emoji, ReplyId)>,
@@ -547,6 +548,7 @@ impl RoomCore {
             media,
             polls: polls.into_iter().map(|p| (p.row.id, p)).collect(),
             dirty_polls: VecDeque::new(),
+            last_poll_frame: None,
             poll_votes_waiting: Vec::new(),
             poll_votes_writing: None,
             reactions_waiting: Vec::new(),

@@ -3,6 +3,7 @@
 //! once per flush. Nobody is ever sent who chose what.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{
     At, Audience, Done, Member, Pending, PendingPollVote, ReplyId, RoomCore, RoomError, Write,
@@ -13,6 +14,9 @@ use crate::live::protocol::ServerFrame;
 use crate::live::views::PollView;
 use crate::store::polls::PollTally;
 use crate::store::StoreError;
+
+/// The least time between two frames of poll counts.
+pub const POLL_FRAMES_EVERY: Duration = Duration::from_millis(100);
 
 /// Who may see a poll: everyone once it has opened, staff while a draft.
 fn audience(status: PollStatus) -> Audience {
@@ -250,15 +254,38 @@ impl RoomCore {
         }
     }
 
-    /// Changed counts: one poll's frame per flush, so a room hears at most
-    /// ten a second however many polls are open (each waits its turn).
-    pub(super) fn flush_polls(&mut self) {
+    /// Changed counts: one poll's frame per flush and at least
+    /// `POLL_FRAMES_EVERY` apart (a late tick does not bunch two), so a
+    /// room hears at most ten a second however many polls are open (each
+    /// waits its turn).
+    pub(super) fn flush_polls(&mut self, at: At) {
+        let due = self
+            .last_poll_frame
+            .is_none_or(|t| at.mono.duration_since(t) >= POLL_FRAMES_EVERY);
+        if !due {
+            return;
+        }
         while let Some(id) = self.dirty_polls.pop_front() {
-            if let Some(poll) = self.polls.get(&id) {
-                let (to, poll) = (audience(poll.status()), PollView::shared(poll.result()));
-                self.deliver(to, ServerFrame::PollUpdated { poll });
+            if self.send_poll(id) {
+                self.last_poll_frame = Some(at.mono);
                 return;
             }
         }
+    }
+
+    /// Every changed count at once: the server stops.
+    pub(super) fn send_all_polls(&mut self) {
+        while let Some(id) = self.dirty_polls.pop_front() {
+            self.send_poll(id);
+        }
+    }
+
+    fn send_poll(&mut self, id: i64) -> bool {
+        let Some(poll) = self.polls.get(&id) else {
+            return false;
+        };
+        let (to, poll) = (audience(poll.status()), PollView::shared(poll.result()));
+        self.deliver(to, ServerFrame::PollUpdated { poll });
+        true
     }
 }

@@ -158,7 +158,7 @@ impl RoomCore {
             return;
         }
         self.flush_questions();
-        self.flush_polls();
+        self.flush_polls(at);
         self.flush_reactions(at);
         self.flush_roster();
         self.flush_presence(at);
@@ -284,7 +284,7 @@ impl RoomCore {
         }
         self.stopped = true;
         self.flush_questions();
-        self.flush_polls();
+        self.send_all_polls();
         self.send_reactions();
         self.flush_roster();
         self.deliver(Audience::All, ServerFrame::ServerRestarting);

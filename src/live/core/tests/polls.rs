@@ -365,3 +365,56 @@ fn a_participant_sends_a_burst_of_ten_then_five_a_second() {
         .count();
     assert_eq!(accepted, 5);
 }
+
+#[test]
+fn two_polls_changing_at_once_take_turns_and_the_room_hears_at_most_ten_frames_a_second() {
+    let mut r = with_poll("open");
+    let (_, effects) = r.act(MODERATOR, create());
+    let (id, _) = the_write(&effects);
+    r.written(
+        id,
+        Written::Poll(Some(tally(10, "draft", vec![0, 0, 0], 0))),
+    );
+    let (_, effects) = r.act(
+        MODERATOR,
+        Act::UpdatePoll {
+            id: 10,
+            status: PollStatus::Open,
+        },
+    );
+    let (id, _) = the_write(&effects);
+    r.written(id, Written::Poll(Some(tally(10, "open", vec![0, 0, 0], 0))));
+    let (_, effects) = r.act(BEA, vote(&[0]));
+    let (batch, _) = the_write(&effects);
+    r.written(
+        batch,
+        Written::PollVotes {
+            stored: vec![true, true],
+            tallies: vec![
+                tally(9, "open", vec![1, 0, 0], 1),
+                tally(10, "open", vec![0, 1, 0], 1),
+            ],
+        },
+    );
+    let told = |effects: &[Effect]| -> Vec<i64> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send {
+                    frame: ServerFrame::PollUpdated { poll },
+                    ..
+                } => Some(poll.poll.id),
+                _ => None,
+            })
+            .collect()
+    };
+    r.later(Duration::from_millis(100));
+    assert_eq!(told(&r.input(Input::Tick)), [9]);
+    // A tick that comes early (a late one before it) sends nothing.
+    r.later(Duration::from_millis(60));
+    assert_eq!(told(&r.input(Input::Tick)), Vec::<i64>::new());
+    r.later(Duration::from_millis(40));
+    assert_eq!(told(&r.input(Input::Tick)), [10]);
+    r.later(Duration::from_millis(100));
+    assert!(told(&r.input(Input::Tick)).is_empty());
+}
