@@ -32,6 +32,8 @@ pub struct SettingsView {
     pub anonymous_questions: bool,
     pub questions_need_approval: bool,
     pub locked: bool,
+    /// Speakers on stage besides the presenter.
+    pub max_speakers: i32,
 }
 
 /// A room as anyone may see it: never a secret.
@@ -67,6 +69,7 @@ impl RoomView {
                 anonymous_questions: s.anonymous_questions,
                 questions_need_approval: s.questions_need_approval,
                 locked: s.locked,
+                max_speakers: s.max_speakers,
             },
         }
     }

@@ -7,6 +7,9 @@ use std::str::FromStr;
 pub enum Role {
     Presenter,
     Moderator,
+    /// An attendee invited on stage who accepted: publishes camera and
+    /// microphone until taken off.
+    Speaker,
     Attendee,
 }
 
@@ -18,6 +21,12 @@ pub enum Action {
     Vote,
     /// Send reactions.
     React,
+    /// Raise and lower one's own hand.
+    RaiseHand,
+    /// Accept or decline an invitation on stage.
+    JoinStage,
+    /// Invite on stage, take off stage, lower others' hands.
+    RunStage,
     /// Delete messages, pin/hide/answer/approve questions, promote messages.
     Moderate,
     SeeHiddenQuestions,
@@ -30,12 +39,13 @@ pub enum Action {
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Presenter, Role::Moderator, Role::Attendee];
+    pub const ALL: [Role; 4] = [Role::Presenter, Role::Moderator, Role::Speaker, Role::Attendee];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Presenter => "presenter",
             Role::Moderator => "moderator",
+            Role::Speaker => "speaker",
             Role::Attendee => "attendee",
         }
     }
@@ -48,10 +58,13 @@ impl Role {
         use Action::*;
         match action {
             Chat | AskQuestion | Vote | React => true,
-            Moderate | SeeHiddenQuestions | SeeParticipants | Kick | ChangeSettings | ViewStats => {
-                self.is_moderator_or_above()
-            }
-            Publish | EndRoom => self == Role::Presenter,
+            RaiseHand | JoinStage => self == Role::Attendee,
+            Moderate | SeeHiddenQuestions | SeeParticipants | Kick | ChangeSettings | ViewStats
+            | RunStage => self.is_moderator_or_above(),
+            // A speaker publishes their own camera and microphone only
+            // (the WHIP handler keeps the screen to the presenter).
+            Publish => matches!(self, Role::Presenter | Role::Speaker),
+            EndRoom => self == Role::Presenter,
         }
     }
 }
@@ -64,7 +77,7 @@ pub fn may_remove(actor: Role, target: Role) -> bool {
         && match target {
             Role::Presenter => false,
             Role::Moderator => actor == Role::Presenter,
-            Role::Attendee => true,
+            Role::Speaker | Role::Attendee => true,
         }
 }
 
@@ -96,6 +109,7 @@ impl FromStr for Role {
         match s {
             "presenter" => Ok(Role::Presenter),
             "moderator" => Ok(Role::Moderator),
+            "speaker" => Ok(Role::Speaker),
             "attendee" => Ok(Role::Attendee),
             other => Err(UnknownRole(other.to_owned())),
         }
@@ -106,11 +120,14 @@ impl FromStr for Role {
 mod tests {
     use super::*;
 
-    const ALL: [Action; 12] = [
+    const ALL: [Action; 15] = [
         Action::Chat,
         Action::AskQuestion,
         Action::Vote,
         Action::React,
+        Action::RaiseHand,
+        Action::JoinStage,
+        Action::RunStage,
         Action::Moderate,
         Action::SeeHiddenQuestions,
         Action::SeeParticipants,
@@ -122,14 +139,20 @@ mod tests {
     ];
 
     #[test]
-    fn presenter_can_do_everything() {
-        assert!(ALL.iter().all(|a| Role::Presenter.can(*a)));
+    fn presenter_can_do_everything_but_raise_a_hand() {
+        for a in ALL {
+            let expected = !matches!(a, Action::RaiseHand | Action::JoinStage);
+            assert_eq!(Role::Presenter.can(a), expected, "{a:?}");
+        }
     }
 
     #[test]
     fn moderator_moderates_but_neither_publishes_nor_ends() {
         for a in ALL {
-            let expected = !matches!(a, Action::Publish | Action::EndRoom);
+            let expected = !matches!(
+                a,
+                Action::Publish | Action::EndRoom | Action::RaiseHand | Action::JoinStage
+            );
             assert_eq!(Role::Moderator.can(a), expected, "{a:?}");
         }
     }
@@ -139,9 +162,25 @@ mod tests {
         for a in ALL {
             let expected = matches!(
                 a,
-                Action::Chat | Action::AskQuestion | Action::Vote | Action::React
+                Action::Chat
+                    | Action::AskQuestion
+                    | Action::Vote
+                    | Action::React
+                    | Action::RaiseHand
+                    | Action::JoinStage
             );
             assert_eq!(Role::Attendee.can(a), expected, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_speaker_takes_part_and_publishes() {
+        for a in ALL {
+            let expected = matches!(
+                a,
+                Action::Chat | Action::AskQuestion | Action::Vote | Action::React | Action::Publish
+            );
+            assert_eq!(Role::Speaker.can(a), expected, "{a:?}");
         }
     }
 

@@ -114,6 +114,8 @@ pub struct RoomSettings {
     pub questions_need_approval: bool,
     /// No new attendees may join (keys still open the room).
     pub locked: bool,
+    /// Speakers on stage besides the presenter, 0 to 10.
+    pub max_speakers: i32,
 }
 
 impl Default for RoomSettings {
@@ -124,9 +126,13 @@ impl Default for RoomSettings {
             anonymous_questions: true,
             questions_need_approval: false,
             locked: false,
+            max_speakers: 3,
         }
     }
 }
+
+/// The most speakers a room may allow on stage.
+pub const MAX_SPEAKERS: i32 = 10;
 
 #[cfg(test)]
 mod tests {

@@ -61,16 +61,29 @@ impl AppContext {
     /// all of them when the room ends, a participant's when removed. Both
     /// REST and WebSocket come through here.
     pub async fn act(&self, room: i64, member: Member, act: Act) -> Result<Done, ApiError> {
+        enum Ends {
+            Room,
+            SessionsOf(i64),
+            PublishingOf(i64),
+        }
         let ends = match act {
-            Act::End => Some(None),
-            Act::Kick { participant_id } => Some(Some(participant_id)),
+            Act::End => Some(Ends::Room),
+            Act::Kick { participant_id } => Some(Ends::SessionsOf(participant_id)),
+            // Off stage, their camera and microphone end at once; they
+            // keep watching.
+            Act::RemoveFromStage { participant_id } => Some(Ends::PublishingOf(participant_id)),
             _ => None,
         };
         let result = self.hub.act(room, member, act).await?;
         match ends {
-            Some(None) => self.media.end_room(room).await,
-            Some(Some(participant)) => {
+            Some(Ends::Room) => self.media.end_room(room).await,
+            Some(Ends::SessionsOf(participant)) => {
                 for peer in self.media.sessions_of(room, participant) {
+                    self.media.remove(peer, room).await;
+                }
+            }
+            Some(Ends::PublishingOf(participant)) => {
+                for peer in self.media.publishing_sessions_of(room, participant) {
                     self.media.remove(peer, room).await;
                 }
             }

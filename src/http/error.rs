@@ -55,7 +55,7 @@ fn retry_after_secs(d: Duration) -> u64 {
 }
 
 /// Every status and code an `ApiError` can be, for the API's description.
-pub const CODES: [(u16, &str); 15] = [
+pub const CODES: [(u16, &str); 17] = [
     (400, "invalid_input"),
     (401, "unauthorized"),
     (401, "bad_password"),
@@ -65,6 +65,8 @@ pub const CODES: [(u16, &str); 15] = [
     (409, "room_full"),
     (409, "poll_not_open"),
     (409, "poll_status"),
+    (409, "stage_full"),
+    (409, "already_on_stage"),
     (410, "room_ended"),
     (413, "too_large"),
     (415, "unsupported_media_type"),
@@ -232,6 +234,8 @@ mod tests {
             ApiError::RoomFull,
             ApiError::Conflict("poll_not_open", String::new()),
             ApiError::Conflict("poll_status", String::new()),
+            ApiError::Conflict("stage_full", String::new()),
+            ApiError::Conflict("already_on_stage", String::new()),
             ApiError::RoomEnded,
             ApiError::TooLarge(1),
             ApiError::UnsupportedMediaType(String::new()),

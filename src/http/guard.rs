@@ -16,7 +16,7 @@ use super::auth::{authenticate, bearer};
 use super::context::AppContext;
 use super::error::ApiError;
 use super::route_table::{Access, ApiRoute};
-use crate::domain::{Role, Slug};
+use crate::domain::{Action, Role, Slug};
 use crate::live::Member;
 use crate::secrets;
 use crate::store::models::{Participant, Room};
@@ -156,7 +156,9 @@ async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Cal
     let allowed = match route.access {
         Access::Anyone | Access::Socket | Access::Participant | Access::SessionOwner => true,
         Access::Moderator | Access::Report => role.is_moderator_or_above(),
-        Access::Presenter | Access::Publisher => role == Role::Presenter,
+        Access::Presenter => role == Role::Presenter,
+        // The presenter, and a speaker for their own camera (media.rs).
+        Access::Publisher => role.can(Action::Publish),
     };
     if !allowed {
         return Err(forbidden(role));

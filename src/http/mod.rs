@@ -24,6 +24,7 @@ pub mod route_table;
 pub mod scrape;
 pub mod site;
 pub mod spans;
+pub mod stage;
 pub mod ws;
 
 use actix_web::http::header;

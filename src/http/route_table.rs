@@ -10,12 +10,12 @@ use actix_web::{web, Route};
 use super::openapi::{error, json, ok, query, Answer, Body, Out, ParamsFn};
 use super::{
     chat, cors, export, health, join, layers, media, moderation, openapi, polls, questions, rooms,
-    ws,
+    stage, ws,
 };
 use crate::config::CorsOrigins;
 use crate::domain::stats::SessionStats;
 use crate::live::views::{MessageView, PollView, QuestionView};
-use crate::live::{NewPoll, PollPatch, PollVote, QuestionPatch, Reaction};
+use crate::live::{NewPoll, PollPatch, PollVote, QuestionPatch, Reaction, StageInvite};
 use crate::views::RoomView;
 
 /// The weakest credential a route accepts; `guard.rs` enforces it.
@@ -376,6 +376,69 @@ pub static API_ROUTES: &[ApiRoute] = &[
     .takes(Body::Json(json::<Reaction>()))
     // 429: more than 5 a second (a burst of 10) from one participant.
     .answers(&[ok(202, Out::Empty), error(429)]),
+    // The stage. Hands are the attendees' own (403 for others); staff see
+    // and lower them.
+    route("POST", "/api/rooms/{slug}/hand", Participant, true, |r| {
+        r.to(stage::raise)
+    })
+    .answers(&[ok(200, Out::Json(json::<stage::HandState>())), error(403)]),
+    route("DELETE", "/api/rooms/{slug}/hand", Participant, true, |r| {
+        r.to(stage::lower)
+    })
+    .answers(&[ok(200, Out::Json(json::<stage::HandState>())), error(403)]),
+    route("GET", "/api/rooms/{slug}/hands", Moderator, false, |r| {
+        r.to(stage::hands)
+    })
+    .answers(&[ok(200, Out::Json(json::<stage::HandList>()))]),
+    route(
+        "DELETE",
+        "/api/rooms/{slug}/hands/{participant_id}",
+        Moderator,
+        true,
+        |r| r.to(stage::lower_someones),
+    )
+    .answers(&[ok(204, Out::Empty)]),
+    route("GET", "/api/rooms/{slug}/stage", Participant, false, |r| {
+        r.to(stage::lineup)
+    })
+    .answers(&[ok(200, Out::Json(json::<stage::Lineup>()))]),
+    route("POST", "/api/rooms/{slug}/stage", Moderator, true, |r| {
+        r.to(stage::invite)
+    })
+    .takes(Body::Json(json::<StageInvite>()))
+    // 409: on stage already.
+    .answers(&[ok(200, Out::Json(json::<stage::OnStage>())), error(409)]),
+    // The invited attendee answers (403 for anyone not invited).
+    route(
+        "POST",
+        "/api/rooms/{slug}/stage/accept",
+        Participant,
+        true,
+        |r| r.to(stage::accept),
+    )
+    // 409: the stage is full.
+    .answers(&[
+        ok(200, Out::Json(json::<stage::OnStage>())),
+        error(403),
+        error(409),
+    ]),
+    route(
+        "POST",
+        "/api/rooms/{slug}/stage/decline",
+        Participant,
+        true,
+        |r| r.to(stage::decline),
+    )
+    .answers(&[ok(204, Out::Empty), error(403)]),
+    // Staff take anyone off stage; a speaker steps down (403 for others).
+    route(
+        "DELETE",
+        "/api/rooms/{slug}/stage/{participant_id}",
+        Participant,
+        true,
+        |r| r.to(stage::remove),
+    )
+    .answers(&[ok(204, Out::Empty), error(403)]),
     media_route("POST", "/api/rooms/{slug}/whip", Publisher, |r| {
         r.to(media::whip)
     })

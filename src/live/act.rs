@@ -59,6 +59,20 @@ pub enum Act {
     React {
         emoji: Emoji,
     },
+    RaiseHand,
+    /// One's own hand (`None`), or for staff anyone's.
+    LowerHand {
+        id: Option<i64>,
+    },
+    Invite {
+        participant_id: i64,
+    },
+    AcceptStage,
+    DeclineStage,
+    /// Staff take anyone off stage; a speaker steps down.
+    RemoveFromStage {
+        participant_id: i64,
+    },
 }
 
 impl Act {
@@ -79,6 +93,12 @@ impl Act {
             Act::VotePoll { .. } => "vote_poll",
             Act::DeletePoll { .. } => "delete_poll",
             Act::React { .. } => "react",
+            Act::RaiseHand => "raise_hand",
+            Act::LowerHand { .. } => "lower_hand",
+            Act::Invite { .. } => "invite",
+            Act::AcceptStage => "accept_stage",
+            Act::DeclineStage => "decline_stage",
+            Act::RemoveFromStage { .. } => "remove_from_stage",
         }
     }
 }
@@ -129,6 +149,9 @@ pub struct SettingsPatch {
     pub anonymous_questions: Option<bool>,
     pub questions_need_approval: Option<bool>,
     pub locked: Option<bool>,
+    /// Speakers on stage besides the presenter, 0 to 10.
+    #[schema(minimum = 0, maximum = 10)]
+    pub max_speakers: Option<i32>,
 }
 
 /// A new poll, as sent (REST body and `poll.create`).
@@ -203,4 +226,11 @@ impl Reaction {
             emoji: Emoji::parse(&self.emoji)?,
         })
     }
+}
+
+/// Whom to invite on stage.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageInvite {
+    pub participant_id: i64,
 }

@@ -22,6 +22,7 @@ use crate::store::PgPool;
 
 pub use self::act::{
     Act, NewPoll, PollPatch, PollVote, QuestionEdit, QuestionPatch, Reaction, SettingsPatch,
+    StageInvite,
 };
 pub use self::core::{Done, Member, RoomError};
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::act::{self, Act, NewPoll, PollPatch, QuestionPatch, SettingsPatch};
-use super::views::{MessageView, PollView, QuestionView, VoteView, Welcome};
+use super::views::{HandView, MessageView, PollView, QuestionView, VoteView, Welcome};
 use crate::domain::qa::{ChatBody, ClientId, QuestionBody};
 use crate::domain::stats::SessionStats;
 use crate::domain::{Action, TextError};
@@ -75,6 +75,14 @@ client_frames! {
     "poll.vote" => PollVote { id: i64, options: Vec<usize> } needs Some(Action::Vote);
     "poll.delete" => PollDelete { id: i64 } needs Some(Action::Moderate);
     "reaction" => Reaction { emoji: String } needs Some(Action::React);
+    "hand.raise" => HandRaise {} needs Some(Action::RaiseHand);
+    // One's own hand, or (staff) anyone's: the room decides.
+    "hand.lower" => HandLower { id: Option<i64> } needs None;
+    "stage.invite" => StageInvite { id: i64 } needs Some(Action::RunStage);
+    "stage.accept" => StageAccept {} needs Some(Action::JoinStage);
+    "stage.decline" => StageDecline {} needs Some(Action::JoinStage);
+    // Staff take anyone off; a speaker steps down: the room decides.
+    "stage.remove" => StageRemove { id: i64 } needs None;
 }
 
 /// `question.update`'s patch, beside its `id`.
@@ -185,6 +193,12 @@ impl ClientFrame {
             ClientFrame::Reaction { emoji } => {
                 act::Reaction { emoji }.parse().map_err(|e| e.to_string())?
             }
+            ClientFrame::HandRaise {} => Act::RaiseHand,
+            ClientFrame::HandLower { id } => Act::LowerHand { id },
+            ClientFrame::StageInvite { id } => Act::Invite { participant_id: id },
+            ClientFrame::StageAccept {} => Act::AcceptStage,
+            ClientFrame::StageDecline {} => Act::DeclineStage,
+            ClientFrame::StageRemove { id } => Act::RemoveFromStage { participant_id: id },
         }))
     }
 }
@@ -238,6 +252,14 @@ server_frames! {
     "poll.removed" => PollRemoved { id: i64 };
     /// The voter's own choice with the counts it made, to the voter alone.
     "poll.voted" => PollVoted { poll: PollView };
+    /// The raised hands, oldest first, to staff (coalesced).
+    "hands" => Hands { hands: Vec<HandView> };
+    /// The raiser's own hand, to them.
+    "hand.state" => HandState { raised: bool };
+    /// An invitation on stage, to the invitee.
+    "stage.invited" => StageInvited;
+    /// Who is on stage: the presenter first.
+    "stage.updated" => StageUpdated { speakers: Vec<ParticipantView> };
     /// The reactions since the previous such frame, at most four a second.
     "reactions" => Reactions { counts: BTreeMap<&'static str, u64> };
     /// The server stops; the socket closes with 1012 and the client reconnects.
@@ -343,7 +365,8 @@ mod tests {
                 "poll.update" => r#","id":1,"status":"open""#,
                 "poll.vote" => r#","id":1,"options":[0]"#,
                 "reaction" => r#","emoji":"👍""#,
-                "ping" | "room.end" => "",
+                "ping" | "room.end" | "hand.raise" | "stage.accept" | "stage.decline" => "",
+                "hand.lower" => r#","id":null"#,
                 _ => r#","id":1"#,
             };
             let frame = parse(&format!(r#"{{"type":"{kind}"{fields}}}"#))

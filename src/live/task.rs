@@ -81,20 +81,21 @@ pub(super) fn spawn(
 }
 
 async fn start(room_id: i64, pool: &PgPool, media: &MediaHandle) -> Result<RoomCore, StoreError> {
-    let (room, questions, polls) = store::blocking(pool, move |c| {
+    let (room, questions, polls, stage) = store::blocking(pool, move |c| {
         let room = store::rooms::find_by_id(c, room_id)?
             .ok_or_else(|| StoreError::Internal(format!("room {room_id} is gone")))?;
         // Connections a crash left open end now, not never.
         store::presence::close_stale_sessions(c, room_id)?;
         let questions = store::questions::all_in_room(c, room_id)?;
         let polls = store::polls::all_in_room(c, room_id)?;
-        Ok((room, questions, polls))
+        let stage = store::stage::lineup(c, room_id)?;
+        Ok((room, questions, polls, stage))
     })
     .await?;
     // The engine owns the media state; the room asks it as it starts and
     // hears every change after, in order.
     let state = media.state(room_id).await;
-    Ok(RoomCore::new(room, questions, polls, state, At::now()))
+    Ok(RoomCore::new(room, questions, polls, stage, state, At::now()))
 }
 
 impl RoomTask {
@@ -321,7 +322,7 @@ impl RoomTask {
 /// Performs one write of the core's on the blocking pool.
 async fn perform(pool: &PgPool, room: i64, write: Write) -> Result<Written, StoreError> {
     use crate::store::{
-        messages, participants, polls, presence, questions, reactions, rooms, stats,
+        messages, participants, polls, presence, questions, reactions, rooms, stage, stats,
     };
     store::blocking(pool, move |c| {
         Ok(match write {
@@ -419,6 +420,19 @@ async fn perform(pool: &PgPool, room: i64, write: Write) -> Result<Written, Stor
             Write::Reactions { minute, counts } => {
                 reactions::add(c, room, minute, &counts)?;
                 Written::Done(true)
+            }
+            Write::SetHand { participant, at } => {
+                Written::Done(stage::set_hand(c, room, participant, at)?)
+            }
+            Write::Invite { participant, at } => {
+                Written::Participant(stage::invite(c, room, participant, at)?)
+            }
+            Write::Uninvite { participant } => Written::Done(stage::uninvite(c, room, participant)?),
+            Write::MakeSpeaker { participant } => {
+                Written::Participant(stage::make_speaker(c, room, participant)?)
+            }
+            Write::MakeAttendee { participant } => {
+                Written::Participant(stage::make_attendee(c, room, participant)?)
             }
             Write::Shutdown { sessions, live } => {
                 for row in sessions {

@@ -9,6 +9,7 @@ use crate::domain::qa::{QuestionFacts, QuestionStatus};
 use crate::domain::stats::PollResult;
 use crate::store::messages::MessageRow;
 use crate::store::questions::QuestionRow;
+use crate::store::stage::HandRow;
 use crate::views::{one_of, role_name, ParticipantView, RoomView};
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -129,6 +130,37 @@ pub struct Welcome {
     pub participants: Option<Vec<ParticipantView>>,
     /// The polls it may see (drafts for staff only), with its own choices.
     pub polls: Vec<PollView>,
+    pub stage: StageView,
+}
+
+/// The stage in a welcome: who is on it, this participant's hand and
+/// invitation, and for staff the raised hands.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageView {
+    /// The presenter first, then the speakers in the order they came on.
+    pub speakers: Vec<ParticipantView>,
+    pub hand_raised: bool,
+    pub invited: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hands: Option<Vec<HandView>>,
+}
+
+/// A raised hand, as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HandView {
+    pub participant_id: i64,
+    pub name: String,
+    pub raised_at: DateTime<Utc>,
+}
+
+impl From<&HandRow> for HandView {
+    fn from(h: &HandRow) -> Self {
+        Self {
+            participant_id: h.participant_id,
+            name: h.name.clone(),
+            raised_at: h.raised_at,
+        }
+    }
 }
 
 /// A poll as shown: its counts, and the receiver's own choice where it

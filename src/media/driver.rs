@@ -373,6 +373,16 @@ impl MediaHandle {
             .collect()
     }
 
+    /// The live publishing sessions a participant opened in a room.
+    pub fn publishing_sessions_of(&self, room: i64, participant: i64) -> Vec<PeerId> {
+        let sessions = self.shared.sessions();
+        sessions
+            .iter()
+            .filter(|(_, s)| (s.room, s.owner) == (room, participant) && !s.viewer)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
     /// Media sessions now: (publishers, viewers).
     pub fn peer_counts(&self) -> (usize, usize) {
         let sessions = self.shared.sessions();

@@ -8,6 +8,7 @@ use super::messages::{self, MessageRow};
 use super::models::{NewParticipant, NewRoom, Participant, Room};
 use super::participants::{self, JoinOutcome};
 use super::polls::{self, PollTally};
+use super::stage::{self, HandRow, Lineup};
 use super::questions::{self, QuestionRow};
 use super::stats::{self, PersonRow};
 use super::{blocking, rooms, PgPool, StoreError};
@@ -176,5 +177,13 @@ impl Store {
 
     pub async fn all_polls(&self, room: i64) -> Result<Vec<PollTally>, StoreError> {
         self.run(move |c| Ok(polls::all_in_room(c, room)?)).await
+    }
+
+    pub async fn hands(&self, room: i64) -> Result<Vec<HandRow>, StoreError> {
+        self.run(move |c| Ok(stage::hands(c, room)?)).await
+    }
+
+    pub async fn lineup(&self, room: i64) -> Result<Lineup, StoreError> {
+        self.run(move |c| Ok(stage::lineup(c, room)?)).await
     }
 }

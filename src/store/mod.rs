@@ -15,6 +15,7 @@ pub mod questions;
 pub mod reactions;
 pub mod rooms;
 pub mod schema;
+pub mod stage;
 pub mod stats;
 
 use std::time::Duration;

@@ -26,6 +26,7 @@ pub struct Room {
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub locked: bool,
+    pub max_speakers: i32,
 }
 
 impl Room {
@@ -50,6 +51,7 @@ impl Room {
             anonymous_questions: self.anonymous_questions,
             questions_need_approval: self.questions_need_approval,
             locked: self.locked,
+            max_speakers: self.max_speakers,
         }
     }
 }

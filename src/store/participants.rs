@@ -24,7 +24,11 @@ pub fn join(conn: &mut PgConnection, new: &NewParticipant) -> QueryResult<JoinOu
         if new.role == Role::Attendee.as_str() {
             let attendees: i64 = participants::table
                 .filter(participants::room_id.eq(room.id))
-                .filter(participants::role.eq(Role::Attendee.as_str()))
+                // A speaker is an attendee on stage: still a seat.
+                .filter(
+                    participants::role
+                        .eq_any([Role::Attendee.as_str(), Role::Speaker.as_str()]),
+                )
                 .filter(participants::kicked_at.is_null())
                 .count()
                 .get_result(conn)?;

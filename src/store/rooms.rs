@@ -100,6 +100,7 @@ pub struct SettingsChange {
     pub anonymous_questions: Option<bool>,
     pub questions_need_approval: Option<bool>,
     pub locked: Option<bool>,
+    pub max_speakers: Option<i32>,
 }
 
 pub fn update_settings(
@@ -111,7 +112,8 @@ pub fn update_settings(
         && change.questions_enabled.is_none()
         && change.anonymous_questions.is_none()
         && change.questions_need_approval.is_none()
-        && change.locked.is_none();
+        && change.locked.is_none()
+        && change.max_speakers.is_none();
     if !empty {
         diesel::update(rooms::table.find(room_id))
             .set(change)

@@ -41,6 +41,8 @@ diesel::table! {
         joined_at -> Timestamptz,
         kicked_at -> Nullable<Timestamptz>,
         browser_hash -> Nullable<Bytea>,
+        hand_raised_at -> Nullable<Timestamptz>,
+        invited_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -134,6 +136,7 @@ diesel::table! {
         ended_at -> Nullable<Timestamptz>,
         live_since -> Nullable<Timestamptz>,
         locked -> Bool,
+        max_speakers -> Int4,
     }
 }
 

@@ -16,6 +16,7 @@ mod polls;
 mod presence;
 mod qa;
 mod reactions;
+mod stage;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ use crate::media::MediaState;
 use crate::store::messages::MessageRow;
 use crate::store::models::{Participant, Room};
 use crate::store::polls::PollTally;
+use crate::store::stage::{HandRow, Lineup};
 use crate::store::questions::{QuestionChange, QuestionRow};
 use crate::store::rooms::SettingsChange;
 use crate::store::StoreError;
@@ -157,6 +159,8 @@ pub enum Done {
     Room(RoomView),
     Ended { stats: Box<SessionStats> },
     Poll(PollView),
+    Hand { raised: bool },
+    Participant(ParticipantView),
     Nothing,
 }
 
@@ -222,6 +226,23 @@ pub enum Write {
     /// Poll votes, a batch: (poll, participant, choice).
     PollVotes {
         ops: Vec<(i64, i64, Vec<i16>)>,
+    },
+    SetHand {
+        participant: i64,
+        at: Option<DateTime<Utc>>,
+    },
+    Invite {
+        participant: i64,
+        at: DateTime<Utc>,
+    },
+    Uninvite {
+        participant: i64,
+    },
+    MakeSpeaker {
+        participant: i64,
+    },
+    MakeAttendee {
+        participant: i64,
     },
     /// Reactions, a batch: counts per emoji for their minute.
     Reactions {
@@ -425,6 +446,27 @@ enum Pending {
     },
     PollVotes,
     Reactions,
+    Hand {
+        reply: ReplyId,
+        hand: HandRow,
+        raised: bool,
+        own: bool,
+    },
+    Invite {
+        reply: ReplyId,
+    },
+    Accept {
+        reply: ReplyId,
+        participant: i64,
+    },
+    Decline {
+        reply: ReplyId,
+        participant: i64,
+    },
+    Unstage {
+        reply: ReplyId,
+        participant: i64,
+    },
 }
 
 /// A vote that was checked and waits to be written with others.
@@ -489,6 +531,15 @@ pub struct RoomCore {
     last_reactions: Option<Instant>,
     /// Participants' reaction allowances (those not full).
     allowances: HashMap<i64, Allowance>,
+    /// Raised hands, oldest first; told to staff once per flush.
+    hands: Vec<HandRow>,
+    hands_dirty: bool,
+    /// Attendees invited on stage who have not answered.
+    invitations: BTreeSet<i64>,
+    /// Invitations being accepted (they count against the stage's seats).
+    accepting: BTreeSet<i64>,
+    presenter: Option<Member>,
+    speakers: Vec<Member>,
     stopped: bool,
     effects: Vec<Effect>,
 }
@@ -497,9 +548,10 @@ fn forbidden(what: impl Into<String>) -> RoomError {
     RoomError::Forbidden(what.into())
 }
 
-/// The action each act asks of the actor's role.
-fn action_of(act: &Act) -> Action {
-    match act {
+/// The action each act asks of the actor's role (`None`: its handler
+/// decides, as it depends on whom it is done to).
+fn action_of(act: &Act) -> Option<Action> {
+    Some(match act {
         Act::Chat { .. } => Action::Chat,
         Act::Ask { .. } => Action::AskQuestion,
         Act::Vote { .. } => Action::Vote,
@@ -514,6 +566,18 @@ fn action_of(act: &Act) -> Action {
         }
         Act::VotePoll { .. } => Action::Vote,
         Act::React { .. } => Action::React,
+        Act::RaiseHand => Action::RaiseHand,
+        Act::Invite { .. } => Action::RunStage,
+        Act::AcceptStage | Act::DeclineStage => Action::JoinStage,
+        Act::LowerHand { .. } | Act::RemoveFromStage { .. } => return None,
+    })
+}
+
+fn member_of(p: &Participant) -> Member {
+    Member {
+        participant_id: p.id,
+        name: p.name.clone(),
+        role: p.role(),
     }
 }
 
@@ -524,6 +588,7 @@ impl RoomCore {
         room: Room,
         questions: Vec<QuestionRow>,
         polls: Vec<PollTally>,
+        stage: Lineup,
         media: MediaState,
         at: At,
     ) -> Self {
@@ -556,6 +621,12 @@ impl RoomCore {
             reactions_unsent: BTreeMap::new(),
             last_reactions: None,
             allowances: HashMap::new(),
+            hands: stage.hands,
+            hands_dirty: false,
+            invitations: stage.invited.into_iter().collect(),
+            accepting: BTreeSet::new(),
+            presenter: stage.presenter.as_ref().map(member_of),
+            speakers: stage.speakers.iter().map(member_of).collect(),
             stopped: false,
             effects: Vec::new(),
         };
@@ -631,7 +702,11 @@ impl RoomCore {
         if self.room.is_ended() {
             return self.reply(reply, Err(RoomError::Ended));
         }
-        if !member.role.can(action_of(&act)) {
+        let member = Member {
+            role: self.current_role(&member),
+            ..member
+        };
+        if action_of(&act).is_some_and(|a| !member.role.can(a)) {
             let why = forbidden(format!("A {} may not do this.", member.role));
             return self.reply(reply, Err(why));
         }
@@ -671,6 +746,14 @@ impl RoomCore {
             Act::DeletePoll { id } => self.delete_poll(id, reply),
             Act::VotePoll { id, options } => self.vote_poll(&member, id, options, reply),
             Act::React { emoji } => self.react(at, &member, emoji, reply),
+            Act::RaiseHand => self.raise_hand(at, &member, reply),
+            Act::LowerHand { id } => self.lower_hand(&member, id, reply),
+            Act::Invite { participant_id } => self.invite(at, participant_id, reply),
+            Act::AcceptStage => self.accept_stage(&member, reply),
+            Act::DeclineStage => self.decline_stage(&member, reply),
+            Act::RemoveFromStage { participant_id } => {
+                self.remove_from_stage(&member, participant_id, reply)
+            }
         }
     }
 
@@ -697,6 +780,16 @@ impl RoomCore {
             Pending::DeletePoll { reply, id } => self.poll_deleted(reply, id, result),
             Pending::PollVotes => self.poll_votes_written(at, result),
             Pending::Reactions => self.reactions_written(at, result),
+            Pending::Hand {
+                reply,
+                hand,
+                raised,
+                own,
+            } => self.hand_written(reply, hand, raised, own, result),
+            Pending::Invite { reply } => self.invited(reply, result),
+            Pending::Accept { reply, participant } => self.accepted(reply, participant, result),
+            Pending::Decline { reply, participant } => self.declined(reply, participant, result),
+            Pending::Unstage { reply, participant } => self.unstaged(reply, participant, result),
         }
     }
 

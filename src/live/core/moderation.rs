@@ -19,7 +19,13 @@ impl RoomCore {
             anonymous_questions: patch.anonymous_questions,
             questions_need_approval: patch.questions_need_approval,
             locked: patch.locked,
+            max_speakers: patch.max_speakers,
         };
+        let max = crate::domain::room::MAX_SPEAKERS;
+        if change.max_speakers.is_some_and(|n| !(0..=max).contains(&n)) {
+            let why = format!("max_speakers is between 0 and {max}.");
+            return self.reply(reply, Err(RoomError::InvalidInput(why)));
+        }
         self.write(Write::Settings(change), Pending::Settings { reply });
     }
 
@@ -94,6 +100,7 @@ impl RoomCore {
             return self.reply(reply, Err(e.into()));
         }
         self.deliver(Audience::Participant(target), ServerFrame::Kicked);
+        self.left_stage(target);
         let theirs: Vec<_> = self
             .conns
             .iter()

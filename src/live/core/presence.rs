@@ -11,7 +11,9 @@ use super::{
 use crate::domain::Action;
 use crate::live::protocol::{Close, ServerFrame};
 use crate::live::views::facts;
-use crate::live::views::{MediaView, MessageView, PresenceView, QuestionView, Welcome};
+use crate::live::views::{
+    MediaView, MessageView, PresenceView, QuestionView, StageView, Welcome,
+};
 use crate::media::MediaState;
 use crate::store::StoreError;
 
@@ -67,6 +69,10 @@ impl RoomCore {
             return self.refuse(at, conn, RoomError::Ended);
         }
         let pid = member.participant_id;
+        // A room made before its presenter joined learns who leads its stage.
+        if member.role == crate::domain::Role::Presenter && self.presenter.is_none() {
+            self.presenter = Some(member.clone());
+        }
         let first = {
             let entry = self.online.entry(pid).or_insert((0, member.clone()));
             entry.0 += 1;
@@ -102,6 +108,12 @@ impl RoomCore {
                 .can(Action::SeeParticipants)
                 .then(|| self.online.values().map(|(_, m)| m.view()).collect()),
             polls: self.polls_for(&member, &choices),
+            stage: StageView {
+                speakers: self.lineup(),
+                hand_raised: self.hands.iter().any(|h| h.participant_id == pid),
+                invited: self.invitations.contains(&pid),
+                hands: member.staff().then(|| self.hand_views()),
+            },
         };
         crate::metrics::participants(member.role.as_str(), 1.0);
         self.conns.insert(
@@ -160,6 +172,7 @@ impl RoomCore {
         self.flush_questions();
         self.flush_polls(at);
         self.flush_reactions(at);
+        self.flush_hands();
         self.flush_roster();
         self.flush_presence(at);
         let idle = self
@@ -286,6 +299,7 @@ impl RoomCore {
         self.flush_questions();
         self.send_all_polls();
         self.send_reactions();
+        self.flush_hands();
         self.flush_roster();
         self.deliver(Audience::All, ServerFrame::ServerRestarting);
         let sessions: Vec<i64> = self.conns.values().map(|c| c.session_row).collect();

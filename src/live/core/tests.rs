@@ -39,6 +39,7 @@ fn room() -> Room {
         started_at: None,
         ended_at: None,
         locked: false,
+        max_speakers: 3,
     }
 }
 
@@ -111,7 +112,7 @@ impl Room7 {
             ..MediaState::default()
         };
         Self {
-            core: RoomCore::new(room, questions, vec![], media, at),
+            core: RoomCore::new(room, questions, vec![], Lineup::default(), media, at),
             mono,
             next_reply: 1,
         }
@@ -987,7 +988,7 @@ fn a_room_started_while_live_stores_the_status_the_engine_reports() {
         live: true,
         ..MediaState::default()
     };
-    let mut core = RoomCore::new(room(), vec![], vec![], live, At::now());
+    let mut core = RoomCore::new(room(), vec![], vec![], Lineup::default(), live, At::now());
     let effects = core.handle(At::now(), Input::Tick);
     let (_, write) = the_write(&effects);
     assert_eq!(write, Write::SetLive { live: true });
