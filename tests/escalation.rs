@@ -179,6 +179,13 @@ async fn scene(app: &App) -> Scene {
         .patch(&format!("/polls/{poll}"), json!({"status": "open"}))
         .await;
     assert_eq!(r.status, 200, "open the poll: {}", r.body);
+    // The attendee has a hand up and an invitation on stage.
+    let r = attendee.post("/hand", json!({})).await;
+    assert_eq!(r.status, 200, "hand: {}", r.body);
+    let r = moderator
+        .post("/stage", json!({"participant_id": attendee.id}))
+        .await;
+    assert_eq!(r.status, 200, "invite: {}", r.body);
     let session = attendee.whep().await;
     let room_id = room_id(app, &room.slug);
     Scene {
@@ -221,8 +228,8 @@ async fn fingerprint(app: &App, s: &Scene) -> String {
            (SELECT json_agg(r)::text FROM (SELECT status, title, chat_enabled, questions_enabled,
               anonymous_questions, questions_need_approval, max_participants, ended_at, live_since
               FROM rooms WHERE id = $1) r),
-           (SELECT json_agg(p ORDER BY p.id)::text FROM (SELECT id, name, role, token_hash, kicked_at
-              FROM participants WHERE room_id = $1) p),
+           (SELECT json_agg(p ORDER BY p.id)::text FROM (SELECT id, name, role, token_hash, kicked_at,
+              hand_raised_at, invited_at FROM participants WHERE room_id = $1) p),
            (SELECT json_agg(m ORDER BY m.id)::text FROM (SELECT id, participant_id, body, deleted_at
               FROM messages WHERE room_id = $1) m),
            (SELECT json_agg(q ORDER BY q.id)::text FROM (SELECT id, body, votes, pinned, hidden,
@@ -280,6 +287,8 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         .replace("messages/{id}", &format!("messages/{}", s.message))
         .replace("questions/{id}", &format!("questions/{}", s.question))
         .replace("polls/{id}", &format!("polls/{}", s.poll))
+        .replace("hands/{id}", &format!("hands/{}", s.attendee.id))
+        .replace("stage/{id}", &format!("stage/{}", s.attendee.id))
         .replace(
             "participants/{id}",
             &format!("participants/{}", s.other_attendee.id),
@@ -307,6 +316,9 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         ("PATCH", "/api/rooms/{slug}/polls/{id}") => Body::Json(json!({"status": "closed"})),
         ("PUT", "/api/rooms/{slug}/polls/{id}/vote") => Body::Json(json!({"options": [1]})),
         ("POST", "/api/rooms/{slug}/reactions") => Body::Json(json!({"emoji": "👏"})),
+        ("POST", "/api/rooms/{slug}/stage") => {
+            Body::Json(json!({"participant_id": s.other_attendee.id}))
+        }
         ("POST", "/api/rooms/{slug}/whip") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_SEND)),
         ("POST", "/api/rooms/{slug}/whep") => Body::Sdp(kit::sdp::offer(&kit::sdp::AV_RECV)),
         ("PATCH", "/api/rooms/{slug}/media/{id}") => Body::Trickle,
@@ -327,6 +339,14 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/polls")
         | ("GET", "/api/rooms/{slug}/polls.csv")
         | ("DELETE", "/api/rooms/{slug}/polls/{id}")
+        | ("POST", "/api/rooms/{slug}/hand")
+        | ("DELETE", "/api/rooms/{slug}/hand")
+        | ("GET", "/api/rooms/{slug}/hands")
+        | ("DELETE", "/api/rooms/{slug}/hands/{id}")
+        | ("GET", "/api/rooms/{slug}/stage")
+        | ("POST", "/api/rooms/{slug}/stage/accept")
+        | ("POST", "/api/rooms/{slug}/stage/decline")
+        | ("DELETE", "/api/rooms/{slug}/stage/{id}")
         | ("DELETE", "/api/rooms/{slug}/media/{id}")
         | ("OPTIONS", _) => Body::None,
         ("POST", "/api/rooms/{slug}/messages/{id}/promote")
@@ -471,6 +491,7 @@ async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
         Role::Attendee => &s.attendee,
         Role::Moderator => &s.moderator,
         Role::Presenter => &s.presenter,
+        Role::Speaker => unreachable!("the frames are tried by attendees, moderators, presenters"),
     };
     let mut frame = match kind {
         "chat.send" => json!({"body": "hi"}),
@@ -486,6 +507,8 @@ async fn frame_case(app: App, kind: &'static str, action: Action, role: Role) {
         "poll.vote" => json!({"id": s.poll, "options": [0]}),
         "poll.delete" => json!({"id": s.poll}),
         "reaction" => json!({"emoji": "🎉"}),
+        "hand.raise" | "stage.accept" | "stage.decline" => json!({}),
+        "stage.invite" => json!({"id": s.other_attendee.id}),
         other => panic!("{other}: teach tests/escalation.rs how to send this frame"),
     };
     frame["type"] = kind.into();

@@ -78,7 +78,7 @@ pub fn media(data: &[u8]) {
                 return;
             };
             let added = if mode % 3 == 0 {
-                core.add_publisher(now, 1, Source::Camera, offer, &mut sink)
+                core.add_publisher(now, 1, 1, Source::Camera, offer, &mut sink)
             } else {
                 core.add_viewer(now, 1, offer, &mut sink)
             };

@@ -39,7 +39,12 @@ pub enum Action {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Presenter, Role::Moderator, Role::Speaker, Role::Attendee];
+    pub const ALL: [Role; 4] = [
+        Role::Presenter,
+        Role::Moderator,
+        Role::Speaker,
+        Role::Attendee,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

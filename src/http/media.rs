@@ -122,6 +122,17 @@ pub async fn whip(
         Some(k) => Source::parse(k)
             .ok_or_else(|| ApiError::InvalidInput("kind must be camera or screen".into()))?,
     };
+    // A speaker publishes their own camera and microphone, never the
+    // screen; the guard let only publishers this far.
+    let source =
+        match (who.role(), source) {
+            (Role::Speaker, Source::Camera) => Source::Speaker,
+            (Role::Speaker, _) => return Err(ApiError::Forbidden(
+                "A speaker shares their camera and microphone; the presenter shares the screen."
+                    .into(),
+            )),
+            (_, s) => s,
+        };
     let offer = sdp_body(&req, body).await?;
     let (peer, answer) = ctx
         .media

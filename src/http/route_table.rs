@@ -392,7 +392,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     .answers(&[ok(200, Out::Json(json::<stage::HandList>()))]),
     route(
         "DELETE",
-        "/api/rooms/{slug}/hands/{participant_id}",
+        "/api/rooms/{slug}/hands/{id}",
         Moderator,
         true,
         |r| r.to(stage::lower_someones),
@@ -433,7 +433,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
     // Staff take anyone off stage; a speaker steps down (403 for others).
     route(
         "DELETE",
-        "/api/rooms/{slug}/stage/{participant_id}",
+        "/api/rooms/{slug}/stage/{id}",
         Participant,
         true,
         |r| r.to(stage::remove),

@@ -105,7 +105,10 @@ pub async fn invite(
 }
 
 pub async fn accept(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
-    participant_of(ctx.act(who.room.id, who.member()?, Act::AcceptStage).await?)
+    participant_of(
+        ctx.act(who.room.id, who.member()?, Act::AcceptStage)
+            .await?,
+    )
 }
 
 pub async fn decline(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {

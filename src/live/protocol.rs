@@ -238,7 +238,15 @@ server_frames! {
     "question.voted" => QuestionVoted(VoteView);
     "room.updated" => RoomUpdated { room: RoomView };
     "presence" => Presence { count: i32 };
-    "media.state" => MediaState { live: bool, screen: bool, reconnecting: bool };
+    "media.state" => MediaState {
+        live: bool,
+        screen: bool,
+        reconnecting: bool,
+        /// The speaker (participant) in each seat.
+        seats: Vec<Option<i64>>,
+    };
+    /// The active speaker, from the audio levels (at most two a second).
+    "media.speaker" => MediaSpeaker { participant_id: Option<i64> };
     "room.ended" => RoomEnded { stats: Box<SessionStats> };
     "kicked" => Kicked;
     "participant.joined" => ParticipantJoined { participant: ParticipantView };

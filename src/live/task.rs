@@ -95,7 +95,14 @@ async fn start(room_id: i64, pool: &PgPool, media: &MediaHandle) -> Result<RoomC
     // The engine owns the media state; the room asks it as it starts and
     // hears every change after, in order.
     let state = media.state(room_id).await;
-    Ok(RoomCore::new(room, questions, polls, stage, state, At::now()))
+    Ok(RoomCore::new(
+        room,
+        questions,
+        polls,
+        stage,
+        state,
+        At::now(),
+    ))
 }
 
 impl RoomTask {
@@ -427,7 +434,9 @@ async fn perform(pool: &PgPool, room: i64, write: Write) -> Result<Written, Stor
             Write::Invite { participant, at } => {
                 Written::Participant(stage::invite(c, room, participant, at)?)
             }
-            Write::Uninvite { participant } => Written::Done(stage::uninvite(c, room, participant)?),
+            Write::Uninvite { participant } => {
+                Written::Done(stage::uninvite(c, room, participant)?)
+            }
             Write::MakeSpeaker { participant } => {
                 Written::Participant(stage::make_speaker(c, room, participant)?)
             }

@@ -110,10 +110,15 @@ pub struct PresenceView {
     pub count: i32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MediaView {
     pub live: bool,
     pub screen: bool,
+    /// The speaker (participant) in each seat: a viewer's third video
+    /// section shows seat 0, and so on.
+    pub seats: Vec<Option<i64>>,
+    /// Who speaks now.
+    pub speaker: Option<i64>,
 }
 
 /// The snapshot a socket gets first: everything it may see now.

@@ -27,7 +27,8 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::layers::{self, Choice, LayerMeter, Selector, Want};
 use super::rewrite::Rewriter;
-use super::{shard_of, MediaError, MediaState, PeerId, Source};
+use super::speaking::Speaking;
+use super::{shard_of, MediaError, MediaState, PeerId, Source, SEATS};
 
 /// A peer we have not heard from for this long is gone (ICE-lite has no
 /// checks of its own; browsers send STUN consent checks every few seconds).
@@ -72,6 +73,8 @@ const AUDIO_BPS: u64 = 40_000;
 pub type Sink<'a> = dyn FnMut(Protocol, SocketAddr, &[u8]) + 'a;
 
 struct Publisher {
+    /// The participant publishing.
+    owner: i64,
     video_mid: Option<Mid>,
     /// The last keyframe request to each layer (`None`: a single layer).
     last_pli: Vec<(Option<Rid>, Instant)>,
@@ -87,6 +90,12 @@ enum Role {
     Camera,
     Screen,
     Stage,
+    /// A lone audio section: whoever speaks (the presenter until a speaker
+    /// does).
+    ProgrammeAudio,
+    /// Further sections: the speaker in that seat.
+    SpeakerAudio(usize),
+    SpeakerVideo(usize),
     Unused,
 }
 
@@ -152,6 +161,14 @@ struct Peer {
 struct RoomMedia {
     camera: Option<PeerId>,
     screen: Option<PeerId>,
+    /// Speakers' sessions by seat (a seat is kept while its speaker
+    /// publishes, so a viewer's sections do not change hands).
+    seats: [Option<PeerId>; SEATS],
+    /// Who speaks now (the home shard decides, the others are told).
+    active: Option<PeerId>,
+    speaking: Speaking,
+    /// What the last event said of the seats and the speaker.
+    told: ([Option<i64>; SEATS], Option<i64>),
     viewers: Vec<PeerId>,
     state: (bool, bool),
     /// The camera publisher went silent (no deliberate stop) and none has
@@ -175,6 +192,8 @@ pub struct Sources {
     pub room: i64,
     pub camera: Option<PeerId>,
     pub screen: Option<PeerId>,
+    pub seats: [Option<PeerId>; SEATS],
+    pub active: Option<PeerId>,
     pub live: bool,
     pub sharing: bool,
 }
@@ -185,7 +204,7 @@ pub enum Relay {
     /// A publisher's packet, for the viewers on other shards.
     Packet(Arc<Forward>),
     /// A room's publishers changed (from its home shard to all others).
-    Sources(Sources),
+    Sources(Box<Sources>),
     /// A viewer on another shard needs a keyframe from this publisher's
     /// layer (`None`: every layer).
     Keyframe(PeerId, Option<Rid>),
@@ -214,6 +233,8 @@ pub struct Forward {
     ts: u32,
     marker: bool,
     arrival: Instant,
+    /// Audio: the RFC 6464 level (0 the loudest, 127 silence), if sent.
+    audio_level: Option<u8>,
     payload: Arc<[u8]>,
 }
 
@@ -387,8 +408,10 @@ impl SfuCore {
                 }
                 media.camera = s.camera;
                 media.screen = s.screen;
+                media.seats = s.seats;
+                media.active = s.active;
                 media.state = (s.live, s.sharing);
-                if media.camera.is_none() && media.screen.is_none() && media.viewers.is_empty() {
+                if media.unused() {
                     self.rooms.remove(&s.room);
                 }
             }
@@ -400,9 +423,9 @@ impl SfuCore {
     }
 
     pub fn media_state(&self, room: i64) -> MediaState {
-        let (live, screen, reconnecting) =
-            self.rooms.get(&room).map_or((false, false, false), |r| {
-                (r.state.0, r.state.1, r.reconnecting)
+        let (live, screen, reconnecting, (seats, speaker)) =
+            self.rooms.get(&room).map_or(Default::default(), |r| {
+                (r.state.0, r.state.1, r.reconnecting, r.told)
             });
         MediaState {
             room_id: room,
@@ -410,18 +433,35 @@ impl SfuCore {
             live,
             screen,
             reconnecting,
+            seats,
+            speaker,
         }
     }
 
+    /// A publisher: `owner` (the participant) publishes `source`.
     pub fn add_publisher(
         &mut self,
         now: Instant,
         room: i64,
+        owner: i64,
         source: Source,
         offer: &str,
         sink: &mut Sink,
     ) -> Result<(PeerId, String), MediaError> {
+        // A speaker's publish takes their own seat again, or a free one.
+        if source == Source::Speaker {
+            let media = self.rooms.entry(room).or_default();
+            let owners: Vec<Option<i64>> = media
+                .seats
+                .iter()
+                .map(|s| s.and_then(|p| self.peers.get(&p)).and_then(publisher_owner))
+                .collect();
+            if !owners.contains(&Some(owner)) && !media.seats.iter().any(Option::is_none) {
+                return Err(MediaError::BadOffer("every seat on stage is taken".into()));
+            }
+        }
         let kind = Kind::Publisher(Publisher {
+            owner,
             video_mid: None,
             last_pli: Vec::new(),
         });
@@ -436,6 +476,16 @@ impl SfuCore {
         let slot = match source {
             Source::Camera => &mut media.camera,
             Source::Screen => &mut media.screen,
+            Source::Speaker => {
+                let peers = &self.peers;
+                let mine = media.seats.iter().position(|s| {
+                    s.and_then(|p| peers.get(&p)).and_then(publisher_owner) == Some(owner)
+                });
+                let seat = mine
+                    .or_else(|| media.seats.iter().position(Option::is_none))
+                    .expect("a seat was checked free");
+                &mut media.seats[seat]
+            }
         };
         if let Some(old) = slot.replace(id) {
             self.remove(old, now);
@@ -574,9 +624,15 @@ impl SfuCore {
             if media.screen == Some(id) {
                 media.screen = None;
             }
+            for seat in media.seats.iter_mut().filter(|s| **s == Some(id)) {
+                *seat = None;
+            }
+            media.speaking.forget(id);
+            if media.active == Some(id) {
+                media.active = None;
+            }
             media.viewers.retain(|v| *v != id);
-            let empty =
-                media.camera.is_none() && media.screen.is_none() && media.viewers.is_empty();
+            let empty = media.unused();
             self.update_state(peer.room, now);
             self.announce(peer.room);
             if empty {
@@ -787,6 +843,11 @@ impl SfuCore {
                                         ts: pkt.header.timestamp,
                                         marker: pkt.header.marker,
                                         arrival: pkt.timestamp,
+                                        audio_level: pkt
+                                            .header
+                                            .ext_vals
+                                            .audio_level
+                                            .map(|l| l.unsigned_abs().min(127)),
                                         payload: pkt.payload.clone(),
                                     });
                                 }
@@ -849,6 +910,7 @@ impl SfuCore {
             self.viewer_wants_keyframe(id, mid, now, sink);
         }
         for pkt in incoming {
+            self.hear(&pkt, now);
             self.fan_out(&pkt, sink);
             if self.shards > 1 {
                 self.relays.push(Relay::Packet(Arc::new(pkt)));
@@ -870,9 +932,16 @@ impl SfuCore {
         };
         let state = (connected(media.camera), connected(media.screen));
         let reconnecting = !state.0 && (media.camera.is_some() || media.camera_lost);
-        if state != media.state || reconnecting != media.reconnecting {
+        let owner = |id: Option<PeerId>| {
+            id.and_then(|id| self.peers.get(&id))
+                .filter(|p| p.connected)
+                .and_then(publisher_owner)
+        };
+        let told = (media.seats.map(owner), owner(media.active));
+        if state != media.state || reconnecting != media.reconnecting || told != media.told {
             media.state = state;
             media.reconnecting = reconnecting;
+            media.told = told;
             self.state_seq += 1;
             self.events.push(MediaState {
                 room_id: room,
@@ -880,6 +949,8 @@ impl SfuCore {
                 live: state.0,
                 screen: state.1,
                 reconnecting,
+                seats: told.0,
+                speaker: told.1,
             });
         }
         self.announce(room);
@@ -900,12 +971,36 @@ impl SfuCore {
             room,
             camera: media.camera,
             screen: media.screen,
+            seats: media.seats,
+            active: media.active,
             live: media.state.0,
             sharing: media.state.1,
         };
         if media.announced != Some(now) {
             media.announced = Some(now);
-            self.relays.push(Relay::Sources(now));
+            self.relays.push(Relay::Sources(Box::new(now)));
+        }
+    }
+
+    /// An audio packet's level counts towards who speaks (the home shard,
+    /// which has every publisher, decides; the others are told).
+    fn hear(&mut self, pkt: &Forward, now: Instant) {
+        let Some(level) = pkt.audio_level.filter(|_| pkt.kind == MediaKind::Audio) else {
+            return;
+        };
+        let Some(media) = self.rooms.get_mut(&pkt.room).filter(|m| m.home) else {
+            return;
+        };
+        media.speaking.heard(pkt.from, level, pkt.arrival);
+        let candidates: Vec<PeerId> = media
+            .camera
+            .iter()
+            .chain(media.seats.iter().flatten())
+            .copied()
+            .collect();
+        if let Some(active) = media.speaking.decide(&candidates, now) {
+            media.active = Some(active);
+            self.update_state(pkt.room, now);
         }
     }
 
@@ -1411,14 +1506,16 @@ fn forwards(
 /// Gives a viewer's sections their roles (see [`Role`]).
 fn assign_roles(slots: &mut [Slot]) {
     let videos = slots.iter().filter(|s| s.kind == MediaKind::Video).count();
+    let audios = slots.iter().filter(|s| s.kind == MediaKind::Audio).count();
     let (mut audio_seen, mut video_seen) = (0, 0);
     for slot in slots.iter_mut() {
         slot.role = if slot.kind == MediaKind::Audio {
             audio_seen += 1;
-            if audio_seen == 1 {
-                Role::Microphone
-            } else {
-                Role::Unused
+            match (audios, audio_seen) {
+                (1, _) => Role::ProgrammeAudio,
+                (_, 1) => Role::Microphone,
+                (_, n) if n - 2 < SEATS => Role::SpeakerAudio(n - 2),
+                _ => Role::Unused,
             }
         } else {
             video_seen += 1;
@@ -1426,6 +1523,7 @@ fn assign_roles(slots: &mut [Slot]) {
                 (1, _) => Role::Stage,
                 (_, 1) => Role::Camera,
                 (_, 2) => Role::Screen,
+                (_, n) if n - 3 < SEATS => Role::SpeakerVideo(n - 3),
                 _ => Role::Unused,
             }
         };
@@ -1434,12 +1532,32 @@ fn assign_roles(slots: &mut [Slot]) {
 
 /// The publisher a section of that role shows in this room right now.
 fn source_of(role: Role, media: &RoomMedia) -> Option<PeerId> {
+    // A speaker on stage who speaks now (the presenter is the default).
+    let speaking = media.active.filter(|a| media.seats.contains(&Some(*a)));
     match role {
         Role::Microphone | Role::Camera => media.camera,
         Role::Screen => media.screen,
         Role::Stage if media.state.1 => media.screen,
-        Role::Stage => media.camera,
+        Role::Stage | Role::ProgrammeAudio => speaking.or(media.camera),
+        Role::SpeakerAudio(seat) | Role::SpeakerVideo(seat) => media.seats[seat],
         Role::Unused => None,
+    }
+}
+
+fn publisher_owner(p: &Peer) -> Option<i64> {
+    match &p.kind {
+        Kind::Publisher(p) => Some(p.owner),
+        Kind::Viewer(_) => None,
+    }
+}
+
+impl RoomMedia {
+    /// Nothing left of it: no publisher, no viewer.
+    fn unused(&self) -> bool {
+        self.camera.is_none()
+            && self.screen.is_none()
+            && self.seats.iter().all(Option::is_none)
+            && self.viewers.is_empty()
     }
 }
 

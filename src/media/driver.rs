@@ -711,7 +711,7 @@ fn command(
             offer,
             reply,
         } => {
-            let r = core.add_publisher(now, room, source, &offer, send);
+            let r = core.add_publisher(now, room, owner, source, &offer, send);
             added(core, &r, room, owner, false);
             let _ = reply.send(r);
         }

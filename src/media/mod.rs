@@ -7,6 +7,7 @@ pub mod driver;
 pub mod layers;
 pub mod offer;
 pub mod rewrite;
+pub mod speaking;
 pub mod tcp;
 
 /// How a datagram travels: UDP, or framed on a TCP connection.
@@ -14,12 +15,18 @@ pub use str0m::net::Protocol;
 
 use std::fmt;
 
-/// Which of the presenter's sources a publisher session carries.
+/// Which source a publisher session carries: the presenter's camera (and
+/// microphone) or screen, or a speaker's camera and microphone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     Camera,
     Screen,
+    Speaker,
 }
+
+/// Speakers a room's media carries at once besides the presenter (the
+/// most `max_speakers` allows).
+pub const SEATS: usize = 10;
 
 impl Source {
     pub fn parse(s: &str) -> Option<Self> {
@@ -64,6 +71,11 @@ pub struct MediaState {
     /// went silent (a network drop, a closed tab) or a new one replaced it
     /// and is still connecting (a reload). Not after a deliberate stop.
     pub reconnecting: bool,
+    /// The speaker publishing in each seat (by participant): a viewer's
+    /// third video section and on show seat 0's camera, and so on.
+    pub seats: [Option<i64>; SEATS],
+    /// Who speaks now (by participant), from the audio levels.
+    pub speaker: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -26,8 +26,7 @@ pub fn join(conn: &mut PgConnection, new: &NewParticipant) -> QueryResult<JoinOu
                 .filter(participants::room_id.eq(room.id))
                 // A speaker is an attendee on stage: still a seat.
                 .filter(
-                    participants::role
-                        .eq_any([Role::Attendee.as_str(), Role::Speaker.as_str()]),
+                    participants::role.eq_any([Role::Attendee.as_str(), Role::Speaker.as_str()]),
                 )
                 .filter(participants::kicked_at.is_null())
                 .count()

@@ -60,7 +60,7 @@ fn the_seed_offers_are_accepted() {
     let mut sink = |_: Protocol, _: SocketAddr, _: &[u8]| {};
     let mut core = SfuCore::new(local);
     let now = Instant::now();
-    core.add_publisher(now, 1, Source::Camera, &offer("seed-publish"), &mut sink)
+    core.add_publisher(now, 1, 1, Source::Camera, &offer("seed-publish"), &mut sink)
         .expect("the publish seed is accepted");
     core.add_viewer(now, 1, &offer("seed-watch"), &mut sink)
         .expect("the watch seed is accepted");

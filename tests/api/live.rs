@@ -29,7 +29,10 @@ async fn welcome_is_a_full_snapshot() {
     assert_eq!(w["messages"][0]["body"], "first");
     assert_eq!(w["questions"], json!([]));
     assert_eq!(w["presence"]["count"], 1);
-    assert_eq!(w["media"], json!({"live": false, "screen": false}));
+    assert_eq!(
+        w["media"],
+        json!({"live": false, "screen": false, "seats": [], "speaker": null})
+    );
     assert!(
         w.get("participants").is_none(),
         "attendees never see each other"

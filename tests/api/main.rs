@@ -30,4 +30,5 @@ mod reactions;
 mod rooms;
 mod shutdown;
 mod site;
+mod stage;
 mod stats;

@@ -99,6 +99,96 @@ fn a_joining_viewer_triggers_one_keyframe_request() {
     }
 }
 
+/// What each of a client's sections got last: (mid, first payload byte).
+fn last_by_mid(c: &Client) -> std::collections::BTreeMap<Mid, u8> {
+    c.rtp.iter().map(|r| (r.0, r.3)).collect()
+}
+
+#[test]
+fn a_speaker_on_stage_reaches_every_viewer_and_the_programme_follows_who_speaks() {
+    const PRESENTER: u8 = 0xCA;
+    const SPEAKER: u8 = 0x5E;
+    for shards in [1, 2] {
+        let mut net = Net::sharded(0, shards);
+        let (presenter, _) = net.join(&AV_SEND, Some(Source::Camera), PRESENTER);
+        let (speaker, _) = net.join(&AV_SEND, Some(Source::Speaker), SPEAKER);
+        for p in [presenter, speaker] {
+            net.clients[p].audio_level = Some(-127);
+        }
+        // A WHEP player with one section of each, and the room's page with
+        // the presenter's, the screen's and one speaker seat's.
+        let (single, _) = net.join_on(shards - 1, &AV_RECV, None, 0);
+        let (page, _) = net.join_on(
+            shards - 1,
+            &[
+                (MediaKind::Audio, Direction::RecvOnly),
+                (MediaKind::Audio, Direction::RecvOnly),
+                (MediaKind::Video, Direction::RecvOnly),
+                (MediaKind::Video, Direction::RecvOnly),
+                (MediaKind::Video, Direction::RecvOnly),
+            ],
+            None,
+            0,
+        );
+        net.run(Duration::from_secs(2));
+        let seat_owner = 100 + speaker as i64;
+        let state = net.cores[0].media_state(1);
+        assert_eq!(state.seats[0], Some(seat_owner), "the speaker has seat 0");
+        // Nobody speaks: the programme is the presenter's.
+        let got = last_by_mid(&net.clients[single]);
+        assert!(got.values().all(|f| *f == PRESENTER), "{got:02x?}");
+        // The page hears and sees both, each in their own sections.
+        let got = last_by_mid(&net.clients[page]);
+        assert_eq!(
+            got.values().filter(|f| **f == PRESENTER).count(),
+            2,
+            "{got:02x?}"
+        );
+        assert_eq!(
+            got.values().filter(|f| **f == SPEAKER).count(),
+            2,
+            "{got:02x?}"
+        );
+
+        // The speaker talks: within two seconds the programme is theirs,
+        // and the room is told who speaks.
+        net.clients[speaker].audio_level = Some(-25);
+        net.cores[0].take_events();
+        let mut switched = None;
+        for step in 0..40 {
+            net.run(Duration::from_millis(50));
+            let got = last_by_mid(&net.clients[single]);
+            if got.values().all(|f| *f == SPEAKER) {
+                switched = Some(step * 50);
+                break;
+            }
+        }
+        let ms = switched.expect("the single-section viewer gets the speaker");
+        assert!(ms <= 2000, "after {ms} ms");
+        let told: Vec<Option<i64>> = net.cores[0]
+            .take_events()
+            .iter()
+            .map(|e| e.speaker)
+            .collect();
+        assert_eq!(told.last(), Some(&Some(seat_owner)), "{told:?}");
+        // One continuous stream for the single viewer's audio and video.
+        let ssrcs: std::collections::BTreeSet<u32> =
+            net.clients[single].rtp.iter().map(|r| r.1).collect();
+        assert_eq!(ssrcs.len(), 2, "switching never renegotiates");
+
+        // The presenter talks again, the speaker stops: back to them.
+        net.clients[speaker].audio_level = Some(-127);
+        net.clients[presenter].audio_level = Some(-25);
+        net.run(Duration::from_secs(3));
+        let got = last_by_mid(&net.clients[single]);
+        assert!(got.values().all(|f| *f == PRESENTER), "{got:02x?}");
+        assert_eq!(
+            net.cores[0].media_state(1).speaker,
+            Some(100 + presenter as i64)
+        );
+    }
+}
+
 #[test]
 fn single_video_viewers_see_the_screen_while_it_is_shared() {
     // One shard, then two: viewers also on a shard without the presenter.
@@ -252,7 +342,7 @@ fn an_offer_without_a_codec_we_serve_is_refused() {
         .to_sdp_string();
     let now = net.now;
     let err = net.cores[0]
-        .add_publisher(now, 1, Source::Camera, &offer, &mut |_, _, _| {})
+        .add_publisher(now, 1, 1, Source::Camera, &offer, &mut |_, _, _| {})
         .unwrap_err();
     assert!(matches!(err, MediaError::Unsupported(_)), "{err:?}");
     assert_eq!(net.peer_count(), 0, "nothing is kept of a refused offer");

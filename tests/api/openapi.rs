@@ -122,7 +122,14 @@ fn operation(route: &ApiRoute, s: &Scene) -> Option<String> {
     }
     let ids = ["messages", "questions", "participants", "media"]
         .into_iter()
-        .find(|kind| route.path.contains(&format!("/{kind}/{{id}}")));
+        .find(|kind| route.path.contains(&format!("/{kind}/{{id}}")))
+        // A raised hand and a place on stage are a participant's.
+        .or_else(|| {
+            ["/hands/{id}", "/stage/{id}"]
+                .iter()
+                .any(|p| route.path.ends_with(p))
+                .then_some("participants")
+        });
     if let Some(kind) = ids {
         parameters.push(format!(
             "\"path.id\" = {{ dictionary = \"{kind}\", probability = 0.5 }}"
@@ -134,7 +141,9 @@ fn operation(route: &ApiRoute, s: &Scene) -> Option<String> {
     // Refusals here are right, not a sign that the document is off:
     // without the upgrade's headers the socket's handshake is refused,
     // and once the doomed room ended, ending it again is 410.
-    if route.access == Access::Socket || ends_the_room(route) {
+    // Nor is the stage's answer refused to someone never invited.
+    let uninvited = route.path.ends_with("/stage/accept") || route.path.ends_with("/stage/decline");
+    if route.access == Access::Socket || ends_the_room(route) || uninvited {
         entry += "warnings = false\n";
     }
     // Schemathesis refuses an entry that changes nothing.

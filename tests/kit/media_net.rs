@@ -57,6 +57,9 @@ pub struct Client {
     pub link: Option<Link>,
     /// Bytes of every datagram that reached this client.
     pub received_bytes: u64,
+    /// Publisher: the RFC 6464 audio level its audio carries (0 loudest,
+    /// -127 silence), if any.
+    pub audio_level: Option<i8>,
 }
 
 /// A bottleneck link towards a client: packets queue behind each other at
@@ -202,7 +205,8 @@ impl Net {
         let offer = offer.to_sdp_string();
         let mut added = None;
         self.on_core(0, |core, now, sink| {
-            added = Some(core.add_publisher(now, 1, Source::Camera, &offer, sink));
+            added =
+                Some(core.add_publisher(now, 1, 100 + idx as i64, Source::Camera, &offer, sink));
         });
         self.pump();
         let (peer, answer) = added.unwrap().expect("the core accepts a simulcast offer");
@@ -237,6 +241,7 @@ impl Net {
             layer_requests: rids.into_iter().map(|r| (r, 0)).collect(),
             link: None,
             received_bytes: 0,
+            audio_level: None,
         });
         (idx, peer)
     }
@@ -350,7 +355,7 @@ impl Net {
         let mut added = None;
         self.on_core(shard, |core, now, sink| {
             added = Some(match publish {
-                Some(source) => core.add_publisher(now, 1, source, &offer, sink),
+                Some(source) => core.add_publisher(now, 1, 100 + idx as i64, source, &offer, sink),
                 None => core.add_viewer(now, 1, &offer, sink),
             });
         });
@@ -383,6 +388,7 @@ impl Net {
             layer_requests: Vec::new(),
             link: None,
             received_bytes: 0,
+            audio_level: None,
         });
         (idx, peer)
     }
@@ -489,7 +495,11 @@ impl Net {
                 self.poll_client(i);
                 continue;
             }
-            let writer = c.rtc.writer(mid).unwrap();
+            let level = c.audio_level.filter(|_| kind == MediaKind::Audio);
+            let mut writer = c.rtc.writer(mid).unwrap();
+            if let Some(level) = level {
+                writer = writer.audio_level(level, level > -127);
+            }
             let codec = if kind == MediaKind::Video {
                 video_codec
             } else {

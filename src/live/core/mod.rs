@@ -38,9 +38,9 @@ use crate::media::MediaState;
 use crate::store::messages::MessageRow;
 use crate::store::models::{Participant, Room};
 use crate::store::polls::PollTally;
-use crate::store::stage::{HandRow, Lineup};
 use crate::store::questions::{QuestionChange, QuestionRow};
 use crate::store::rooms::SettingsChange;
+use crate::store::stage::{HandRow, Lineup};
 use crate::store::StoreError;
 use crate::views::{ParticipantView, RoomView};
 

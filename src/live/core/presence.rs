@@ -11,9 +11,7 @@ use super::{
 use crate::domain::Action;
 use crate::live::protocol::{Close, ServerFrame};
 use crate::live::views::facts;
-use crate::live::views::{
-    MediaView, MessageView, PresenceView, QuestionView, StageView, Welcome,
-};
+use crate::live::views::{MediaView, MessageView, PresenceView, QuestionView, StageView, Welcome};
 use crate::media::MediaState;
 use crate::store::StoreError;
 
@@ -102,6 +100,8 @@ impl RoomCore {
             media: MediaView {
                 live: self.media.live,
                 screen: self.media.screen,
+                seats: seats_of(&self.media),
+                speaker: self.media.speaker,
             },
             participants: member
                 .role
@@ -256,8 +256,12 @@ impl RoomCore {
             return;
         }
         self.media = state;
-        let same = (known.live, known.screen, known.reconnecting)
-            == (state.live, state.screen, state.reconnecting);
+        if known.speaker != state.speaker {
+            let participant_id = state.speaker;
+            self.deliver(Audience::All, ServerFrame::MediaSpeaker { participant_id });
+        }
+        let same = (known.live, known.screen, known.reconnecting, known.seats)
+            == (state.live, state.screen, state.reconnecting, state.seats);
         if same {
             return;
         }
@@ -267,6 +271,7 @@ impl RoomCore {
                 live: state.live,
                 screen: state.screen,
                 reconnecting: state.reconnecting,
+                seats: seats_of(&state),
             },
         );
         // The stored status (the card's `live`) follows the camera.
@@ -322,4 +327,14 @@ impl RoomCore {
             Pending::Shutdown,
         );
     }
+}
+
+/// The speakers by seat, as sent: the seats up to the last one taken.
+fn seats_of(state: &MediaState) -> Vec<Option<i64>> {
+    let used = state
+        .seats
+        .iter()
+        .rposition(Option::is_some)
+        .map_or(0, |i| i + 1);
+    state.seats[..used].to_vec()
 }

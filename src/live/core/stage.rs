@@ -115,7 +115,10 @@ impl RoomCore {
             self.hands.push(hand);
         }
         self.hands_dirty = true;
-        self.deliver(Audience::Participant(pid), ServerFrame::HandState { raised });
+        self.deliver(
+            Audience::Participant(pid),
+            ServerFrame::HandState { raised },
+        );
         self.reply(
             reply,
             Ok(if own {
@@ -181,7 +184,10 @@ impl RoomCore {
         self.accepting.insert(pid);
         self.write(
             Write::MakeSpeaker { participant: pid },
-            Pending::Accept { reply, participant: pid },
+            Pending::Accept {
+                reply,
+                participant: pid,
+            },
         );
     }
 
@@ -225,7 +231,10 @@ impl RoomCore {
         }
         self.write(
             Write::Uninvite { participant: pid },
-            Pending::Decline { reply, participant: pid },
+            Pending::Decline {
+                reply,
+                participant: pid,
+            },
         );
     }
 

@@ -897,8 +897,7 @@ fn media_states_come_in_order_and_the_stored_status_follows() {
         room_id: 7,
         seq,
         live,
-        screen: false,
-        reconnecting: false,
+        ..MediaState::default()
     };
     // Older than what the room asked the engine as it started: ignored.
     assert!(r.input(Input::Media(state(9, true))).is_empty());
