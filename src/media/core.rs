@@ -81,9 +81,10 @@ struct Publisher {
 }
 
 /// What a viewer's media section shows, fixed when its sections are known:
-/// the first audio is the microphone, the first video the camera and a
-/// second video the screen; a lone video section is the stage (the screen
-/// while one is shared, else the camera).
+/// the first audio is the presenter's microphone, the first video the
+/// camera and a second video the screen, further ones the speakers' seats;
+/// a lone video section is the stage (the screen while one is shared, else
+/// whoever speaks) and a lone audio section whoever speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Microphone,

@@ -11,6 +11,7 @@ import { watch } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs, finalQuestions } from './panels.js';
 import { pollsPanel } from './polls.js';
 import { reactionBar, reactionLayer } from './reactions.js';
+import { handButton, stageSeat } from './stage.js';
 import { shell } from './shell.js';
 
 // How long "reconnecting" is believed before the stage says "waiting".
@@ -90,7 +91,18 @@ export function show({ slug, card, token, kind }) {
     quality,
     fullscreen,
   );
-  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, reactionLayer(state), waiting, netNote, unmute, controls, audio);
+  // The speakers' sections: the page asks for as many as the room allows.
+  const seats = Math.max(0, Math.min(10, card.settings?.max_speakers ?? 3));
+  const seatAudio = Array.from({ length: seats }, (_, k) => h('audio', { autoplay: true, class: 'seat-audio', dataset: { seat: k } }));
+  // Spotlight (the screen, or whoever speaks, large; the others small) or
+  // a grid of everyone on stage.
+  let grid = false;
+  const layout = h('button', { class: 'small', id: 'layout', 'aria-pressed': 'false', onclick: () => ((grid = !grid), place()) }, 'Grid');
+  controls.insertBefore(layout, fullscreen);
+  const strip = h('div', { class: 'stage-strip', id: 'stage-strip', 'aria-label': 'On stage' });
+  let self = null;
+  const stageBox = h('section', { class: 'stage', 'aria-label': 'Stage' }, stage, pip, reactionLayer(state), waiting, netNote, unmute, controls, audio, seatAudio);
+  const seat = stageSeat(live, state, { slug, token, onLocal: (s) => ((self = s), place()) });
 
   function playAudio() {
     audio.play().then(
@@ -130,11 +142,53 @@ export function show({ slug, card, token, kind }) {
     fullscreen.textContent = document.fullscreenElement ? 'Exit full screen' : 'Full screen';
   });
 
-  // The screen takes the stage while it is shared; the camera goes small.
+  // A tile of the strip: someone's camera, named.
+  function tile(key, stream, name, speaking) {
+    let t = strip.querySelector(`[data-key="${key}"]`);
+    if (!t) {
+      const v = h('video', { autoplay: true, playsinline: true, muted: true });
+      v.muted = true;
+      t = h('figure', { class: 'tile-video', dataset: { key } }, v, h('figcaption', {}));
+    }
+    const v = t.querySelector('video');
+    if (v.srcObject !== stream) v.srcObject = stream;
+    t.querySelector('figcaption').textContent = name;
+    t.classList.toggle('is-speaking', speaking);
+    return t;
+  }
+
+  // The screen takes the stage while it is shared, else whoever speaks
+  // (a speaker's camera, or the presenter's); the others go small.
   function place() {
     const sharing = state.media.screen && streams?.screen.getVideoTracks().length;
-    const want = streams ? (sharing ? streams.screen : streams.camera) : null;
+    const seatsNow = state.media.seats ?? [];
+    const speakingSeat = seatsNow.indexOf(state.media.speaker);
+    const seatLive = (k) => seatsNow[k] != null && streams?.seats?.[k]?.video.getVideoTracks().length;
+    const main = sharing ? 'screen' : speakingSeat >= 0 && seatLive(speakingSeat) ? `seat-${speakingSeat}` : 'camera';
+    const streamOf = (key) => (key === 'screen' ? streams.screen : key === 'camera' ? streams.camera : streams.seats[Number(key.slice(5))].video);
+    const want = streams ? (grid && !sharing ? null : streamOf(main)) : null;
     if (stage.srcObject !== want) stage.srcObject = want;
+    stage.hidden = grid && !sharing;
+    stageBox.classList.toggle('grid', grid && !sharing);
+    layout.setAttribute('aria-pressed', String(grid));
+    layout.textContent = grid ? 'Spotlight' : 'Grid';
+    seatAudio.forEach((a, k) => {
+      const s = streams?.seats?.[k]?.audio ?? null;
+      if (a.srcObject !== s) a.srcObject = s;
+    });
+    const presenterId = state.speakers.find((p) => p.role === 'presenter')?.id;
+    const tiles = [];
+    if (streams && state.media.live && !sharing && (grid || main !== 'camera')) {
+      tiles.push(tile('camera', streams.camera, card.presenter_name, state.media.speaker === presenterId));
+    }
+    seatsNow.forEach((pid, k) => {
+      if (streams && seatLive(k) && (grid || main !== `seat-${k}`)) {
+        tiles.push(tile(`seat-${k}`, streams.seats[k].video, state.nameOf(pid), state.media.speaker === pid));
+      }
+    });
+    if (self) tiles.push(tile('self', self, 'You', false));
+    strip.replaceChildren(...tiles);
+    strip.hidden = tiles.length === 0;
     const inset = sharing && state.media.live;
     const hidden = pipToggle.getAttribute('aria-pressed') === 'true';
     const pipWant = inset && !hidden ? streams.camera : null;
@@ -142,7 +196,7 @@ export function show({ slug, card, token, kind }) {
     pip.hidden = !pipWant;
     pipToggle.hidden = !inset;
     pipMove.hidden = !inset || hidden;
-    stage.dataset.showing = sharing ? 'screen' : 'camera';
+    stage.dataset.showing = main;
     overlay();
   }
 
@@ -154,7 +208,9 @@ export function show({ slug, card, token, kind }) {
     if (!state.media.reconnecting || on) reconnectUntil = 0;
     const stalled = on && lastFrame > 0 && now - lastFrame > STALL_MS;
     const reconnecting = (!on && reconnectUntil > now) || stalled;
-    const shown = stage.dataset.showing === 'screen' ? layersNow.screen : layersNow.camera;
+    // A speaker's camera in the spotlight has no layer note of its own.
+    const showing = stage.dataset.showing;
+    const shown = showing === 'screen' ? layersNow.screen : showing === 'camera' ? layersNow.camera : null;
     // No video by choice, or because the network cannot carry it: not a
     // stalled presenter.
     const audioOnly = on && (choice === 'audio' || (shown?.paused && shown.mode !== 'pinned'));
@@ -185,6 +241,7 @@ export function show({ slug, card, token, kind }) {
   const viewer = watch({
     slug,
     token,
+    seats,
     // The presenter's microphone is live: packets should be arriving.
     expectsMedia: () => state.media.live,
     onState: (state, detail) => {
@@ -206,7 +263,7 @@ export function show({ slug, card, token, kind }) {
     },
   });
   // Diagnostics for tests and support: the viewer's WebRTC statistics.
-  window.podium = { stats: () => viewer.pc()?.getStats(), pc: () => viewer.pc() };
+  window.podium = Object.assign(window.podium ?? {}, { stats: () => viewer.pc()?.getStats(), pc: () => viewer.pc() });
 
   const chatTabs = { unread: 0 };
   const side = tabs([
@@ -240,10 +297,18 @@ export function show({ slug, card, token, kind }) {
     if (f.type === 'media.state' && !f.live) lastFrame = 0;
     place();
   });
+  state.watch(['media.speaker', 'stage.updated'], () => place());
   // A welcome after a drop may follow a server restart: is our media there?
   state.watch(['welcome'], () => viewer.check());
 
   document.title = `${card.title} · Podium`;
-  mount(banner, header, h('main', { class: 'room attend' }, h('div', { class: 'stage-column' }, stageBox, reactionBar(live)), side.el));
+  mount(
+    banner,
+    header,
+    h('main', { class: 'room attend' },
+      h('div', { class: 'stage-column' }, seat.prompt, stageBox, strip, seat.bar,
+        h('div', { class: 'under-stage' }, reactionBar(live), handButton(live, state))),
+      side.el),
+  );
   live.start();
 }

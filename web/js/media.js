@@ -290,7 +290,11 @@ export function layers(track, kind) {
 // 'high', 'medium', 'low' or 'audio'; onLayers({camera, screen}) hears
 // what each video gets from the server's `layers` events: its layers
 // (lowest first), the one it gets now, its mode, whether it is paused.
-export function watch({ slug, token, onTracks, onState, onLayers, expectsMedia }) {
+//
+// `seats`: how many speakers' sections to ask for besides the presenter's
+// (a speaker's audio and camera each); streams.seats[k] = {audio, video}
+// carries the speaker in seat k (the room's `media.state` says who).
+export function watch({ slug, token, onTracks, onState, onLayers, expectsMedia, seats = 0 }) {
   let quality = 'auto';
   let ext = null;
   const { handle, first } = session({
@@ -303,10 +307,24 @@ export function watch({ slug, token, onTracks, onState, onLayers, expectsMedia }
       const audio = pc.addTransceiver('audio', { direction: 'recvonly' });
       const camera = pc.addTransceiver('video', { direction: 'recvonly' });
       const screen = pc.addTransceiver('video', { direction: 'recvonly' });
-      const streams = { audio: new MediaStream(), camera: new MediaStream(), screen: new MediaStream() };
+      const seated = Array.from({ length: seats }, () => ({
+        audio: pc.addTransceiver('audio', { direction: 'recvonly' }),
+        video: pc.addTransceiver('video', { direction: 'recvonly' }),
+      }));
+      const streams = {
+        audio: new MediaStream(),
+        camera: new MediaStream(),
+        screen: new MediaStream(),
+        seats: seated.map(() => ({ audio: new MediaStream(), video: new MediaStream() })),
+      };
       pc.ontrack = (e) => {
-        const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
-        streams[which].addTrack(e.track);
+        const seat = seated.findIndex((t) => t.audio === e.transceiver || t.video === e.transceiver);
+        if (seat >= 0) {
+          streams.seats[seat][e.track.kind === 'audio' ? 'audio' : 'video'].addTrack(e.track);
+        } else {
+          const which = e.transceiver === audio ? 'audio' : e.transceiver === camera ? 'camera' : 'screen';
+          streams[which].addTrack(e.track);
+        }
         onTracks(streams);
       };
       pc.podiumMids = () => ({ camera: camera.mid, screen: screen.mid });

@@ -8,6 +8,7 @@ import { LiveSession } from './live.js';
 import { watch } from './media.js';
 import { RoomState, chatPanel, qaPanel, participantsPanel, settingsPanel } from './panels.js';
 import { pollsPanel } from './polls.js';
+import { stagePanel } from './stage.js';
 import { reactionLayer } from './reactions.js';
 import { shell } from './shell.js';
 
@@ -48,6 +49,8 @@ export function show({ slug, card, token, kind }) {
         'Stage',
         'col-room',
         h('div', { class: 'console-stage' }, stage, reactionLayer(state), offAir),
+        h('h2', {}, 'Stage'),
+        stagePanel(live, state),
         h('h2', {}, 'Polls'),
         pollsPanel(live, state),
         h('h2', {}, 'Settings'),

@@ -17,6 +17,12 @@ export class RoomState extends EventTarget {
     this.media = { live: false, screen: false, reconnecting: false };
     this.polls = new Map();
     this.myChoices = new Map();
+    // The stage: who is on it (the presenter first), raised hands (staff),
+    // this participant's own hand and invitation.
+    this.speakers = [];
+    this.hands = [];
+    this.myHand = false;
+    this.invited = false;
     this.ended = null;
   }
 
@@ -41,6 +47,16 @@ export class RoomState extends EventTarget {
   watch(types, render) {
     const set = new Set(types);
     this.addEventListener('change', (e) => set.has(e.detail.type) && render(e.detail));
+  }
+
+  // Whether this participant is on stage as a speaker now.
+  get onStage() {
+    return this.speakers.some((p) => p.id === this.me?.id && p.role === 'speaker');
+  }
+
+  // The speaker (participant) whose camera is in each seat of the viewer.
+  nameOf(id) {
+    return this.speakers.find((p) => p.id === id)?.name ?? '';
   }
 
   // Questions that wait for a moderator's approval.
@@ -68,7 +84,11 @@ const REDUCERS = {
     s.myVotes = new Set(w.questions.filter((q) => q.voted_by_me).map((q) => q.id));
     s.participants = new Map((w.participants ?? []).map((p) => [p.id, p]));
     s.count = w.presence.count;
-    s.media = { reconnecting: false, ...w.media };
+    s.media = { reconnecting: false, seats: [], speaker: null, ...w.media };
+    s.speakers = w.stage?.speakers ?? [];
+    s.hands = w.stage?.hands ?? [];
+    s.myHand = Boolean(w.stage?.hand_raised);
+    s.invited = Boolean(w.stage?.invited);
     s.polls = new Map((w.polls ?? []).map((p) => [p.id, p]));
     s.myChoices = new Map((w.polls ?? []).filter((p) => p.my_choice).map((p) => [p.id, p.my_choice]));
   },
@@ -96,7 +116,26 @@ const REDUCERS = {
     s.count = f.count;
   },
   'media.state'(s, f) {
-    s.media = { live: f.live, screen: f.screen, reconnecting: Boolean(f.reconnecting) };
+    s.media = { ...s.media, live: f.live, screen: f.screen, reconnecting: Boolean(f.reconnecting), seats: f.seats ?? [] };
+  },
+  'media.speaker'(s, f) {
+    s.media = { ...s.media, speaker: f.participant_id };
+  },
+  hands(s, f) {
+    s.hands = f.hands;
+  },
+  'hand.state'(s, f) {
+    s.myHand = f.raised;
+  },
+  'stage.invited'(s) {
+    s.invited = true;
+  },
+  'stage.updated'(s, f) {
+    s.speakers = f.speakers;
+    if (f.speakers.some((p) => p.id === s.me?.id)) {
+      s.invited = false;
+      s.myHand = false;
+    }
   },
   'chat.message'(s, f) {
     if (!s.messages.some((m) => m.id === f.message.id)) s.messages.push(f.message);

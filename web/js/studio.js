@@ -10,6 +10,7 @@ import { LiveSession } from './live.js';
 import { publish } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
 import { pollsPanel } from './polls.js';
+import { stagePanel } from './stage.js';
 import { reactionLayer } from './reactions.js';
 import { shell, openReport } from './shell.js';
 
@@ -246,6 +247,7 @@ export function show({ slug, card, token, kind }) {
     ['Q&A', qaPanel(live, state, { canAsk: false })],
     ['Chat', chatPanel(live, state)],
     ['Polls', pollsPanel(live, state)],
+    ['Stage', stagePanel(live, state)],
   ]);
   mount(
     banner,

@@ -13,6 +13,7 @@ use crate::live::act::SettingsPatch;
 use crate::live::views::Welcome;
 
 mod polls;
+mod stage;
 
 const PRESENTER: i64 = 1;
 const MODERATOR: i64 = 2;
