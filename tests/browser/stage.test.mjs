@@ -72,6 +72,9 @@ test('an attendee comes on stage, everyone sees her, and the spotlight follows w
   await grace.locator('#on-stage').waitFor();
   assert.equal(await grace.locator('#raise-hand').isVisible(), false, 'no hand to raise on stage');
   await presenter.locator('#on-stage-list li').filter({ hasText: 'Grace' }).waitFor();
+  // The presenter sees (and hears) her in the studio.
+  await presenter.locator('#studio-speakers figure').filter({ hasText: 'Grace' }).waitFor();
+  await decoding(presenter, '#studio-speakers video');
 
   // Linus sees both: the spotlight and Grace's (or the presenter's)
   // camera small.

@@ -7,7 +7,7 @@
 import { h, mount, notice, copy } from './dom.js';
 import { api, store } from './api.js';
 import { LiveSession } from './live.js';
-import { publish } from './media.js';
+import { publish, watch } from './media.js';
 import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
 import { pollsPanel } from './polls.js';
 import { stagePanel } from './stage.js';
@@ -188,9 +188,53 @@ export function show({ slug, card, token, kind }) {
     }
   }
 
+  // The speakers on stage, seen and heard from the studio: a viewer of the
+  // room's seats only while someone is on stage (the presenter's own
+  // sections are never played back, or they would echo).
+  const seats = Math.max(0, Math.min(10, card.settings?.max_speakers ?? 3));
+  const speakersBox = h('div', { class: 'stage-strip', id: 'studio-speakers', 'aria-label': 'Speakers on stage', hidden: true });
+  const seatAudio = Array.from({ length: seats }, () => h('audio', { autoplay: true, class: 'seat-audio' }));
+  let speakersView = null;
+  let seatStreams = null;
+  function showSpeakers() {
+    const anyone = state.speakers.some((p) => p.role === 'speaker');
+    if (anyone && !speakersView && seats > 0) {
+      speakersView = watch({ slug, token, seats, onTracks: (st) => ((seatStreams = st.seats), showSpeakers()) });
+    } else if (!anyone && speakersView) {
+      speakersView.stop();
+      speakersView = null;
+      seatStreams = null;
+    }
+    const tiles = (state.media.seats ?? []).flatMap((pid, k) => {
+      const st = seatStreams?.[k];
+      if (pid == null || !st?.video.getVideoTracks().length) return [];
+      // One tile per seat, kept, so a picture never restarts.
+      let t = speakersBox.querySelector(`[data-seat="${k}"]`);
+      if (!t) {
+        const v = h('video', { autoplay: true, playsinline: true, muted: true });
+        v.muted = true;
+        t = h('figure', { class: 'tile-video', dataset: { seat: k } }, v, h('figcaption', {}));
+      }
+      const v = t.querySelector('video');
+      if (v.srcObject !== st.video) v.srcObject = st.video;
+      t.querySelector('figcaption').textContent = state.nameOf(pid);
+      t.classList.toggle('is-speaking', state.media.speaker === pid);
+      return [t];
+    });
+    seatAudio.forEach((a, k) => {
+      const want = seatStreams?.[k]?.audio ?? null;
+      if (a.srcObject !== want) a.srcObject = want;
+    });
+    speakersBox.replaceChildren(...tiles);
+    speakersBox.hidden = tiles.length === 0;
+  }
+  state.watch(['welcome', 'stage.updated', 'media.state', 'media.speaker'], showSpeakers);
+
   // The session is over: the server already ended our media sessions.
   function finish() {
     clearInterval(heartbeat);
+    speakersView?.abandon();
+    speakersView = null;
     store.setStudio(slug, null);
     camera?.abandon();
     screen?.abandon();
@@ -260,6 +304,8 @@ export function show({ slug, card, token, kind }) {
         { class: 'stage studio-stage', 'aria-label': 'Studio' },
         h('div', { class: 'preview-box' }, preview, reactionLayer(state), onAir, micOff),
         audience,
+        speakersBox,
+        seatAudio,
         h('div', { class: 'controls-bar' }, goLive, mute, share),
         screenBox,
         h(
