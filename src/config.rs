@@ -139,6 +139,16 @@ pub struct Config {
     #[arg(long, env = "PODIUM_PRIVACY", global = true)]
     pub privacy: bool,
 
+    /// Days after a room ended before its personal data (names, chat,
+    /// questions, polls) is erased; its numbers stay.
+    #[arg(
+        long,
+        env = "PODIUM_RETENTION_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub retention_days: u32,
+
     /// Database connections kept in the pool.
     #[arg(long, env = "PODIUM_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: u32,

@@ -18,6 +18,7 @@ pub const CHAT_DELIVERY: &str = "podium_chat_delivery_seconds";
 pub const RATE_LIMITED: &str = "podium_rate_limited_total";
 pub const DB_POOL: &str = "podium_db_pool_connections";
 pub const DB_ERRORS: &str = "podium_db_errors_total";
+pub const ROOMS_ERASED: &str = "podium_rooms_erased_total";
 pub const ROOMS_LIVE: &str = "podium_rooms_live";
 pub const PARTICIPANTS: &str = "podium_participants_connected";
 pub const MEDIA_PEERS: &str = "podium_media_peers";
@@ -75,6 +76,10 @@ fn describe() {
     describe_counter!(RATE_LIMITED, "Requests and frames refused by a rate limit");
     describe_gauge!(DB_POOL, "Database pool connections by state (in_use, idle)");
     describe_counter!(DB_ERRORS, "Database operations that failed");
+    describe_counter!(
+        ROOMS_ERASED,
+        "Rooms whose personal data was erased (retention or their presenter)"
+    );
     describe_gauge!(ROOMS_LIVE, "Rooms whose presenter is publishing");
     describe_gauge!(PARTICIPANTS, "Connected WebSocket sessions by role");
     describe_gauge!(MEDIA_PEERS, "Media sessions by kind (publisher, viewer)");
@@ -111,6 +116,10 @@ pub fn chat_delivered(took: Duration) {
 
 pub fn rate_limited(scope: &'static str) {
     counter!(RATE_LIMITED, "scope" => scope).increment(1);
+}
+
+pub fn room_erased() {
+    counter!(ROOMS_ERASED).increment(1);
 }
 
 pub fn db_error() {

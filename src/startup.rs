@@ -97,6 +97,7 @@ impl Application {
             public_url,
         ));
         spawn_limiter_cleanup(ctx.clone());
+        spawn_retention(ctx.store.pool().clone(), config.retention_days);
         let separate_metrics = config.metrics_bind.is_some();
         let app_ctx = ctx.clone();
         let server = HttpServer::new(move || {
@@ -277,6 +278,46 @@ fn spawn_limiter_cleanup(ctx: web::Data<AppContext>) {
         loop {
             tick.tick().await;
             ctx.limits.forget_idle();
+        }
+    });
+}
+
+/// How often the retention job looks for rooms to erase.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
+/// The retention job: at start and every hour, erases the personal data of
+/// rooms that ended more than `days` days ago (their numbers stay).
+fn spawn_retention(pool: store::PgPool, days: u32) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(RETENTION_EVERY);
+        loop {
+            tick.tick().await;
+            let run = store::blocking(&pool, move |c| {
+                Ok(store::retention::run(c, chrono::Utc::now(), days)?)
+            })
+            .await;
+            match run {
+                Ok(done) => {
+                    let (mut participants, mut messages, mut questions, mut polls) = (0, 0, 0, 0);
+                    for (_, e) in &done {
+                        crate::metrics::room_erased();
+                        participants += e.participants;
+                        messages += e.messages;
+                        questions += e.questions;
+                        polls += e.polls;
+                    }
+                    tracing::info!(
+                        retention_days = days,
+                        rooms = done.len(),
+                        participants,
+                        messages,
+                        questions,
+                        polls,
+                        "retention run"
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "retention run failed; next in an hour"),
+            }
         }
     });
 }

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Sample {
     pub at: DateTime<Utc>,
     pub concurrent: i32,
@@ -22,7 +22,7 @@ pub struct Stretch {
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TopQuestion {
     pub id: i64,
     pub body: String,
@@ -34,7 +34,7 @@ pub struct TopQuestion {
 }
 
 /// Shares of the attendees (not staff) who did each thing, 0 to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Participation {
     pub attendees: i64,
     pub asked: f64,
@@ -42,7 +42,7 @@ pub struct Participation {
     pub chatted: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MediaFigures {
     /// Time the presenter's camera was live, over every stretch.
     pub live_seconds: i64,
@@ -51,7 +51,7 @@ pub struct MediaFigures {
 }
 
 /// A poll option and its votes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PollOption {
     pub text: String,
     pub votes: i32,
@@ -59,14 +59,14 @@ pub struct PollOption {
 
 /// A poll and its counts, as everyone may read it (who chose what is
 /// never part of it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PollResult {
     pub id: i64,
     pub question: String,
     pub options: Vec<PollOption>,
     pub multiple: bool,
     #[schema(schema_with = poll_status)]
-    pub status: &'static str,
+    pub status: String,
     pub total_voters: i32,
     pub created_at: DateTime<Utc>,
     pub opened_at: Option<DateTime<Utc>>,
@@ -78,7 +78,7 @@ fn poll_status() -> utoipa::openapi::Object {
 }
 
 /// The reactions of one minute, by emoji.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ReactionMinute {
     pub at: DateTime<Utc>,
     pub counts: BTreeMap<String, i64>,
@@ -113,7 +113,7 @@ pub struct RawStats {
 }
 
 /// Serialised as the contract's `stats` object, plus the report's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SessionStats {
     pub peak_concurrent: i32,
     pub total_participants: i64,
@@ -133,6 +133,10 @@ pub struct SessionStats {
     /// Reactions by minute.
     pub reactions_timeline: Vec<ReactionMinute>,
     pub polls: Vec<PollResult>,
+    /// When the room's personal data was erased: these figures are what
+    /// is left (no question texts, no polls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 fn share(part: i64, whole: i64) -> f64 {
@@ -221,6 +225,7 @@ pub fn summarise(raw: RawStats, now: DateTime<Utc>) -> SessionStats {
             .sum(),
         reactions_timeline: raw.reactions_timeline,
         polls: raw.polls,
+        erased_at: None,
     }
 }
 

@@ -22,6 +22,8 @@ pub struct AppContext {
     pub trusted_proxies: Vec<IpAddr>,
     /// Logs show client networks, not addresses.
     pub privacy: bool,
+    /// Days an ended room keeps its personal data.
+    pub retention_days: u32,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub metrics_token: Option<String>,
     pub default_max_participants: u32,
@@ -48,6 +50,7 @@ impl AppContext {
             public_url: public_url.trim_end_matches('/').to_owned(),
             trusted_proxies: config.trusted_proxy.clone(),
             privacy: config.privacy,
+            retention_days: config.retention_days,
             metrics: crate::metrics::install(),
             metrics_token: config.metrics_token.clone(),
             default_max_participants: config.limits.default_max_participants,

@@ -55,7 +55,7 @@ fn retry_after_secs(d: Duration) -> u64 {
 }
 
 /// Every status and code an `ApiError` can be, for the API's description.
-pub const CODES: [(u16, &str); 17] = [
+pub const CODES: [(u16, &str); 18] = [
     (400, "invalid_input"),
     (401, "unauthorized"),
     (401, "bad_password"),
@@ -67,6 +67,7 @@ pub const CODES: [(u16, &str); 17] = [
     (409, "poll_status"),
     (409, "stage_full"),
     (409, "already_on_stage"),
+    (409, "room_live"),
     (410, "room_ended"),
     (413, "too_large"),
     (415, "unsupported_media_type"),
@@ -236,6 +237,7 @@ mod tests {
             ApiError::Conflict("poll_status", String::new()),
             ApiError::Conflict("stage_full", String::new()),
             ApiError::Conflict("already_on_stage", String::new()),
+            ApiError::Conflict("room_live", String::new()),
             ApiError::RoomEnded,
             ApiError::TooLarge(1),
             ApiError::UnsupportedMediaType(String::new()),

@@ -132,26 +132,38 @@ async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Cal
             credential: Credential::Token(who.participant),
         },
         // Some routes also take the room's keys as bearer tokens.
-        Err(ApiError::Unauthorized(why)) if keys_open(route.access) => {
+        Err(ApiError::Unauthorized(why)) => {
             let s = slug.as_str().to_owned();
             let room = ctx
                 .store
                 .room(&s)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized(why.clone()))?;
-            let credential = if secrets::matches(&token, &room.host_key_hash) {
-                Credential::HostKey
+            let credential = if !keys_open(route.access) {
+                None
+            } else if secrets::matches(&token, &room.host_key_hash) {
+                Some(Credential::HostKey)
             } else if route.access == Access::Report
                 && secrets::matches(&token, &room.moderator_key_hash)
             {
-                Credential::ModeratorKey
+                Some(Credential::ModeratorKey)
             } else {
-                return Err(ApiError::Unauthorized(why));
+                None
             };
-            Caller { room, credential }
+            match credential {
+                Some(credential) => Caller { room, credential },
+                // An erased room has no participants left to hold a
+                // token: what it answers is that it is over.
+                None if room.is_erased() => return Err(ApiError::RoomEnded),
+                None => return Err(ApiError::Unauthorized(why)),
+            }
         }
         Err(e) => return Err(e),
     };
+    // Erased, a room keeps its numbers only: its card and its statistics.
+    if caller.room.is_erased() && !keeps_numbers(route) {
+        return Err(ApiError::RoomEnded);
+    }
     let role = caller.role();
     let allowed = match route.access {
         Access::Anyone | Access::Socket | Access::Participant | Access::SessionOwner => true,
@@ -171,12 +183,21 @@ async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Cal
     Ok(Some(caller))
 }
 
-/// Whether a route takes the room's keys too: WHIP (the host key, for
-/// tools such as OBS), session URLs (what the host key opened), the
+/// What an erased room still answers: its statistics (numbers only), the
+/// attendance CSV, and erasing again (done already: 204).
+fn keeps_numbers(route: &ApiRoute) -> bool {
+    let numbers = route.path.ends_with("/stats") || route.path.ends_with("/stats.csv");
+    (route.method == "GET" && numbers) || route.path.ends_with("/data")
+}
+
+/// Whether a route takes the room's keys too: the presenter's routes (the
+/// host key is the presenter's: after the end, when no token can be had,
+/// it still erases the room's data), WHIP (the host key, for tools such
+/// as OBS), session URLs (what the host key opened), the
 /// report's reads (both keys, from any browser, also after the end).
 fn keys_open(access: Access) -> bool {
     matches!(
         access,
-        Access::Publisher | Access::SessionOwner | Access::Report
+        Access::Presenter | Access::Publisher | Access::SessionOwner | Access::Report
     )
 }

@@ -19,6 +19,9 @@ pub struct Health {
     /// errors alone understand it too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
+    /// Days an ended room keeps its personal data (for the pages that say
+    /// so).
+    pub retention_days: u32,
 }
 
 fn status() -> utoipa::openapi::Object {
@@ -35,6 +38,7 @@ pub async fn health(ctx: web::Data<AppContext>) -> HttpResponse {
             status: "ok",
             database: "ok",
             error: None,
+            retention_days: ctx.retention_days,
         })
     } else {
         HttpResponse::ServiceUnavailable().json(Health {
@@ -44,6 +48,7 @@ pub async fn health(ctx: web::Data<AppContext>) -> HttpResponse {
                 code: "unavailable",
                 message: "the database is unreachable".into(),
             }),
+            retention_days: ctx.retention_days,
         })
     }
 }

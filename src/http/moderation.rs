@@ -56,6 +56,36 @@ pub async fn end(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse
 }
 
 pub async fn stats(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    // An erased room has only the numbers it kept.
+    if who.room.is_erased() {
+        let kept = ctx.store.frozen_stats(who.room.id).await?;
+        return Ok(HttpResponse::Ok().json(kept));
+    }
     let raw = ctx.store.stats(who.room.clone()).await?;
     Ok(HttpResponse::Ok().json(stats::summarise(raw, chrono::Utc::now())))
+}
+
+/// DELETE /api/rooms/{slug}/data: the presenter erases the room's
+/// personal data at once, after the end.
+pub async fn erase(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpResponse, ApiError> {
+    use crate::store::retention::Outcome;
+    match ctx.store.erase(who.room.id).await? {
+        Outcome::Erased(e) => {
+            crate::metrics::room_erased();
+            tracing::info!(
+                slug = %who.room.slug,
+                participants = e.participants,
+                messages = e.messages,
+                questions = e.questions,
+                polls = e.polls,
+                "room data erased by its presenter"
+            );
+            Ok(HttpResponse::NoContent().finish())
+        }
+        Outcome::Already => Ok(HttpResponse::NoContent().finish()),
+        Outcome::NotEnded => Err(ApiError::Conflict(
+            "room_live",
+            "The session is still running: end it first, then erase its data.".into(),
+        )),
+    }
 }

@@ -130,5 +130,21 @@ pub async fn card(
         ctx.store.room_card(slug.as_str()).await?.ok_or_else(|| {
             ApiError::NotFound("No such room. Check the link you were given.".into())
         })?;
-    Ok(HttpResponse::Ok().json(RoomView::new(&room, count)))
+    Ok(HttpResponse::Ok().json(RoomCard {
+        retention_days: ctx.retention_days,
+        erased: room.is_erased(),
+        room: RoomView::new(&room, count),
+    }))
+}
+
+/// The public card: the room, and what it keeps about its participants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoomCard {
+    #[serde(flatten)]
+    pub room: RoomView,
+    /// Days after the end before names, chat, questions and polls are
+    /// erased (the numbers stay).
+    pub retention_days: u32,
+    /// Its personal data was erased: only its numbers are left.
+    pub erased: bool,
 }

@@ -31,9 +31,10 @@ pub enum Access {
     /// A moderator's or the presenter's token, or the room's host or
     /// moderator key (the report's reads, from any browser, after the end).
     Report,
-    /// The presenter's token.
+    /// The presenter's token or the room's host key.
     Presenter,
-    /// The presenter's token or the room's host key (WHIP).
+    /// The presenter's token or the room's host key, or a speaker's token
+    /// (their own camera and microphone): WHIP.
     Publisher,
     /// The participant who opened the media session in the path (the
     /// presenter and the host key: any of the room's); the guard checks
@@ -172,7 +173,7 @@ pub static API_ROUTES: &[ApiRoute] = &[
         r.to(rooms::card)
     })
     .answers(&[
-        ok(200, Out::Json(json::<RoomView>())),
+        ok(200, Out::Json(json::<rooms::RoomCard>())),
         error(404),
         error(503),
     ]),
@@ -297,6 +298,12 @@ pub static API_ROUTES: &[ApiRoute] = &[
         |r| r.to(moderation::kick),
     )
     .answers(&[ok(204, Out::Empty)]),
+    // Allowed only after the end, so not a "write" the end closes: 409
+    // while the room runs.
+    route("DELETE", "/api/rooms/{slug}/data", Presenter, false, |r| {
+        r.to(moderation::erase)
+    })
+    .answers(&[ok(204, Out::Empty), error(409)]),
     route("GET", "/api/rooms/{slug}/stats", Report, false, |r| {
         r.to(moderation::stats)
     })

@@ -186,4 +186,18 @@ impl Store {
     pub async fn lineup(&self, room: i64) -> Result<Lineup, StoreError> {
         self.run(move |c| Ok(stage::lineup(c, room)?)).await
     }
+
+    /// The statistics an erased room kept (its numbers only).
+    pub async fn frozen_stats(
+        &self,
+        room: i64,
+    ) -> Result<Option<crate::domain::stats::SessionStats>, StoreError> {
+        self.run(move |c| Ok(super::retention::frozen(c, room)?))
+            .await
+    }
+
+    pub async fn erase(&self, room: i64) -> Result<super::retention::Outcome, StoreError> {
+        self.run(move |c| Ok(super::retention::erase(c, room, chrono::Utc::now())?))
+            .await
+    }
 }

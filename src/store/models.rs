@@ -27,6 +27,8 @@ pub struct Room {
     pub ended_at: Option<DateTime<Utc>>,
     pub locked: bool,
     pub max_speakers: i32,
+    /// When its personal data was erased (retention or the presenter).
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Room {
@@ -37,6 +39,10 @@ impl Room {
 
     pub fn is_ended(&self) -> bool {
         self.status() == RoomStatus::Ended
+    }
+
+    pub fn is_erased(&self) -> bool {
+        self.erased_at.is_some()
     }
 
     /// The presenter's camera is on air (as last stored).

@@ -243,7 +243,7 @@ impl PollTally {
                 })
                 .collect(),
             multiple: self.row.multiple,
-            status,
+            status: status.to_owned(),
             total_voters: self.voters,
             created_at: self.row.created_at,
             opened_at: self.row.opened_at,

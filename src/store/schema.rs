@@ -113,6 +113,7 @@ diesel::table! {
         media_live_seconds -> Int8,
         peak_viewers -> Int4,
         updated_at -> Timestamptz,
+        frozen -> Nullable<Jsonb>,
     }
 }
 
@@ -137,6 +138,7 @@ diesel::table! {
         live_since -> Nullable<Timestamptz>,
         locked -> Bool,
         max_speakers -> Int4,
+        erased_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -9,7 +9,10 @@ async fn health_reports_the_database() {
     let app = kit::spawn_app().await;
     let r = app.get("/api/health", None).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
+    assert_eq!(
+        r.body,
+        json!({"status": "ok", "database": "ok", "retention_days": 30})
+    );
 }
 
 #[actix_rt::test]

@@ -25,6 +25,7 @@ mod metrics;
 mod nginx;
 mod openapi;
 mod polls;
+mod privacy;
 mod rate_limits;
 mod reactions;
 mod rooms;

@@ -335,7 +335,10 @@ async fn postgresql_restarting_mid_session_costs_writes_not_media() {
     .unwrap();
     let recovered = async {
         let r = app.get("/api/health", None).await;
-        assert_eq!(r.body, json!({"status": "ok", "database": "ok"}));
+        assert_eq!(
+            (r.body["status"].clone(), r.body["database"].clone()),
+            (json!("ok"), json!("ok"))
+        );
         let r = attendee.post("/messages", json!({"body": "after"})).await;
         assert_eq!(r.status, 201, "{}", r.body);
         ws.send(json!({"type": "chat.send", "body": "after, on the socket", "ref": 2}))

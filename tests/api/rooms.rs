@@ -55,10 +55,12 @@ async fn public_card_shows_the_room_and_no_secret() {
         card_keys(&r.body),
         [
             "created_at",
+            "erased",
             "has_password",
             "max_participants",
             "participant_count",
             "presenter_name",
+            "retention_days",
             "settings",
             "slug",
             "status",

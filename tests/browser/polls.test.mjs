@@ -28,6 +28,8 @@ after(async () => {
 
 async function join_(page, url, name) {
   await page.goto(url);
+  // One line says what the room keeps, and for how long.
+  assert.match(await page.locator('#privacy-line').innerText(), /keeps your name, messages, questions and poll votes until 30 days after it ends/);
   await page.fill('#join-name', name);
   await page.getByRole('button', { name: 'Join' }).click();
   await page.locator('#stage-video').waitFor();
@@ -135,6 +137,16 @@ test('a poll from draft to results, and reactions over the stage, on every page'
   assert.equal(byMinute, stats.total_reactions, 'the timeline adds up to the total');
   assert.deepEqual(await report.locator('.report-polls .count').allInnerTexts(), ['0 · 0 %', '2 · 100 %', '0 · 0 %']);
   await accessible(report, 'the report with a poll and reactions');
+  // The presenter erases the session's data: the numbers stay.
+  await report.click('#erase-data');
+  await report.locator('#erased-note').waitFor();
+  assert.equal(await report.locator('#stat-reactions .value').innerText(), String(stats.total_reactions));
+  assert.equal(await report.getByRole('button', { name: 'Chat (CSV)' }).count(), 0, 'no chat left to download');
+  assert.equal(await report.locator('.report-polls').count(), 0, 'no poll texts left');
+  await accessible(report, 'the report of an erased session');
+  // The landing page says the same to presenters.
+  await report.goto(base);
+  await until(report, () => /until 30 days after a session ends/.test(document.querySelector('#privacy-line')?.textContent), null, 'the landing page privacy line');
   for (const p of [presenter, moderator, a, report]) {
     assert.deepEqual(p.failures, [], 'no request failed');
   }

@@ -117,7 +117,9 @@ function joinForm(card, kind, resolve) {
       h('p', { class: 'lead' }, 'Presented by ', h('strong', {}, card.presenter_name)),
       locked
         ? notice('This room is locked: the moderators are not letting new people in right now. Try again later.', 'error')
-        : [h('p', { class: 'muted' }, card.status === 'live' ? 'Live now.' : 'Not started yet: you can join and wait.'), form],
+        : [h('p', { class: 'muted' }, card.status === 'live' ? 'Live now.' : 'Not started yet: you can join and wait.'), form,
+            h('p', { class: 'muted small', id: 'privacy-line' },
+              `This room keeps your name, messages, questions and poll votes until ${card.retention_days ?? 30} days after it ends, then erases them; only its numbers stay.`)],
     ),
   );
   if (!locked) (name.value ? password ?? button : name).focus();

@@ -94,6 +94,18 @@ function yourRooms() {
   return h('section', { 'aria-labelledby': 'your-rooms-title' }, h('h2', { id: 'your-rooms-title' }, 'Your rooms'), list);
 }
 
+// What a room keeps, and for how long (the server's --retention-days).
+function privacyLine() {
+  const line = h('p', { class: 'muted', id: 'privacy-line' },
+    'Podium keeps attendees’ names, chat, questions and poll votes only for a while after a session ends, then erases them; only the numbers stay.');
+  fetch('/api/health').then((r) => r.json()).then((h) => {
+    if (h.retention_days != null) {
+      line.textContent = `Podium keeps attendees’ names, chat, questions and poll votes until ${h.retention_days} days after a session ends, then erases them; only the numbers stay. You can erase a session’s data sooner from its report.`;
+    }
+  }).catch(() => {});
+  return line;
+}
+
 function form() {
   const title = h('input', { id: 'title', required: true });
   const name = h('input', { id: 'presenter-name', required: true, autocomplete: 'nickname', value: store.name() });
@@ -124,6 +136,7 @@ function form() {
       h('p', { class: 'eyebrow' }, 'Podium'),
       h('h1', {}, 'Host a webinar'),
       h('p', { class: 'lead' }, 'Camera, screen, chat and questions with votes. No accounts: attendees join by name.'),
+      privacyLine(),
       h(
         'form',
         {

@@ -152,8 +152,24 @@ async function download(slug, credential, name, button, status) {
 const tile = (label, value, what, id) =>
   h('div', { class: 'tile', id }, h('span', { class: 'value' }, String(value)), h('span', { class: 'label' }, label), h('span', { class: 'what' }, what));
 
-function render(slug, card, credential, stats) {
+// Erasing the session's personal data at once (the presenter, after the
+// end); the page then shows what is left.
+async function erase(slug, credential, button, status, reload) {
+  if (!window.confirm('Erase every name, chat message, question and poll of this session now? Only the numbers stay. This cannot be undone.')) return;
+  button.disabled = true;
+  try {
+    const res = await fetch(`/api/rooms/${slug}/data`, { method: 'DELETE', headers: { authorization: `Bearer ${credential}` } });
+    if (res.status !== 204) throw new Error((await res.json().catch(() => null))?.error?.message ?? `The server answered ${res.status}.`);
+    reload();
+  } catch (e) {
+    status.replaceChildren(notice(e.message, 'error'));
+    button.disabled = false;
+  }
+}
+
+function render(slug, card, credential, stats, reload) {
   const share = stats.participation ?? {};
+  const erased = Boolean(stats.erased_at);
   const questions = stats.top_questions ?? [];
   const status = h('div', { class: 'form-status' });
   const csv = (label, name) => h('button', { class: 'secondary', onclick: (e) => download(slug, credential, name, e.currentTarget, status) }, label);
@@ -209,12 +225,19 @@ function render(slug, card, credential, stats) {
       ),
       h('section', { class: 'downloads no-print', 'aria-label': 'Downloads' },
         h('h2', {}, 'Downloads'),
+        erased
+          ? h('p', { class: 'notice info', id: 'erased-note', role: 'status' },
+            `The names, chat, questions and polls of this session were erased on ${new Date(stats.erased_at).toLocaleString()}. These numbers are what is left.`)
+          : null,
         h('div', { class: 'row' },
-          csv('Participants (CSV)', 'participants.csv'),
-          csv('Chat (CSV)', 'chat.csv'),
-          csv('Questions (CSV)', 'questions.csv'),
+          erased ? null : csv('Participants (CSV)', 'participants.csv'),
+          erased ? null : csv('Chat (CSV)', 'chat.csv'),
+          erased ? null : csv('Questions (CSV)', 'questions.csv'),
           csv('Attendance over time (CSV)', 'stats.csv'),
-          csv('Polls (CSV)', 'polls.csv'),
+          erased ? null : csv('Polls (CSV)', 'polls.csv'),
+          card.status === 'ended' && !erased
+            ? h('button', { class: 'danger', id: 'erase-data', onclick: (e) => erase(slug, credential, e.currentTarget, status, reload) }, 'Erase this session’s data now')
+            : null,
           h('button', { class: 'secondary', onclick: () => window.print() }, 'Print')),
         status),
     ),
@@ -230,7 +253,7 @@ export async function show(slug, card) {
   const load = async () => {
     try {
       const [stats, fresh] = await Promise.all([api.stats(slug, credential), api.room(slug)]);
-      render(slug, fresh, credential, stats);
+      render(slug, fresh, credential, stats, load);
       if (fresh.status !== 'ended') setTimeout(load, REFRESH_MS);
     } catch (e) {
       fatal(card.title, e.status === 401 ? 'This link does not open the report of this room. Use your presenter or moderator link.' : e.message);

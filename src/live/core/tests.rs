@@ -41,6 +41,7 @@ fn room() -> Room {
         ended_at: None,
         locked: false,
         max_speakers: 3,
+        erased_at: None,
     }
 }
 
