@@ -85,11 +85,14 @@ impl AppContext {
                     self.media.remove(peer, room).await;
                 }
             }
-            Some(Ends::PublishingOf(participant)) => {
+            // Only when a speaker really went off stage: someone who was
+            // not on it (the presenter, say) keeps what they publish.
+            Some(Ends::PublishingOf(participant)) if result == Done::Unstaged => {
                 for peer in self.media.publishing_sessions_of(room, participant) {
                     self.media.remove(peer, room).await;
                 }
             }
+            Some(Ends::PublishingOf(_)) => {}
             None => {}
         }
         Ok(result)

@@ -139,6 +139,21 @@ pub async fn whip(
         .publish(who.room.id, who.participant_id(), source, offer)
         .await
         .map_err(media_error)?;
+    // Taken off stage (or removed) while this offer was on its way: the
+    // sessions ended then did not include this one, so it ends here.
+    if source == Source::Speaker {
+        let now = ctx
+            .store
+            .participant(who.room.id, who.participant_id())
+            .await;
+        let still =
+            matches!(&now, Ok(Some(p)) if p.role() == Role::Speaker && p.kicked_at.is_none());
+        if !still {
+            ctx.media.remove(peer, who.room.id).await;
+            now?;
+            return Err(ApiError::Forbidden("You are no longer on stage.".into()));
+        }
+    }
     tracing::info!(room = %who.room.slug, %peer, ?source, "publishing");
     Ok(created(&ctx, &who, peer, answer, false))
 }

@@ -200,4 +200,10 @@ impl Store {
         self.run(move |c| Ok(super::retention::erase(c, room, chrono::Utc::now())?))
             .await
     }
+
+    /// A participant of the room as stored now.
+    pub async fn participant(&self, room: i64, id: i64) -> Result<Option<Participant>, StoreError> {
+        self.run(move |c| Ok(participants::find_by_id(c, room, id)?))
+            .await
+    }
 }

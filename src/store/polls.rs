@@ -206,6 +206,7 @@ pub fn set_votes(
         ids.dedup();
         let rows: Vec<PollRow> = polls::table
             .filter(polls::id.eq_any(&ids))
+            .filter(polls::room_id.eq(room_id))
             .select(PollRow::as_select())
             .load(conn)?;
         let mut counts = tallies(conn, &ids)?;

@@ -104,7 +104,10 @@ pub fn frozen(conn: &mut PgConnection, room_id: i64) -> QueryResult<Option<Sessi
 /// Rooms that ended more than `days` days before `now` and still hold
 /// personal data, oldest first.
 pub fn expired(conn: &mut PgConnection, now: DateTime<Utc>, days: u32) -> QueryResult<Vec<Room>> {
-    let before = now - Duration::days(i64::from(days));
+    // Beyond the calendar's range, nothing is old enough.
+    let Some(before) = now.checked_sub_signed(Duration::days(i64::from(days))) else {
+        return Ok(Vec::new());
+    };
     rooms::table
         .filter(rooms::erased_at.is_null())
         .filter(rooms::ended_at.lt(before))

@@ -150,7 +150,30 @@ async fn an_invited_attendee_comes_on_stage_publishes_and_is_taken_off() {
     assert_eq!(bea.get("/me").await.body["participant"]["role"], "attendee");
     let update = dee_ws.recv_type("stage.updated").await;
     assert_eq!(update["speakers"].as_array().unwrap().len(), 1);
-    let _ = presenter;
+
+    // Taking someone off who is not a speaker (the presenter) ends nothing
+    // of theirs.
+    let (status, camera, _) = presenter
+        .post_sdp("/whip?kind=camera", offer(&AV_SEND))
+        .await;
+    assert_eq!(status, 201);
+    let camera = camera.unwrap();
+    assert_eq!(
+        moderator
+            .delete(&format!("/stage/{}", presenter.id))
+            .await
+            .status,
+        204
+    );
+    let req = app.request(awc::http::Method::PATCH, &camera, Some(&presenter.token));
+    let r = app
+        .send_body(
+            req,
+            "application/trickle-ice-sdpfrag",
+            "a=end-of-candidates\r\n",
+        )
+        .await;
+    assert_eq!(r.status, 204, "the presenter's camera session lives on");
 }
 
 #[actix_rt::test]

@@ -157,10 +157,17 @@ pub enum Done {
     Question(QuestionView),
     Vote(VoteView),
     Room(RoomView),
-    Ended { stats: Box<SessionStats> },
+    Ended {
+        stats: Box<SessionStats>,
+    },
     Poll(PollView),
-    Hand { raised: bool },
+    Hand {
+        raised: bool,
+    },
     Participant(ParticipantView),
+    /// A speaker went off stage: their media is to end (the answer says
+    /// nothing more).
+    Unstaged,
     Nothing,
 }
 
@@ -710,14 +717,22 @@ impl RoomCore {
             let why = forbidden(format!("A {} may not do this.", member.role));
             return self.reply(reply, Err(why));
         }
+        if self.shutting_down {
+            return self.reply(reply, Err(RoomError::Unavailable));
+        }
         // The end's statistics count every vote and reaction acknowledged
         // before it, and a poll closes (or goes) after the votes cast in
-        // time are stored.
+        // time are stored. What arrives after a parked act waits behind
+        // it, so a storm cannot keep it waiting.
         let waits = matches!(
             act,
             Act::End | Act::UpdatePoll { .. } | Act::DeletePoll { .. }
         );
-        if waits && self.batches_busy() {
+        let batched = matches!(
+            act,
+            Act::Vote { .. } | Act::VotePoll { .. } | Act::React { .. }
+        );
+        if (waits && self.batches_busy()) || (batched && !self.after_votes.is_empty()) {
             self.after_votes.push((member, act, reply));
             return;
         }

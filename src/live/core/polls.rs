@@ -93,6 +93,14 @@ impl RoomCore {
                 Err(RoomError::Conflict("poll_status", e.to_string())),
             );
         }
+        // Already so: nothing to store or tell (its times stay).
+        if before == status {
+            let poll = self
+                .polls
+                .get(&id)
+                .map(|p| Done::Poll(PollView::shared(p.result())));
+            return self.reply(reply, poll.ok_or(RoomError::NotFound("No such poll.")));
+        }
         self.write(
             Write::UpdatePoll {
                 id,

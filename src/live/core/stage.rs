@@ -286,7 +286,7 @@ impl RoomCore {
             Err(e) => return self.reply(reply, Err(e.into())),
         }
         self.left_stage(participant);
-        self.reply(reply, Ok(Done::Nothing));
+        self.reply(reply, Ok(Done::Unstaged));
     }
 
     /// Someone went from the stage (taken off, stepped down, removed from

@@ -418,3 +418,43 @@ fn two_polls_changing_at_once_take_turns_and_the_room_hears_at_most_ten_frames_a
     r.later(Duration::from_millis(100));
     assert!(told(&r.input(Input::Tick)).is_empty());
 }
+
+#[test]
+fn a_storm_cannot_hold_the_end_back() {
+    let mut r = Room7::full();
+    let (_, effects) = r.act(BEA, react(Emoji::Clap));
+    let (batch, _) = the_write(&effects);
+    let (_, effects) = r.act(PRESENTER, Act::End);
+    no_write(&effects);
+    // Reactions keep coming: they wait behind the end, not before it.
+    let (late, effects) = r.act(CY, react(Emoji::Heart));
+    no_write(&effects);
+    let effects = r.written(batch, Written::Done(true));
+    let writes: Vec<&Write> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Write { write, .. } => Some(write),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        writes.first(),
+        Some(&&Write::End),
+        "the end goes as soon as the earlier batch is stored: {writes:?}"
+    );
+    // The late reaction is taken after it (its own batch, beside the end).
+    let batches: Vec<_> = effects
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Effect::Write {
+                    write: Write::Reactions { .. },
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert!(batches.len() <= 1);
+    let _ = late;
+}
