@@ -172,8 +172,10 @@ export function show({ slug, card, token, kind }) {
     stageBox.classList.toggle('grid', grid && !sharing);
     layout.setAttribute('aria-pressed', String(grid));
     layout.textContent = grid ? 'Spotlight' : 'Grid';
+    // Every speaker is heard, but never one's own voice back (an echo).
     seatAudio.forEach((a, k) => {
-      const s = streams?.seats?.[k]?.audio ?? null;
+      const mine = seatsNow[k] != null && seatsNow[k] === state.me?.id;
+      const s = mine ? null : streams?.seats?.[k]?.audio ?? null;
       if (a.srcObject !== s) a.srcObject = s;
     });
     const presenterId = state.speakers.find((p) => p.role === 'presenter')?.id;
@@ -182,6 +184,8 @@ export function show({ slug, card, token, kind }) {
       tiles.push(tile('camera', streams.camera, card.presenter_name, state.media.speaker === presenterId));
     }
     seatsNow.forEach((pid, k) => {
+      // One's own camera shows from the device, not back from the server.
+      if (pid === state.me?.id && self) return;
       if (streams && seatLive(k) && (grid || main !== `seat-${k}`)) {
         tiles.push(tile(`seat-${k}`, streams.seats[k].video, state.nameOf(pid), state.media.speaker === pid));
       }
