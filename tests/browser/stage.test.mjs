@@ -46,7 +46,8 @@ test('an attendee comes on stage, everyone sees her, and the spotlight follows w
   })).json();
   const presenter = await personPage(browser);
   await presenter.goto(made.urls.present);
-  await until(presenter, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
+  // A busy machine can take a while to start the fake camera.
+  await until(presenter, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview', 30_000);
   await presenter.click('#go-live');
   await until(presenter, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
 

@@ -8,14 +8,14 @@ import { clientId } from './live.js';
 
 export { RoomState } from './state.js';
 
-function errorLine(host, e) {
+export function errorLine(host, e) {
   host.replaceChildren(notice(e.message, 'error'));
   setTimeout(() => host.replaceChildren(), 5000);
 }
 
 // Sends an action, showing why it failed in `status`; resolves with the
 // result, or null on failure.
-async function act(live, status, type, fields) {
+export async function act(live, status, type, fields) {
   try {
     return await live.request(type, fields);
   } catch (err) {

@@ -3,21 +3,8 @@
 // them. Renders the room state only (state.js); votes are anonymous, so
 // nothing here ever shows who chose what.
 
-import { h, notice } from './dom.js';
-
-function errorLine(host, e) {
-  host.replaceChildren(notice(e.message, 'error'));
-  setTimeout(() => host.replaceChildren(), 5000);
-}
-
-async function act(live, status, type, fields) {
-  try {
-    return await live.request(type, fields);
-  } catch (err) {
-    errorLine(status, err);
-    return null;
-  }
-}
+import { h } from './dom.js';
+import { act, errorLine } from './panels.js';
 
 const pct = (n, total) => (total > 0 ? Math.round((n / total) * 100) : 0);
 

@@ -4,22 +4,9 @@
 // staff the queue of hands (in the order raised, with how long each has
 // waited) and who is on stage.
 
-import { h, notice } from './dom.js';
+import { h } from './dom.js';
 import { publish } from './media.js';
-
-function say(host, e) {
-  host.replaceChildren(notice(e.message, 'error'));
-  setTimeout(() => host.replaceChildren(), 5000);
-}
-
-async function act(live, status, type, fields) {
-  try {
-    return await live.request(type, fields);
-  } catch (e) {
-    say(status, e);
-    return null;
-  }
-}
+import { act, errorLine as say } from './panels.js';
 
 // "2 min", "40 s": how long someone has waited.
 export function waited(since, now = Date.now()) {
