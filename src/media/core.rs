@@ -993,6 +993,9 @@ impl SfuCore {
             return;
         };
         media.speaking.heard(pkt.from, level, pkt.arrival);
+        if !media.speaking.due(now) {
+            return;
+        }
         let candidates: Vec<PeerId> = media
             .camera
             .iter()

@@ -67,13 +67,17 @@ impl Speaking {
         self.active
     }
 
+    /// Whether a decision is due (the caller gathers the candidates only
+    /// then: levels arrive with every audio packet).
+    pub fn due(&self, now: Instant) -> bool {
+        self.last_decision
+            .is_none_or(|t| now.saturating_duration_since(t) >= DECIDE_EVERY)
+    }
+
     /// Decides, if one is due, among `candidates` (who may speak now);
     /// gives the new active speaker when it changed.
     pub fn decide(&mut self, candidates: &[PeerId], now: Instant) -> Option<PeerId> {
-        if self
-            .last_decision
-            .is_some_and(|t| now.saturating_duration_since(t) < DECIDE_EVERY)
-        {
+        if !self.due(now) {
             return None;
         }
         self.last_decision = Some(now);
