@@ -37,6 +37,7 @@ use awc::ws::Frame;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 
+use kit::ws::{busiest_second, reaction_storm, reactions_told};
 use kit::Api;
 
 const QUESTIONS: usize = 20;
@@ -289,18 +290,6 @@ fn watch(mut ws: kit::ws::Ws, ty: &'static str) -> Rc<RefCell<Vec<(Instant, Valu
     out
 }
 
-/// The most frames within any one second.
-fn busiest_second(at: &[Instant]) -> usize {
-    at.iter()
-        .map(|t| {
-            at.iter()
-                .filter(|u| **u >= *t && **u < *t + Duration::from_secs(1))
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
 async fn poll_votes(a: &Args, api: &Api) {
     let room = api
         .create_room(json!({"title": "Poll", "presenter_name": "Ada", "max_participants": 100000}))
@@ -408,7 +397,6 @@ async fn poll_votes(a: &Args, api: &Api) {
 }
 
 async fn reactions(a: &Args, api: &Api) {
-    const EMOJI: [&str; 6] = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
     let room = api
         .create_room(
             json!({"title": "Reactions", "presenter_name": "Ada", "max_participants": 100000}),
@@ -425,49 +413,12 @@ async fn reactions(a: &Args, api: &Api) {
     let frames = watch(ws, "reactions");
     let rounds = 4 * a.seconds;
     let started = Instant::now();
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut ws)| {
-            let offset = Duration::from_secs_f64(i as f64 / senders as f64 / 4.0);
-            actix_rt::spawn(async move {
-                let mut accepted = [0u64; 6];
-                for k in 0..rounds {
-                    let at = started + offset + Duration::from_millis(250 * k);
-                    tokio::time::sleep_until(at.into()).await;
-                    let e = (i + k as usize) % 6;
-                    ws.send(json!({"type": "reaction", "emoji": EMOJI[e], "ref": k}))
-                        .await;
-                    loop {
-                        let v = ws.recv().await;
-                        if v["ref"] == k {
-                            if v["type"] == "ack" {
-                                accepted[e] += 1;
-                            }
-                            break;
-                        }
-                    }
-                }
-                accepted
-            })
-        })
-        .collect();
-    let mut accepted = [0u64; 6];
-    for t in tasks {
-        for (a, n) in accepted.iter_mut().zip(t.await.unwrap()) {
-            *a += n;
-        }
-    }
+    let accepted = reaction_storm(sockets, started, rounds).await;
     let took = started.elapsed();
     // The last frame comes within 300 ms of the last reaction.
     tokio::time::sleep(Duration::from_millis(800)).await;
     let frames = frames.borrow().clone();
-    let mut told = [0u64; 6];
-    for (_, f) in frames.iter() {
-        for (k, n) in f["counts"].as_object().unwrap() {
-            told[EMOJI.iter().position(|e| e == k).unwrap()] += n.as_u64().unwrap();
-        }
-    }
+    let told = reactions_told(frames.iter().map(|(_, f)| f));
     let total: u64 = accepted.iter().sum();
     let at: Vec<Instant> = frames.iter().map(|(t, _)| *t).collect();
     let stats = room.moderator().await.get("/stats").await.body;

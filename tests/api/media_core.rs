@@ -474,18 +474,7 @@ fn a_pinned_layer_starts_at_its_keyframe_and_the_sequence_never_breaks() {
     let requests = net.clients[p].layer_requests.clone();
 
     // Pinned low: after the switch, only the low layer.
-    let now = net.now;
-    let mut out = Vec::new();
-    net.cores[0]
-        .select_layer(
-            viewer,
-            None,
-            Want::Pinned("l".into()),
-            now,
-            &mut |_, to, d| out.push((to, d.to_vec())),
-        )
-        .unwrap();
-    net.run_with(out);
+    net.select_layer(viewer, Want::Pinned("l".into()));
     net.run(Duration::from_secs(2));
     let got = &net.clients[v].video[before..];
     let switch = got
@@ -532,14 +521,7 @@ fn a_pinned_layer_starts_at_its_keyframe_and_the_sequence_never_breaks() {
     );
     // `{}`: automatic again (the estimate, pinned low, has to grow again
     // before a higher layer comes: the capped test below shows it does).
-    let now = net.now;
-    let mut out = Vec::new();
-    net.cores[0]
-        .select_layer(viewer, None, Want::Auto, now, &mut |_, to, d| {
-            out.push((to, d.to_vec()))
-        })
-        .unwrap();
-    net.run_with(out);
+    net.select_layer(viewer, Want::Auto);
     net.run(Duration::from_secs(1));
     assert!(!pinned(&net).pinned);
 }
@@ -551,18 +533,7 @@ fn a_viewer_pinned_low_is_not_padded_towards_layers_it_will_not_get() {
     let (pinned, viewer) = net.join(&AV_RECV, None, 0);
     let (auto, _) = net.join(&AV_RECV, None, 0);
     net.run(Duration::from_secs(1));
-    let now = net.now;
-    let mut out = Vec::new();
-    net.cores[0]
-        .select_layer(
-            viewer,
-            None,
-            Want::Pinned("l".into()),
-            now,
-            &mut |_, to, d| out.push((to, d.to_vec())),
-        )
-        .unwrap();
-    net.run_with(out);
+    net.select_layer(viewer, Want::Pinned("l".into()));
     // Long enough for several probes of the automatic viewer.
     net.run(Duration::from_secs(5));
     let (p0, a0) = (

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::kit;
 use crate::kit::db::count;
+use crate::kit::ws::{busiest_second, reaction_storm, reactions_told};
 
 #[actix_rt::test]
 async fn only_the_six_and_only_so_many_a_second() {
@@ -93,59 +94,20 @@ async fn a_storm_of_two_thousand_a_second_from_500_sockets_is_counted_exactly() 
         })
     };
     // Each socket sends four a second for three seconds: 2,000 a second.
-    const ROUNDS: usize = 12;
-    let emoji = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
+    const ROUNDS: u64 = 12;
     let started = Instant::now();
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .enumerate()
-        .map(|(i, mut ws)| {
-            actix_rt::spawn(async move {
-                let mut accepted = [0u64; 6];
-                let offset = Duration::from_millis((i as u64 * 250) / 500);
-                for round in 0..ROUNDS {
-                    let at = started + offset + Duration::from_millis(250 * round as u64);
-                    tokio::time::sleep_until(at.into()).await;
-                    let e = (i + round) % 6;
-                    ws.send(json!({"type": "reaction", "emoji": emoji[e], "ref": round}))
-                        .await;
-                    loop {
-                        let v = ws.recv().await;
-                        if v["ref"] == round {
-                            if v["type"] == "ack" {
-                                accepted[e] += 1;
-                            }
-                            break;
-                        }
-                    }
-                }
-                accepted
-            })
-        })
-        .collect();
-    let mut accepted = [0u64; 6];
-    for t in tasks {
-        for (a, n) in accepted.iter_mut().zip(t.await.unwrap()) {
-            *a += n;
-        }
-    }
+    let accepted = reaction_storm(sockets, started, ROUNDS).await;
     let storm = started.elapsed();
     reading.await.unwrap();
     let frames = frames.borrow();
-    let mut told = [0u64; 6];
-    for (_, f) in frames.iter() {
-        for (k, n) in f["counts"].as_object().unwrap() {
-            let i = emoji.iter().position(|e| e == k).expect("one of the six");
-            told[i] += n.as_u64().unwrap();
-        }
-    }
+    let told = reactions_told(frames.iter().map(|(_, f)| f));
     let total: u64 = accepted.iter().sum();
     eprintln!(
         "{total} reactions accepted in {storm:?} ({:.0}/s); {} frames",
         total as f64 / storm.as_secs_f64(),
         frames.len()
     );
-    assert_eq!(total, 500 * ROUNDS as u64, "none refused at 4 a second");
+    assert_eq!(total, 500 * ROUNDS, "none refused at 4 a second");
     assert_eq!(
         told, accepted,
         "the frames add up to exactly what was accepted"
@@ -159,16 +121,8 @@ async fn a_storm_of_two_thousand_a_second_from_500_sockets_is_counted_exactly() 
     let span = frames.last().unwrap().0 - frames.first().unwrap().0;
     let most = (span.as_secs_f64() * 4.0).ceil() as usize + 1;
     assert!(frames.len() <= most, "{} frames in {span:?}", frames.len());
-    let busiest = frames
-        .iter()
-        .map(|(t, _)| {
-            frames
-                .iter()
-                .filter(|(u, _)| *u >= *t && *u < *t + Duration::from_secs(1))
-                .count()
-        })
-        .max()
-        .unwrap();
+    let at: Vec<Instant> = frames.iter().map(|(t, _)| *t).collect();
+    let busiest = busiest_second(&at);
     eprintln!("busiest second: {busiest} frames");
     assert!(busiest <= 4, "{busiest} frames within one second");
 }

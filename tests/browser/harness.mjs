@@ -87,6 +87,28 @@ export async function start({ bind = '127.0.0.1:0', args = [] } = {}) {
   return { base, browser, stop, crashAndRestart, media: () => media };
 }
 
+// A room made over the API, as the landing page makes it: its links and
+// keys.
+export async function createRoom(base, title) {
+  const res = await fetch(`${base}/api/rooms`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ title, presenter_name: 'Ada' }),
+  });
+  assert.equal(res.status, 201);
+  return res.json();
+}
+
+// Joins `page` to the room at `url` by name, as an attendee, up to the
+// stage.
+export async function joinAs(page, url, name) {
+  if (page.url() !== url) await page.goto(url);
+  await page.fill('#join-name', name);
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.locator('#stage-video').waitFor();
+  return page;
+}
+
 // From the links page of a new room: the studio goes live with the fake
 // camera and microphone.
 export async function goLive(presenter) {

@@ -10,7 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, root, until, personPage, accessible } from './harness.mjs';
+import { start, root, until, personPage, accessible, createRoom, joinAs } from './harness.mjs';
 
 const shots = join(root, 'target', 'screenshots');
 let base;
@@ -30,20 +30,14 @@ async function join_(page, url, name) {
   await page.goto(url);
   // One line says what the room keeps, and for how long.
   assert.match(await page.locator('#privacy-line').innerText(), /keeps your name, messages, questions and poll votes until 30 days after it ends/);
-  await page.fill('#join-name', name);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await page.locator('#stage-video').waitFor();
+  await joinAs(page, url, name);
 }
 
 // The counts a page shows for the poll, option by option.
 const counts = (page) => page.locator('.poll-results li .count').allInnerTexts();
 
 test('a poll from draft to results, and reactions over the stage, on every page', async () => {
-  const made = await (await fetch(`${base}/api/rooms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'Polls and reactions', presenter_name: 'Ada' }),
-  })).json();
+  const made = await createRoom(base, 'Polls and reactions');
   const presenter = await personPage(browser);
   await presenter.goto(made.urls.present);
   await presenter.locator('#preview').waitFor();

@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { start, root, goLive, until, personPage, accessible } from './harness.mjs';
+import { start, root, until, personPage, accessible, createRoom, joinAs } from './harness.mjs';
 
 const shots = join(root, 'target', 'screenshots');
 let base;
@@ -25,25 +25,14 @@ after(async () => {
   await stop?.();
 });
 
-async function attend(url, name) {
-  const page = await personPage(browser);
-  await page.goto(url);
-  await page.fill('#join-name', name);
-  await page.getByRole('button', { name: 'Join' }).click();
-  await page.locator('#stage-video').waitFor();
-  return page;
-}
+const attend = async (url, name) => joinAs(await personPage(browser), url, name);
 
 // Whether a video element of the page is decoding a picture.
 const decoding = (page, selector) =>
   until(page, (sel) => [...document.querySelectorAll(sel)].some((v) => v.videoWidth > 0 && v.readyState >= 2), selector, `a picture in ${selector}`, 20_000);
 
 test('an attendee comes on stage, everyone sees her, and the spotlight follows who speaks', async () => {
-  const made = await (await fetch(`${base}/api/rooms`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ title: 'On stage', presenter_name: 'Ada' }),
-  })).json();
+  const made = await createRoom(base, 'On stage');
   const presenter = await personPage(browser);
   await presenter.goto(made.urls.present);
   // A busy machine can take a while to start the fake camera.

@@ -62,6 +62,38 @@ pub struct Client {
     pub audio_level: Option<i8>,
 }
 
+impl Client {
+    /// A client that has not connected, sent or received anything yet.
+    fn new(addr: SocketAddr, shard: usize, rtc: Rtc, now: Instant) -> Self {
+        Self {
+            addr,
+            shard,
+            rtc,
+            deadline: now,
+            rtp: Vec::new(),
+            video: Vec::new(),
+            counting: false,
+            rtp_at: Vec::new(),
+            keyframe_requests: 0,
+            video_mids: Vec::new(),
+            connected: false,
+            send: Vec::new(),
+            fill: 0,
+            sent_at: None,
+            frame: 0,
+            silent: false,
+            key_due: true,
+            keyframes_sent: 0,
+            layers: Vec::new(),
+            layer_keys_due: Vec::new(),
+            layer_requests: Vec::new(),
+            link: None,
+            received_bytes: 0,
+            audio_level: None,
+        }
+    }
+}
+
 /// A bottleneck link towards a client: packets queue behind each other at
 /// `bps`, and one that would wait more than `max_queue` is dropped, as a
 /// router with a short buffer does.
@@ -214,35 +246,16 @@ impl Net {
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .unwrap();
         let rids: Vec<Rid> = layers.iter().map(|(r, ..)| Rid::from(*r)).collect();
-        self.clients.push(Client {
-            addr,
-            shard: 0,
-            rtc,
-            deadline: self.now,
-            rtp: Vec::new(),
-            video: Vec::new(),
-            counting: false,
-            rtp_at: Vec::new(),
-            keyframe_requests: 0,
-            video_mids: Vec::new(),
-            connected: false,
-            send: vec![(audio, MediaKind::Audio), (video, MediaKind::Video)],
-            fill: layers[0].1,
-            sent_at: None,
-            frame: 0,
-            silent: false,
-            key_due: true,
-            keyframes_sent: 0,
-            layers: layers
-                .iter()
-                .map(|(r, fill, bytes)| (Rid::from(*r), *fill, *bytes))
-                .collect(),
-            layer_keys_due: rids.clone(),
-            layer_requests: rids.into_iter().map(|r| (r, 0)).collect(),
-            link: None,
-            received_bytes: 0,
-            audio_level: None,
-        });
+        let mut c = Client::new(addr, 0, rtc, self.now);
+        c.send = vec![(audio, MediaKind::Audio), (video, MediaKind::Video)];
+        c.fill = layers[0].1;
+        c.layers = layers
+            .iter()
+            .map(|(r, fill, bytes)| (Rid::from(*r), *fill, *bytes))
+            .collect();
+        c.layer_keys_due = rids.clone();
+        c.layer_requests = rids.into_iter().map(|r| (r, 0)).collect();
+        self.clients.push(c);
         (idx, peer)
     }
 
@@ -364,32 +377,10 @@ impl Net {
         rtc.sdp_api()
             .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
             .unwrap();
-        self.clients.push(Client {
-            addr,
-            shard,
-            rtc,
-            deadline: self.now,
-            rtp: Vec::new(),
-            video: Vec::new(),
-            counting: false,
-            rtp_at: Vec::new(),
-            keyframe_requests: 0,
-            video_mids: Vec::new(),
-            connected: false,
-            send: if publish.is_some() { mids } else { Vec::new() },
-            fill,
-            sent_at: None,
-            frame: 0,
-            silent: false,
-            key_due: true,
-            keyframes_sent: 0,
-            layers: Vec::new(),
-            layer_keys_due: Vec::new(),
-            layer_requests: Vec::new(),
-            link: None,
-            received_bytes: 0,
-            audio_level: None,
-        });
+        let mut c = Client::new(addr, shard, rtc, self.now);
+        c.send = if publish.is_some() { mids } else { Vec::new() };
+        c.fill = fill;
+        self.clients.push(c);
         (idx, peer)
     }
 
@@ -597,6 +588,20 @@ impl Net {
     pub fn run_with(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) {
         self.emit(out);
         self.pump();
+    }
+
+    /// The WHEP layer extension, as a viewer's request would make it: on
+    /// the viewer's shard, its effects sent on their way.
+    pub fn select_layer(&mut self, viewer: PeerId, want: podium::media::layers::Want) {
+        let now = self.now;
+        let shard = podium::media::shard_of(viewer, self.cores.len());
+        let mut out = Vec::new();
+        self.cores[shard]
+            .select_layer(viewer, None, want, now, &mut |_, to, d| {
+                out.push((to, d.to_vec()))
+            })
+            .unwrap();
+        self.run_with(out);
     }
 
     pub fn run(&mut self, d: Duration) {

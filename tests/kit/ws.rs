@@ -144,3 +144,72 @@ impl Ws {
             .unwrap();
     }
 }
+
+/// The six reactions, in the order the storms count them.
+pub const EMOJI: [&str; 6] = ["👍", "👏", "❤️", "😂", "😮", "🎉"];
+
+/// A reaction storm: from `start`, every socket sends a reaction each
+/// quarter second for `rounds` quarters (four a second, within a
+/// participant's allowance), the sockets spread over the quarter; what
+/// was acknowledged, per emoji, over all of them.
+pub async fn reaction_storm(sockets: Vec<Ws>, start: std::time::Instant, rounds: u64) -> [u64; 6] {
+    let n = sockets.len().max(1) as f64;
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut ws)| {
+            let offset = Duration::from_secs_f64(i as f64 / n / 4.0);
+            actix_rt::spawn(async move {
+                let mut accepted = [0u64; 6];
+                for k in 0..rounds {
+                    let at = start + offset + Duration::from_millis(250 * k);
+                    tokio::time::sleep_until(at.into()).await;
+                    let e = (i + k as usize) % 6;
+                    ws.send(json!({"type": "reaction", "emoji": EMOJI[e], "ref": k}))
+                        .await;
+                    loop {
+                        let v = ws.recv().await;
+                        if v["ref"] == k {
+                            if v["type"] == "ack" {
+                                accepted[e] += 1;
+                            }
+                            break;
+                        }
+                    }
+                }
+                accepted
+            })
+        })
+        .collect();
+    let mut accepted = [0u64; 6];
+    for t in tasks {
+        for (a, n) in accepted.iter_mut().zip(t.await.unwrap()) {
+            *a += n;
+        }
+    }
+    accepted
+}
+
+/// What `reactions` frames told, per emoji, added up.
+pub fn reactions_told<'a>(frames: impl IntoIterator<Item = &'a Value>) -> [u64; 6] {
+    let mut told = [0u64; 6];
+    for f in frames {
+        for (k, n) in f["counts"].as_object().expect("counts") {
+            let i = EMOJI.iter().position(|e| e == k).expect("one of the six");
+            told[i] += n.as_u64().unwrap();
+        }
+    }
+    told
+}
+
+/// The most of these instants within any one second.
+pub fn busiest_second(at: &[std::time::Instant]) -> usize {
+    at.iter()
+        .map(|t| {
+            at.iter()
+                .filter(|u| **u >= *t && **u < *t + Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
