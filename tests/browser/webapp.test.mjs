@@ -420,6 +420,13 @@ test('a webinar from room creation to the report, in Chromium', async () => {
   // end with the questions still readable, the presenter the report.
   await control(mod, q1, 'Answer');
   await mod.fill('.answer-editor textarea', 'Linearly, per core.');
+  // Another change redraws the question list: the half-written answer
+  // stays where it was.
+  await mod.evaluate(() => (window.listBefore = document.querySelector('.qa-list li')));
+  await mod.click('#setting-chat_enabled');
+  await until(mod, () => document.querySelector('.qa-list li') !== window.listBefore, null, 'the list redrawn');
+  assert.equal(await mod.locator('.answer-editor textarea').inputValue(), 'Linearly, per core.');
+  await mod.click('#setting-chat_enabled');
   await mod.getByRole('button', { name: 'Save answer' }).click();
   await until(a, () => document.querySelector('.qa-list .answer')?.textContent === 'Answer: Linearly, per core.', null, 'the answer on A\'s page');
   await presenter.click('#end');

@@ -213,10 +213,21 @@ export function qaPanel(live, state, { canAsk = true } = {}) {
   }
 
   // One place to answer: write an answer, or mark it answered live.
-  function answerEditor(q, li) {
+  // The answer being written ({id, text}), kept across re-renders: the
+  // list is redrawn whenever any question or the room changes, and a
+  // moderator's half-written answer must not go with it.
+  let editing = null;
+
+  function answerEditor(q, li, { focus = true } = {}) {
     li.querySelector('.answer-editor')?.remove();
-    const box = h('textarea', { maxlength: 5000, rows: 3, 'aria-label': `Answer to: ${q.body}`, value: q.answer ?? '', placeholder: 'Write the answer attendees will read…' });
-    const done = () => editor.remove();
+    const text = editing?.id === q.id ? editing.text : q.answer ?? '';
+    editing = { id: q.id, text };
+    const box = h('textarea', { maxlength: 5000, rows: 3, 'aria-label': `Answer to: ${q.body}`, value: text, placeholder: 'Write the answer attendees will read…' });
+    box.addEventListener('input', () => (editing = { id: q.id, text: box.value }));
+    const done = () => {
+      editing = null;
+      editor.remove();
+    };
     const editor = h(
       'div',
       { class: 'answer-editor' },
@@ -227,7 +238,8 @@ export function qaPanel(live, state, { canAsk = true } = {}) {
         h('button', { class: 'small secondary', onclick: done }, 'Cancel')),
     );
     li.append(editor);
-    box.focus();
+    if (focus) box.focus();
+    return box;
   }
 
   function item(q) {
@@ -278,7 +290,14 @@ export function qaPanel(live, state, { canAsk = true } = {}) {
 
   function render() {
     const shown = ordered();
+    const typing = document.activeElement?.closest?.('.answer-editor') != null;
     list.replaceChildren(...shown.map(item));
+    if (editing) {
+      const q = state.questions.get(editing.id);
+      const li = q && list.querySelector(`li[data-id="${Number(q.id)}"]`);
+      if (li) answerEditor(q, li, { focus: typing });
+      else editing = null;
+    }
     const s = state.room?.settings ?? {};
     const enabled = s.questions_enabled !== false || state.staff;
     if (form) form.hidden = !enabled;
