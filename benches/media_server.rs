@@ -28,7 +28,9 @@
 //! keyframe when asked for one (per layer) and every 3 s, as encoders do.
 //!
 //! `cargo bench --bench media_server -- --steps 100,200,400,600,800,1000`
-//! (`--no-baseline` skips the baseline; `PODIUM_BENCH_DEBUG=1` also names
+//! (`--no-baseline` skips the baseline; `--recording` runs Podium again
+//! with the room recording and prints what that adds per packet;
+//! `PODIUM_BENCH_DEBUG=1` also names
 //! each viewer stream that lost packets). Without `--bench` (as
 //! `cargo test --all-targets` runs it): one small step, in both modes.
 
@@ -79,6 +81,9 @@ struct Args {
     baseline: bool,
     /// The steps are the default ones (a full run: its plot goes to docs/).
     full: bool,
+    /// Podium once more with the room recording: what recording adds to
+    /// the CPU per forwarded packet.
+    recording: bool,
 }
 
 impl Args {
@@ -122,6 +127,7 @@ impl Args {
             simulcast,
             baseline,
             full,
+            recording: argv.iter().any(|a| a == "--recording"),
         }
     }
 
@@ -593,9 +599,15 @@ async fn presenter(
                     let key = periodic || key_due.contains(rid) || key_due.contains(&None);
                     let mut frame = vec![0u8; *bytes];
                     // The VP8 frame header: show_frame, and key frame when
-                    // the lowest bit is 0.
+                    // the lowest bit is 0; a keyframe's start code and
+                    // picture size (RFC 6386 9.1), which a recorder reads.
                     frame[0] = 0x10 | u8::from(!key);
-                    frame[1..9].copy_from_slice(&video_n.to_be_bytes());
+                    if key {
+                        frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+                        frame[6..8].copy_from_slice(&1280u16.to_le_bytes());
+                        frame[8..10].copy_from_slice(&720u16.to_le_bytes());
+                    }
+                    frame[10..18].copy_from_slice(&video_n.to_be_bytes());
                     let Some(w) = rtc.writer(mids[1]) else { break };
                     let w = match rid {
                         Some(r) => w.rid(*r),
@@ -678,15 +690,23 @@ struct Step {
     pps_per_viewer: f64,
 }
 
-async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
+async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Step> {
     let name = match who {
         Forwarder::Podium if !a.simulcast.is_empty() => {
             format!("podium (simulcast, viewers on {})", a.simulcast.join(","))
         }
+        Forwarder::Podium if recording => "podium (recording)".to_owned(),
         _ => who.name().to_owned(),
     };
+    let recordings = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("bench-recordings-{}", std::process::id()));
+    let dir = recordings.display().to_string();
     let server = match who {
-        Forwarder::Podium => support::start_server(db_url, &["--media-shards", "1"], Some(0)),
+        Forwarder::Podium => support::start_server(
+            db_url,
+            &["--media-shards", "1", "--recordings-dir", &dir],
+            Some(0),
+        ),
         Forwarder::Baseline => {
             let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
             cmd.arg("--baseline-server");
@@ -705,15 +725,22 @@ async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
                     json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}),
                 )
                 .await;
-            let host = room.presenter().await.token;
+            let presenter = room.presenter().await;
+            if recording {
+                let on = presenter
+                    .patch("", json!({"settings": {"recording": true}}))
+                    .await;
+                assert_eq!(on.status, 200, "recording on: {}", on.body);
+            }
             let watcher = room.attendee("Viewers").await.token;
-            (room.slug, host, watcher)
+            (room.slug, presenter.token, watcher)
         }
         // The baseline has one room and no auth.
         Forwarder::Baseline => ("bench".into(), "-".into(), "-".into()),
     };
 
     let sent = Rc::new(RefCell::new(0u64));
+    let host_token = host.clone();
     actix_rt::spawn(presenter(
         http.clone(),
         base.clone(),
@@ -887,7 +914,17 @@ async fn run(a: &Args, who: Forwarder, db_url: &str) -> Vec<Step> {
         name,
         sent.borrow()
     );
+    if recording {
+        // What was recorded meanwhile: the file is there and growing.
+        let list = kit::Api::new(base.clone())
+            .get(&format!("/api/rooms/{slug}/recordings"), Some(&host_token))
+            .await;
+        let bytes = list.body["recordings"][0]["bytes"].as_i64().unwrap_or(0);
+        println!("media_server: {name}: recorded {bytes} bytes meanwhile");
+        assert!(bytes > 0, "the room recorded nothing: {}", list.body);
+    }
     drop(server);
+    let _ = std::fs::remove_dir_all(&recordings);
     steps
 }
 
@@ -1122,15 +1159,30 @@ fn main() {
         who.push(Forwarder::Baseline);
     }
     for who in who {
-        let steps = actix_rt::System::new().block_on(run(&a, who, &db.url));
+        let steps = actix_rt::System::new().block_on(run(&a, who, &db.url, false));
         runs.push((who, steps));
     }
     if !a.bench && a.simulcast.is_empty() {
-        // The smoke run also keeps the simulcast mode from rotting.
+        // The smoke run also keeps the simulcast and recording modes from
+        // rotting.
         let mut argv = argv.clone();
         argv.push("--simulcast".into());
         let s = Args::parse(&argv);
-        actix_rt::System::new().block_on(run(&s, Forwarder::Podium, &db.url));
+        actix_rt::System::new().block_on(run(&s, Forwarder::Podium, &db.url, false));
+    }
+    if a.recording || !a.bench {
+        let recorded = actix_rt::System::new().block_on(run(&a, Forwarder::Podium, &db.url, true));
+        for r in &recorded {
+            if let Some(p) = runs[0].1.iter().find(|p| p.viewers == r.viewers) {
+                println!(
+                    "media_server: recording: at {} viewers {:.2} us per packet against {:.2} without ({:+.1} %)",
+                    r.viewers,
+                    r.us_per_packet,
+                    p.us_per_packet,
+                    (r.us_per_packet / p.us_per_packet - 1.0) * 100.0
+                );
+            }
+        }
     }
     drop(db);
     let podium = summary(Forwarder::Podium, &runs[0].1, floor);

@@ -149,6 +149,21 @@ pub struct Config {
     )]
     pub retention_days: u32,
 
+    /// Where recordings are written (default: `recordings` under
+    /// `--data-dir`).
+    #[arg(long, env = "PODIUM_RECORDINGS_DIR", global = true)]
+    pub recordings_dir: Option<PathBuf>,
+
+    /// The most a room's recordings may hold, in bytes; recording stops
+    /// there (the session goes on).
+    #[arg(
+        long,
+        env = "PODIUM_RECORDING_MAX_BYTES",
+        default_value_t = 20_000_000_000,
+        global = true
+    )]
+    pub recording_max_bytes: u64,
+
     /// Database connections kept in the pool.
     #[arg(long, env = "PODIUM_DB_POOL_SIZE", default_value_t = 16, global = true)]
     pub db_pool_size: u32,
@@ -293,6 +308,12 @@ impl Config {
     pub fn media_bind(&self) -> SocketAddr {
         self.media_bind
             .unwrap_or_else(|| SocketAddr::new(self.bind.ip(), 7100))
+    }
+
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.recordings_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("recordings"))
     }
 
     pub fn media_shards(&self) -> usize {

@@ -5,6 +5,7 @@ pub mod live;
 pub mod media;
 pub mod metrics;
 pub mod passwords;
+pub mod recording;
 pub mod secrets;
 pub mod startup;
 pub mod store;

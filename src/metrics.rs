@@ -28,6 +28,9 @@ pub const MEDIA_KEYFRAMES: &str = "podium_media_keyframe_requests_total";
 pub const MEDIA_NACKS: &str = "podium_media_nacks_total";
 pub const MEDIA_DELAY: &str = "podium_media_forward_delay_seconds";
 pub const MEDIA_DROPPED: &str = "podium_media_send_dropped_total";
+pub const RECORDING_BYTES: &str = "podium_recording_bytes_written_total";
+pub const RECORDINGS_OPEN: &str = "podium_recordings_open";
+pub const RECORDING_ERRORS: &str = "podium_recording_errors_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -95,6 +98,24 @@ fn describe() {
         MEDIA_DROPPED,
         "Media datagrams dropped on a full send buffer"
     );
+    describe_counter!(RECORDING_BYTES, "Bytes written to recording files");
+    describe_gauge!(RECORDINGS_OPEN, "Recording files being written");
+    describe_counter!(
+        RECORDING_ERRORS,
+        "Recording failures by kind (disk_full, write, limit, dropped)"
+    );
+}
+
+pub fn recording_bytes(n: u64) {
+    counter!(RECORDING_BYTES).increment(n);
+}
+
+pub fn recordings_open(n: usize) {
+    gauge!(RECORDINGS_OPEN).set(n as f64);
+}
+
+pub fn recording_error(kind: &'static str) {
+    counter!(RECORDING_ERRORS, "kind" => kind).increment(1);
 }
 
 pub fn http_request(route: String, method: String, status: u16, took: Duration) {

@@ -53,6 +53,11 @@ pub fn hash(secret: &str) -> [u8; 32] {
 }
 
 /// Whether `secret` hashes to `stored`, without leaking where they differ.
+/// Two secrets compared in constant time.
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
 pub fn matches(secret: &str, stored: &[u8]) -> bool {
     bool::from(hash(secret).as_slice().ct_eq(stored))
 }

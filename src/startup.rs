@@ -14,9 +14,12 @@ use crate::http::spans::RequestSpan;
 use crate::config::Config;
 use crate::http::{self, AppContext};
 use crate::live::Hub;
+use crate::live::{Act, Member};
 use crate::media::driver::{MediaHandle, Sockets};
 use crate::media::MediaState;
+use crate::recording::{self, Recorder};
 use crate::store::{self, embedded::PrivateCluster};
+use std::sync::{Arc, Mutex};
 
 pub struct Application {
     http_addr: SocketAddr,
@@ -26,6 +29,9 @@ pub struct Application {
     metrics_server: Option<Server>,
     ctx: web::Data<AppContext>,
     cluster: Option<PrivateCluster>,
+    recorder: Recorder,
+    /// The recorder's way to the engine, dropped before the engine stops.
+    engine: Arc<Mutex<Option<MediaHandle>>>,
 }
 
 /// In-flight requests get this long to finish once the server stops.
@@ -79,9 +85,41 @@ impl Application {
         // so they arrive in the order the engine made them.
         let (events, changes) = tokio::sync::mpsc::unbounded_channel();
         let shards = config.media_shards();
-        let media = MediaHandle::spawn(sockets, shards, move |s: MediaState| {
-            let _ = events.send(s);
+        // The recorder asks the engine for keyframes, and tells the rooms
+        // when their recording stops by itself; both exist only after it.
+        let engine: Arc<Mutex<Option<MediaHandle>>> = Arc::default();
+        let (stops, stopped) = tokio::sync::mpsc::unbounded_channel();
+        let asks = engine.clone();
+        let recorder = Recorder::spawn(
+            recording::Settings {
+                dir: config.recordings_dir(),
+                max_bytes: config.recording_max_bytes,
+            },
+            pool.clone(),
+            move |room, why| {
+                let _ = stops.send((room, why));
+            },
+            move |room, peer| {
+                if let Some(m) = asks.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                    m.keyframe(room, peer);
+                }
+            },
+        )
+        .with_context(|| {
+            format!(
+                "cannot write recordings to {}",
+                config.recordings_dir().display()
+            )
         })?;
+        let media = MediaHandle::spawn_recording(
+            sockets,
+            shards,
+            move |s: MediaState| {
+                let _ = events.send(s);
+            },
+            Some(recorder.taps()),
+        )?;
+        *engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(media.clone());
         let hub = Hub::new(pool.clone(), media.clone());
         hub.follow_media(changes);
         let public_url = config
@@ -97,7 +135,12 @@ impl Application {
             public_url,
         ));
         spawn_limiter_cleanup(ctx.clone());
-        spawn_retention(ctx.store.pool().clone(), config.retention_days);
+        spawn_retention(
+            ctx.store.pool().clone(),
+            config.retention_days,
+            config.recordings_dir(),
+        );
+        spawn_recording_stops(ctx.clone(), stopped);
         let separate_metrics = config.metrics_bind.is_some();
         let app_ctx = ctx.clone();
         let server = HttpServer::new(move || {
@@ -163,6 +206,8 @@ impl Application {
             metrics_server,
             ctx,
             cluster,
+            recorder,
+            engine,
         })
     }
 
@@ -193,6 +238,8 @@ impl Application {
             metrics_server,
             ctx,
             mut cluster,
+            recorder,
+            engine,
             ..
         } = self;
         let handle = server.handle();
@@ -213,7 +260,11 @@ impl Application {
                     tracing::warn!("some rooms did not finish in time");
                 }
                 let stopping = handle.stop(true);
+                engine.lock().unwrap_or_else(|e| e.into_inner()).take();
                 ctx.media.stop().await;
+                // The sessions ended: their recordings close.
+                let closing = recorder.clone();
+                let _ = tokio::task::spawn_blocking(move || closing.stop()).await;
                 stopping.await;
                 server.await.map_err(std::io::Error::other)?
             }
@@ -287,7 +338,7 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// The retention job: at start and every hour, erases the personal data of
 /// rooms that ended more than `days` days ago (their numbers stay).
-fn spawn_retention(pool: store::PgPool, days: u32) {
+fn spawn_retention(pool: store::PgPool, days: u32, recordings: std::path::PathBuf) {
     actix_web::rt::spawn(async move {
         let mut tick = tokio::time::interval(RETENTION_EVERY);
         loop {
@@ -299,8 +350,9 @@ fn spawn_retention(pool: store::PgPool, days: u32) {
             match run {
                 Ok(done) => {
                     let (mut participants, mut messages, mut questions, mut polls) = (0, 0, 0, 0);
-                    for (_, e) in &done {
+                    for (room, e) in &done {
                         crate::metrics::room_erased();
+                        recording::remove_room_files(&recordings, room.id);
                         participants += e.participants;
                         messages += e.messages;
                         questions += e.questions;
@@ -317,6 +369,25 @@ fn spawn_retention(pool: store::PgPool, days: u32) {
                     );
                 }
                 Err(e) => tracing::warn!(error = %e, "retention run failed; next in an hour"),
+            }
+        }
+    });
+}
+
+/// A room whose recording stopped by itself (a full disk, its limit): the
+/// room switches the setting off and tells its staff why.
+fn spawn_recording_stops(
+    ctx: web::Data<AppContext>,
+    mut stopped: tokio::sync::mpsc::UnboundedReceiver<(i64, recording::Stopped)>,
+) {
+    actix_web::rt::spawn(async move {
+        while let Some((room, why)) = stopped.recv().await {
+            let act = Act::RecordingStopped {
+                reason: why.code(),
+                message: why.message(),
+            };
+            if let Err(e) = ctx.act(room, Member::system(), act).await {
+                tracing::warn!(room, error = ?e, "the room did not hear that its recording stopped");
             }
         }
     });

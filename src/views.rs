@@ -34,6 +34,10 @@ pub struct SettingsView {
     pub locked: bool,
     /// Speakers on stage besides the presenter.
     pub max_speakers: i32,
+    /// Published sources are recorded while the room is live.
+    pub recording: bool,
+    /// Attendees may watch the replay after the end.
+    pub replay_public: bool,
 }
 
 /// A room as anyone may see it: never a secret.
@@ -70,6 +74,8 @@ impl RoomView {
                 questions_need_approval: s.questions_need_approval,
                 locked: s.locked,
                 max_speakers: s.max_speakers,
+                recording: s.recording,
+                replay_public: s.replay_public,
             },
         }
     }

@@ -124,6 +124,8 @@ struct Scene {
     poll: i64,
     /// The attendee's WHEP session, as its Location.
     session: String,
+    /// A recording of the room (its row; the file is not needed).
+    recording: i64,
 }
 
 /// A trial's view of the server the trials share: a client of its own
@@ -188,6 +190,28 @@ async fn scene(app: &App) -> Scene {
     assert_eq!(r.status, 200, "invite: {}", r.body);
     let session = attendee.whep().await;
     let room_id = room_id(app, &room.slug);
+    let recording = podium::store::recordings::insert(
+        &mut app.conn(),
+        &podium::store::recordings::NewRecording {
+            room_id,
+            participant_id: Some(presenter.id),
+            source: "camera",
+            started_at: chrono::Utc::now(),
+            content_type: "video/webm",
+            file: "none.webm",
+            url_key: "key",
+        },
+    )
+    .unwrap();
+    podium::store::recordings::finish(
+        &mut app.conn(),
+        recording,
+        "complete",
+        chrono::Utc::now(),
+        1000,
+        10,
+    )
+    .unwrap();
     Scene {
         slug: room.slug,
         room_id,
@@ -200,6 +224,7 @@ async fn scene(app: &App) -> Scene {
         question,
         poll,
         session,
+        recording,
     }
 }
 
@@ -287,6 +312,7 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         .replace("messages/{id}", &format!("messages/{}", s.message))
         .replace("questions/{id}", &format!("questions/{}", s.question))
         .replace("polls/{id}", &format!("polls/{}", s.poll))
+        .replace("recordings/{id}", &format!("recordings/{}", s.recording))
         .replace("hands/{id}", &format!("hands/{}", s.attendee.id))
         .replace("stage/{id}", &format!("stage/{}", s.attendee.id))
         .replace(
@@ -340,6 +366,9 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
         | ("GET", "/api/rooms/{slug}/polls.csv")
         | ("DELETE", "/api/rooms/{slug}/polls/{id}")
         | ("DELETE", "/api/rooms/{slug}/data")
+        | ("GET", "/api/rooms/{slug}/recordings")
+        | ("DELETE", "/api/rooms/{slug}/recordings/{id}")
+        | ("GET", "/api/rooms/{slug}/replay")
         | ("POST", "/api/rooms/{slug}/hand")
         | ("DELETE", "/api/rooms/{slug}/hand")
         | ("GET", "/api/rooms/{slug}/hands")
@@ -362,7 +391,7 @@ fn call_for(route: &ApiRoute, s: &Scene) -> (String, Body) {
 fn token_for(route: &ApiRoute, caller: Caller, s: &Scene, other: &Scene) -> Option<String> {
     let rightful = match route.access {
         Access::Anyone | Access::Participant | Access::Socket | Access::SessionOwner => &s.attendee,
-        Access::Moderator | Access::Report => &s.moderator,
+        Access::Moderator | Access::Report | Access::Replay => &s.moderator,
         Access::Presenter | Access::Publisher => &s.presenter,
     };
     Some(match caller {

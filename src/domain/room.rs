@@ -116,6 +116,10 @@ pub struct RoomSettings {
     pub locked: bool,
     /// Speakers on stage besides the presenter, 0 to 10.
     pub max_speakers: i32,
+    /// Published sources are recorded while the room is live.
+    pub recording: bool,
+    /// Attendees may watch the replay after the end.
+    pub replay_public: bool,
 }
 
 impl Default for RoomSettings {
@@ -127,6 +131,8 @@ impl Default for RoomSettings {
             questions_need_approval: false,
             locked: false,
             max_speakers: 3,
+            recording: false,
+            replay_public: false,
         }
     }
 }

@@ -31,6 +31,7 @@ pub struct AppContext {
     pub ws_ping: std::time::Duration,
     /// TURN servers for media sessions (checked at start-up).
     pub turn: Option<crate::turn::TurnServers>,
+    pub recordings_dir: std::path::PathBuf,
 }
 
 impl AppContext {
@@ -57,6 +58,7 @@ impl AppContext {
             ws_sends_per_second: config.limits.ws_sends_per_second.max(1),
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
             turn: config.turn().unwrap_or_default(),
+            recordings_dir: config.recordings_dir(),
         })
     }
 
@@ -77,7 +79,12 @@ impl AppContext {
             Act::RemoveFromStage { participant_id } => Some(Ends::PublishingOf(participant_id)),
             _ => None,
         };
+        let settings = matches!(act, Act::Settings(_) | Act::RecordingStopped { .. });
         let result = self.hub.act(room, member, act).await?;
+        // The media engine records what the room's setting says.
+        if let (true, Done::Room(view)) = (settings, &result) {
+            self.media.set_recording(room, view.settings.recording);
+        }
         match ends {
             Some(Ends::Room) => self.media.end_room(room).await,
             Some(Ends::SessionsOf(participant)) => {

@@ -143,7 +143,7 @@ async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Cal
                 None
             } else if secrets::matches(&token, &room.host_key_hash) {
                 Some(Credential::HostKey)
-            } else if route.access == Access::Report
+            } else if matches!(route.access, Access::Report | Access::Replay)
                 && secrets::matches(&token, &room.moderator_key_hash)
             {
                 Some(Credential::ModeratorKey)
@@ -168,6 +168,9 @@ async fn check(route: &'static ApiRoute, req: &HttpRequest) -> Result<Option<Cal
     let allowed = match route.access {
         Access::Anyone | Access::Socket | Access::Participant | Access::SessionOwner => true,
         Access::Moderator | Access::Report => role.is_moderator_or_above(),
+        Access::Replay => {
+            role.is_moderator_or_above() || (caller.room.replay_public && caller.room.is_ended())
+        }
         Access::Presenter => role == Role::Presenter,
         // The presenter, and a speaker for their own camera (media.rs).
         Access::Publisher => role.can(Action::Publish),
@@ -198,6 +201,10 @@ fn keeps_numbers(route: &ApiRoute) -> bool {
 fn keys_open(access: Access) -> bool {
     matches!(
         access,
-        Access::Presenter | Access::Publisher | Access::SessionOwner | Access::Report
+        Access::Presenter
+            | Access::Publisher
+            | Access::SessionOwner
+            | Access::Report
+            | Access::Replay
     )
 }

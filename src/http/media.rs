@@ -134,6 +134,9 @@ pub async fn whip(
             (_, s) => s,
         };
     let offer = sdp_body(&req, body).await?;
+    // What it publishes is recorded if the room says so (as it said when
+    // the setting last changed).
+    ctx.media.set_recording(who.room.id, who.room.recording);
     let (peer, answer) = ctx
         .media
         .publish(who.room.id, who.participant_id(), source, offer)

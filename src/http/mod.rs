@@ -19,6 +19,7 @@ pub mod openapi;
 pub mod polls;
 pub mod questions;
 pub mod rate_limit;
+pub mod recordings;
 pub mod rooms;
 pub mod route_table;
 pub mod scrape;

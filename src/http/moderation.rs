@@ -72,12 +72,14 @@ pub async fn erase(ctx: web::Data<AppContext>, who: Caller) -> Result<HttpRespon
     match ctx.store.erase(who.room.id).await? {
         Outcome::Erased(e) => {
             crate::metrics::room_erased();
+            crate::recording::remove_room_files(&ctx.recordings_dir, who.room.id);
             tracing::info!(
                 slug = %who.room.slug,
                 participants = e.participants,
                 messages = e.messages,
                 questions = e.questions,
                 polls = e.polls,
+                recordings = e.recordings,
                 "room data erased by its presenter"
             );
             Ok(HttpResponse::NoContent().finish())

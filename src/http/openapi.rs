@@ -70,6 +70,8 @@ pub enum Out {
     Located,
     /// A stream of server-sent events (`text/event-stream`).
     EventStream,
+    /// A recording (`video/webm`): whole, or the byte range asked for.
+    Media,
     /// The contract's error.
     Error,
 }
@@ -336,6 +338,9 @@ fn access_text(route: &ApiRoute) -> String {
         Access::Report => {
             "A moderator's or the presenter's token, or the room's host or moderator key, also after the room ended."
         }
+        Access::Replay => {
+            "As the report's reads; and any participant's token once the room ended, when its setting `replay_public` is on."
+        }
         Access::Presenter => "The presenter's token.",
         Access::Publisher => "The presenter's token, or the room's host key.",
         Access::SessionOwner => {
@@ -358,6 +363,7 @@ fn security(access: Access) -> Vec<SecurityRequirement> {
         Access::Participant => vec![token(&[])],
         Access::Moderator => vec![token(&staff)],
         Access::Report => vec![token(&staff), key(HOST_KEY), key(MODERATOR_KEY)],
+        Access::Replay => vec![token(&[]), key(HOST_KEY), key(MODERATOR_KEY)],
         Access::Presenter => vec![token(&["presenter"])],
         Access::Publisher => vec![token(&["presenter"]), key(HOST_KEY)],
         Access::SessionOwner => vec![token(&[]), key(HOST_KEY)],
@@ -506,6 +512,11 @@ fn response(status: u16, out: Out, error: &RefOr<Schema>, schemas: &mut Schemas)
                 header::LOCATION.as_str(),
                 required_header(string(), "The URL of what was made."),
             );
+        }
+        Out::Media => {
+            res = res
+                .description("A recording: the whole file (200) or the `Range` asked for (206).")
+                .content("video/webm", Content::new(Some(string())));
         }
         Out::EventStream => {
             res = res

@@ -9,8 +9,8 @@ use actix_web::{web, Route};
 
 use super::openapi::{error, json, ok, query, Answer, Body, Out, ParamsFn};
 use super::{
-    chat, cors, export, health, join, layers, media, moderation, openapi, polls, questions, rooms,
-    stage, ws,
+    chat, cors, export, health, join, layers, media, moderation, openapi, polls, questions,
+    recordings, rooms, stage, ws,
 };
 use crate::config::CorsOrigins;
 use crate::domain::stats::SessionStats;
@@ -31,6 +31,9 @@ pub enum Access {
     /// A moderator's or the presenter's token, or the room's host or
     /// moderator key (the report's reads, from any browser, after the end).
     Report,
+    /// As `Report`; and any participant once the room ended, if its
+    /// setting `replay_public` is on.
+    Replay,
     /// The presenter's token or the room's host key.
     Presenter,
     /// The presenter's token or the room's host key, or a speaker's token
@@ -304,6 +307,39 @@ pub static API_ROUTES: &[ApiRoute] = &[
         r.to(moderation::erase)
     })
     .answers(&[ok(204, Out::Empty), error(409)]),
+    route("GET", "/api/rooms/{slug}/recordings", Replay, false, |r| {
+        r.to(recordings::list)
+    })
+    .answers(&[ok(200, Out::Json(json::<recordings::RecordingList>()))]),
+    // The key in the URL is the credential (a <video> sends no token).
+    route(
+        "GET",
+        "/api/rooms/{slug}/recordings/{id}/file",
+        Anyone,
+        false,
+        |r| r.to(recordings::file),
+    )
+    .query(query::<recordings::FileQuery>())
+    .answers(&[
+        ok(200, Out::Media),
+        ok(206, Out::Media),
+        error(404),
+        error(416),
+    ]),
+    // Allowed after the end (the point of it), so not a "write" the end
+    // closes; 409 while the file is still being written.
+    route(
+        "DELETE",
+        "/api/rooms/{slug}/recordings/{id}",
+        Presenter,
+        false,
+        |r| r.to(recordings::delete),
+    )
+    .answers(&[ok(204, Out::Empty), error(404), error(409)]),
+    route("GET", "/api/rooms/{slug}/replay", Replay, false, |r| {
+        r.to(recordings::replay)
+    })
+    .answers(&[ok(200, Out::Json(json::<recordings::Replay>()))]),
     route("GET", "/api/rooms/{slug}/stats", Report, false, |r| {
         r.to(moderation::stats)
     })

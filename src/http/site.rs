@@ -29,7 +29,7 @@ pub fn security_headers() -> DefaultHeaders {
 }
 
 /// The pages of a room besides its attend page (`/r/{slug}`).
-const ROOM_PAGES: [&str; 3] = ["present", "moderate", "report"];
+const ROOM_PAGES: [&str; 4] = ["present", "moderate", "report", "replay"];
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(landing))

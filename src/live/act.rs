@@ -36,6 +36,12 @@ pub enum Act {
         message_id: i64,
     },
     Settings(SettingsPatch),
+    /// The server's own: recording stopped by itself (a full disk, the
+    /// room's limit); the setting goes off and staff hear why.
+    RecordingStopped {
+        reason: &'static str,
+        message: &'static str,
+    },
     Kick {
         participant_id: i64,
     },
@@ -86,6 +92,7 @@ impl Act {
             Act::UpdateQuestion { .. } => "update_question",
             Act::Promote { .. } => "promote",
             Act::Settings(_) => "settings",
+            Act::RecordingStopped { .. } => "recording_stopped",
             Act::Kick { .. } => "kick",
             Act::End => "end",
             Act::CreatePoll { .. } => "create_poll",
@@ -152,6 +159,10 @@ pub struct SettingsPatch {
     /// Speakers on stage besides the presenter, 0 to 10.
     #[schema(minimum = 0, maximum = 10)]
     pub max_speakers: Option<i32>,
+    /// Record the published sources while the room is live.
+    pub recording: Option<bool>,
+    /// Let attendees watch the replay after the end.
+    pub replay_public: Option<bool>,
 }
 
 /// A new poll, as sent (REST body and `poll.create`).

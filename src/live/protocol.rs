@@ -268,6 +268,8 @@ server_frames! {
     "stage.invited" => StageInvited;
     /// Who is on stage: the presenter first.
     "stage.updated" => StageUpdated { speakers: Vec<ParticipantView> };
+    /// Recording stopped by itself (a full disk, the room's limit), to staff.
+    "recording.stopped" => RecordingStopped { reason: &'static str, message: String };
     /// The reactions since the previous such frame, at most four a second.
     "reactions" => Reactions { counts: BTreeMap<&'static str, u64> };
     /// The server stops; the socket closes with 1012 and the client reconnects.

@@ -10,10 +10,10 @@
 //! travel back the same way. Encrypting and sending, the per-viewer work,
 //! is thus spread over every core.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
@@ -28,6 +28,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use super::layers::{self, Choice, LayerMeter, Selector, Want};
 use super::rewrite::Rewriter;
 use super::speaking::Speaking;
+use super::tap::{Tap, TapEvent};
 use super::{shard_of, MediaError, MediaState, PeerId, Source, SEATS};
 
 /// A peer we have not heard from for this long is gone (ICE-lite has no
@@ -236,6 +237,8 @@ pub struct Forward {
     arrival: Instant,
     /// Audio: the RFC 6464 level (0 the loudest, 127 silence), if sent.
     audio_level: Option<u8>,
+    /// The sender's last report (wall clock, RTP time), for recordings.
+    sender: Option<(SystemTime, u32)>,
     payload: Arc<[u8]>,
 }
 
@@ -260,6 +263,10 @@ pub struct SfuCore {
     /// one per peer cost each join a key generation. (Peers check it by the
     /// fingerprint in our answer, so sharing it weakens nothing.)
     cert: Option<DtlsCert>,
+    /// Rooms whose publishers' packets go to the recorder, and what is
+    /// waiting for it.
+    recording: HashSet<i64>,
+    taps: Vec<TapEvent>,
 }
 
 /// What a core has done since it started; monotonic.
@@ -349,7 +356,44 @@ impl SfuCore {
             cert: str0m::crypto::from_feature_flags()
                 .dtls_provider
                 .generate_certificate(),
+            recording: HashSet::new(),
+            taps: Vec::new(),
         }
+    }
+
+    /// Whether a room's publishers are recorded from now on. A recording
+    /// starts at a keyframe: each publisher is asked for one.
+    pub fn set_recording(&mut self, room: i64, on: bool, now: Instant, sink: &mut Sink) {
+        if on {
+            if self.recording.insert(room) {
+                self.taps.push(TapEvent::Started(room));
+                let publishers = self
+                    .rooms
+                    .get(&room)
+                    .map_or_else(Vec::new, RoomMedia::publishers);
+                for p in publishers {
+                    self.request_keyframe(p, None, now, sink);
+                }
+            }
+        } else if self.recording.remove(&room) {
+            // What was recorded ends here.
+            let ended = self
+                .rooms
+                .get(&room)
+                .map_or_else(Vec::new, RoomMedia::publishers);
+            self.taps.extend(ended.into_iter().map(TapEvent::Ended));
+        }
+    }
+
+    /// A keyframe of every layer of a publisher's video (the recorder's
+    /// files need them to start and to seek).
+    pub fn ask_keyframe(&mut self, publisher: PeerId, now: Instant, sink: &mut Sink) {
+        self.request_keyframe(publisher, None, now, sink);
+    }
+
+    /// Hands over what the recorder is to write.
+    pub fn drain_taps(&mut self, take: impl FnMut(TapEvent)) {
+        self.taps.drain(..).for_each(take);
     }
 
     /// Offers a passive TCP candidate at `addr` in every answer from now
@@ -618,6 +662,9 @@ impl SfuCore {
                 self.by_addr.remove(&addr);
             }
         }
+        if matches!(peer.kind, Kind::Publisher(_)) && self.recording.contains(&peer.room) {
+            self.taps.push(TapEvent::Ended(id));
+        }
         if let Some(media) = self.rooms.get_mut(&peer.room) {
             if media.camera == Some(id) {
                 media.camera = None;
@@ -669,6 +716,7 @@ impl SfuCore {
         }
         // Other shards' sources of this room are gone with it.
         self.rooms.remove(&room);
+        self.recording.remove(&room);
     }
 
     /// Ends every session (the server stops), sending what the peers'
@@ -849,6 +897,9 @@ impl SfuCore {
                                             .ext_vals
                                             .audio_level
                                             .map(|l| l.unsigned_abs().min(127)),
+                                        sender: pkt
+                                            .last_sender_info
+                                            .map(|i| (i.ntp_time, i.rtp_time.numer() as u32)),
                                         payload: pkt.payload.clone(),
                                     });
                                 }
@@ -912,6 +963,7 @@ impl SfuCore {
         }
         for pkt in incoming {
             self.hear(&pkt, now);
+            self.tap(&pkt);
             self.fan_out(&pkt, sink);
             if self.shards > 1 {
                 self.relays.push(Relay::Packet(Arc::new(pkt)));
@@ -1098,6 +1150,44 @@ impl SfuCore {
         }
     }
 
+    /// A packet of a recording room goes to the recorder too.
+    fn tap(&mut self, pkt: &Forward) {
+        if !self.recording.contains(&pkt.room) {
+            return;
+        }
+        let Some(media) = self.rooms.get(&pkt.room) else {
+            return;
+        };
+        let source = if media.camera == Some(pkt.from) {
+            Source::Camera
+        } else if media.screen == Some(pkt.from) {
+            Source::Screen
+        } else if media.seats.contains(&Some(pkt.from)) {
+            Source::Speaker
+        } else {
+            return;
+        };
+        let Some(owner) = self.peers.get(&pkt.from).and_then(publisher_owner) else {
+            return;
+        };
+        self.taps.push(TapEvent::Packet(Box::new(Tap {
+            room: pkt.room,
+            publisher: pkt.from,
+            owner,
+            source,
+            kind: pkt.kind,
+            codec: pkt.spec.codec,
+            clock_rate: pkt.spec.clock_rate.get(),
+            rid: pkt.rid,
+            seq: pkt.seq,
+            ts: pkt.ts,
+            marker: pkt.marker,
+            arrival: pkt.arrival,
+            sender: pkt.sender,
+            payload: pkt.payload.clone(),
+        })));
+    }
+
     /// Notes a video packet in its layer's meter.
     fn meter(&mut self, pkt: &Forward) {
         let Some(media) = self.rooms.get_mut(&pkt.room) else {
@@ -1146,6 +1236,7 @@ impl SfuCore {
             }
         }
         let probing = v.probe_until.is_some_and(|t| now < t);
+        tracing::trace!(%viewer, estimate = ?v.estimate, probing, "layers reconsidered");
         // A probe that ended without a layer up: the link is likely full,
         // so the next comes later (each probe costs the viewer a moment of
         // congestion).
@@ -1393,6 +1484,7 @@ impl SfuCore {
         });
         // Only the layer this viewer receives: viewers of the other layers
         // are not made to decode extra keyframes.
+        tracing::debug!(%viewer, %mid, ?source, "viewer asks for a keyframe");
         if let Some((publisher, rid)) = source {
             self.request_keyframe(publisher, rid, now, sink);
         }
@@ -1556,6 +1648,14 @@ fn publisher_owner(p: &Peer) -> Option<i64> {
 }
 
 impl RoomMedia {
+    fn publishers(&self) -> Vec<PeerId> {
+        [self.camera, self.screen]
+            .into_iter()
+            .chain(self.seats)
+            .flatten()
+            .collect()
+    }
+
     /// Nothing left of it: no publisher, no viewer.
     fn unused(&self) -> bool {
         self.camera.is_none()

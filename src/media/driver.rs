@@ -22,6 +22,7 @@ use super::core::{Counters, Relay, SectionLayers, SfuCore};
 use super::layers::Want;
 use super::tcp::{self, Links};
 use super::{shard_of, MediaError, MediaState, PeerId, Protocol, Source};
+use crate::recording::Taps;
 use str0m::media::Mid;
 
 /// Per shard; a full queue drops datagrams, as a full socket buffer would.
@@ -71,6 +72,15 @@ enum Command {
     Layers {
         peer: PeerId,
         reply: oneshot::Sender<Option<Vec<SectionLayers>>>,
+    },
+    /// Record a room's publishers, or stop.
+    Record {
+        room: i64,
+        on: bool,
+    },
+    /// A keyframe from a publisher (for its recording).
+    Keyframe {
+        peer: PeerId,
     },
     /// End every session and stop the shard.
     Stop {
@@ -191,6 +201,17 @@ impl MediaHandle {
         shards: usize,
         on_state: impl Fn(MediaState) + Send + Sync + 'static,
     ) -> std::io::Result<Self> {
+        Self::spawn_recording(sockets, shards, on_state, None)
+    }
+
+    /// As [`spawn`](Self::spawn), with what recording rooms publish going
+    /// to `taps`.
+    pub fn spawn_recording(
+        sockets: Sockets,
+        shards: usize,
+        on_state: impl Fn(MediaState) + Send + Sync + 'static,
+        taps: Option<Taps>,
+    ) -> std::io::Result<Self> {
         let Sockets {
             udp: socket,
             announce,
@@ -230,6 +251,7 @@ impl MediaHandle {
                 shared: Arc::downgrade(&shared),
                 dropped: 0,
                 reported: (Counters::default(), 0, Instant::now()),
+                taps: taps.clone(),
             };
             let on_state = on_state.clone();
             std::thread::Builder::new()
@@ -399,6 +421,17 @@ impl MediaHandle {
             .count()
     }
 
+    /// Records a room's publishers from now on, or stops (their home
+    /// shard has them).
+    pub fn set_recording(&self, room: i64, on: bool) {
+        self.send(self.home(room), Command::Record { room, on });
+    }
+
+    /// Asks a publisher of a room for a keyframe.
+    pub fn keyframe(&self, room: i64, peer: PeerId) {
+        self.send(self.home(room), Command::Keyframe { peer });
+    }
+
     pub async fn end_room(&self, room: i64) {
         for shard in 0..self.shards() {
             self.send(shard, Command::EndRoom { room });
@@ -541,6 +574,8 @@ struct Shard {
     dropped: u64,
     /// Counts and drops last added to the metrics, and when.
     reported: (Counters, u64, Instant),
+    /// The recorder, if there is one.
+    taps: Option<Taps>,
 }
 
 impl Shard {
@@ -624,6 +659,10 @@ impl Shard {
     /// Passes on what the core produced for others: relays to the other
     /// shards, state changes to the live room, removed peers to the router.
     fn hand_over(&mut self, shared: &Shared, on_state: &dyn Fn(MediaState)) {
+        match &self.taps {
+            Some(taps) => self.core.drain_taps(|e| taps.send(e)),
+            None => self.core.drain_taps(drop),
+        }
         let index = self.index;
         let count = shared.shards.len();
         let post = |shard: usize, relay: Relay| {
@@ -733,6 +772,8 @@ fn command(
             let _ = reply.send(ours);
         }
         Command::EndRoom { room } => core.remove_room(room, now),
+        Command::Record { room, on } => core.set_recording(room, on, now, send),
+        Command::Keyframe { peer } => core.ask_keyframe(peer, now, send),
         Command::Stop { done } => drop(done.send(())),
         Command::State { room, reply } => {
             let _ = reply.send(core.media_state(room));

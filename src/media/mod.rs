@@ -8,6 +8,7 @@ pub mod layers;
 pub mod offer;
 pub mod rewrite;
 pub mod speaking;
+pub mod tap;
 pub mod tcp;
 
 /// How a datagram travels: UDP, or framed on a TCP connection.

@@ -196,6 +196,28 @@ impl Store {
             .await
     }
 
+    pub async fn recordings(
+        &self,
+        room: i64,
+    ) -> Result<Vec<super::recordings::Recording>, StoreError> {
+        self.run(move |c| Ok(super::recordings::of_room(c, room)?))
+            .await
+    }
+
+    pub async fn recording(
+        &self,
+        room: i64,
+        id: i64,
+    ) -> Result<Option<super::recordings::Recording>, StoreError> {
+        self.run(move |c| Ok(super::recordings::find(c, room, id)?))
+            .await
+    }
+
+    pub async fn delete_recording(&self, id: i64) -> Result<usize, StoreError> {
+        self.run(move |c| Ok(super::recordings::delete(c, id)?))
+            .await
+    }
+
     pub async fn erase(&self, room: i64) -> Result<super::retention::Outcome, StoreError> {
         self.run(move |c| Ok(super::retention::erase(c, room, chrono::Utc::now())?))
             .await

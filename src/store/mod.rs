@@ -13,6 +13,7 @@ pub mod polls;
 pub mod presence;
 pub mod questions;
 pub mod reactions;
+pub mod recordings;
 pub mod retention;
 pub mod rooms;
 pub mod schema;

@@ -29,6 +29,8 @@ pub struct Room {
     pub max_speakers: i32,
     /// When its personal data was erased (retention or the presenter).
     pub erased_at: Option<DateTime<Utc>>,
+    pub recording: bool,
+    pub replay_public: bool,
 }
 
 impl Room {
@@ -58,6 +60,8 @@ impl Room {
             questions_need_approval: self.questions_need_approval,
             locked: self.locked,
             max_speakers: self.max_speakers,
+            recording: self.recording,
+            replay_public: self.replay_public,
         }
     }
 }

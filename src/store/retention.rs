@@ -20,6 +20,9 @@ pub struct Erased {
     pub messages: i64,
     pub questions: i64,
     pub polls: i64,
+    /// Recording rows; their files are under the room's own directory,
+    /// which the caller removes.
+    pub recordings: i64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -65,6 +68,7 @@ pub fn erase(conn: &mut PgConnection, room_id: i64, now: DateTime<Utc>) -> Query
                 .filter(polls::room_id.eq(room_id))
                 .count()
                 .get_result(conn)?,
+            recordings: super::recordings::delete_room(conn, room_id)?.len() as i64,
         };
         diesel::insert_into(room_stats::table)
             .values((

@@ -101,6 +101,8 @@ pub struct SettingsChange {
     pub questions_need_approval: Option<bool>,
     pub locked: Option<bool>,
     pub max_speakers: Option<i32>,
+    pub recording: Option<bool>,
+    pub replay_public: Option<bool>,
 }
 
 pub fn update_settings(
@@ -113,7 +115,9 @@ pub fn update_settings(
         && change.anonymous_questions.is_none()
         && change.questions_need_approval.is_none()
         && change.locked.is_none()
-        && change.max_speakers.is_none();
+        && change.max_speakers.is_none()
+        && change.recording.is_none()
+        && change.replay_public.is_none();
     if !empty {
         diesel::update(rooms::table.find(room_id))
             .set(change)

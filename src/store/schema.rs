@@ -139,6 +139,25 @@ diesel::table! {
         locked -> Bool,
         max_speakers -> Int4,
         erased_at -> Nullable<Timestamptz>,
+        recording -> Bool,
+        replay_public -> Bool,
+    }
+}
+
+diesel::table! {
+    recordings (id) {
+        id -> Int8,
+        room_id -> Int8,
+        participant_id -> Nullable<Int8>,
+        source -> Text,
+        started_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        duration_ms -> Int8,
+        bytes -> Int8,
+        content_type -> Text,
+        file -> Text,
+        url_key -> Text,
+        state -> Text,
     }
 }
 
@@ -157,6 +176,7 @@ diesel::joinable!(questions -> messages (source_message_id));
 diesel::joinable!(questions -> participants (participant_id));
 diesel::joinable!(questions -> rooms (room_id));
 diesel::joinable!(reaction_counts -> rooms (room_id));
+diesel::joinable!(recordings -> rooms (room_id));
 diesel::joinable!(room_stats -> rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -169,6 +189,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     question_votes,
     questions,
     reaction_counts,
+    recordings,
     room_stats,
     rooms,
 );

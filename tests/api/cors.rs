@@ -133,6 +133,7 @@ async fn call(app: &TestApp, route: &ApiRoute, s: &Scene, origin: &str) -> Resp 
             headers: res.headers().clone(),
             body: serde_json::Value::Null,
             text: String::new(),
+            raw: Vec::new(),
         };
     }
     match (route.method, route.path.ends_with("/whip")) {

@@ -28,6 +28,7 @@ mod polls;
 mod privacy;
 mod rate_limits;
 mod reactions;
+mod recordings;
 mod rooms;
 mod shutdown;
 mod site;

@@ -602,3 +602,65 @@ fn each_viewer_settles_on_the_layer_its_link_affords_and_a_starved_one_hears_aud
         "its audio goes on"
     );
 }
+
+#[test]
+fn a_recording_rooms_packets_reach_the_recorder_once_each_from_a_keyframe_until_it_stops() {
+    use podium::media::tap::TapEvent;
+    let mut net = Net::new(0);
+    let (p, publisher) = net.join(&AV_SEND, Some(Source::Camera), 0xCA);
+    net.join(&AV_RECV, None, 0);
+    net.run(Duration::from_secs(2));
+    let drained = |net: &mut Net| {
+        let mut taps = Vec::new();
+        net.cores[0].drain_taps(|t| taps.push(t));
+        taps
+    };
+    assert!(
+        drained(&mut net).is_empty(),
+        "nothing is recorded unless chosen"
+    );
+    let asked = net.clients[p].keyframe_requests;
+    net.on_core(0, |core, now, sink| core.set_recording(1, true, now, sink));
+    net.run(Duration::from_secs(2));
+    assert!(
+        net.clients[p].keyframe_requests > asked,
+        "the publisher is asked for a keyframe to start the file with"
+    );
+    let taps = drained(&mut net);
+    assert!(matches!(taps.first(), Some(TapEvent::Started(1))));
+    let packets: Vec<_> = taps
+        .iter()
+        .filter_map(|t| match t {
+            TapEvent::Packet(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let video = packets
+        .iter()
+        .filter(|t| t.kind == MediaKind::Video)
+        .count();
+    let audio = packets
+        .iter()
+        .filter(|t| t.kind == MediaKind::Audio)
+        .count();
+    assert!(
+        video > 40 && audio > 40,
+        "2 s of both: {video} video, {audio} audio"
+    );
+    assert!(packets
+        .iter()
+        .all(|t| t.publisher == publisher && t.source == Source::Camera && t.room == 1));
+    let mut seen = std::collections::HashSet::new();
+    assert!(
+        packets
+            .iter()
+            .all(|t| seen.insert((t.kind == MediaKind::Video, t.seq))),
+        "each packet once"
+    );
+    // Off: the publisher's file ends, and nothing more comes.
+    net.on_core(0, |core, now, sink| core.set_recording(1, false, now, sink));
+    let taps = drained(&mut net);
+    assert!(matches!(taps.as_slice(), [TapEvent::Ended(id)] if *id == publisher));
+    net.run(Duration::from_secs(1));
+    assert!(drained(&mut net).is_empty());
+}

@@ -96,7 +96,7 @@ fn credential<'a>(route: &ApiRoute, s: &'a Scene) -> Option<&'a str> {
         Access::Anyone | Access::Socket => return None,
         Access::Participant => &s.attendee,
         Access::Moderator => &s.moderator,
-        Access::Report => &s.moderator_key,
+        Access::Report | Access::Replay => &s.moderator_key,
         Access::Presenter if ends_the_room(route) => &s.doomed_presenter,
         Access::Presenter | Access::SessionOwner => &s.presenter,
         Access::Publisher => &s.host_key,

@@ -75,7 +75,7 @@ async fn public_card_shows_the_room_and_no_secret() {
     assert_eq!(r.body["max_participants"], 1000);
     assert_eq!(
         r.body["settings"],
-        json!({"chat_enabled": true, "questions_enabled": true, "anonymous_questions": true, "questions_need_approval": false, "locked": false, "max_speakers": 3})
+        json!({"chat_enabled": true, "questions_enabled": true, "anonymous_questions": true, "questions_need_approval": false, "locked": false, "max_speakers": 3, "recording": false, "replay_public": false})
     );
     let text = r.body.to_string();
     for secret in [

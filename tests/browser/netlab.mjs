@@ -175,7 +175,7 @@ function stunAnswers(host, port) {
 export async function videoStats(page) {
   return page.evaluate(async () => {
     const stats = await window.podium?.stats();
-    const out = { height: 0, frames: 0, keyframes: 0, freezes: 0, freezeSeconds: 0, lost: 0, packets: 0, audio: 0, route: null };
+    const out = { height: 0, frames: 0, keyframes: 0, freezes: 0, freezeSeconds: 0, lost: 0, packets: 0, audio: 0, route: null, received: 0, dropped: 0, nacks: 0, plis: 0, firs: 0 };
     stats?.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) {
         out.height = Math.max(out.height, s.frameHeight ?? 0);
@@ -185,6 +185,11 @@ export async function videoStats(page) {
         out.freezeSeconds += s.totalFreezesDuration ?? 0;
         out.lost += s.packetsLost ?? 0;
         out.packets += s.packetsReceived ?? 0;
+        out.received += s.framesReceived ?? 0;
+        out.dropped += s.framesDropped ?? 0;
+        out.nacks += s.nackCount ?? 0;
+        out.plis += s.pliCount ?? 0;
+        out.firs += s.firCount ?? 0;
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived ?? 0;
     });
@@ -198,8 +203,8 @@ export async function videoStats(page) {
   });
 }
 
-// The presenter's camera layers as sent now: bits per second per rid,
-// measured over `ms`.
+// The presenter's camera layers as sent now: bits and frames per second
+// per rid, measured over `ms`, and what limits each.
 export async function sentLayers(page, ms = 3000) {
   const sample = () =>
     page.evaluate(async () => {
@@ -209,7 +214,7 @@ export async function sentLayers(page, ms = 3000) {
         if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) {
           // Media only: not retransmissions (nor padding, which bytesSent
           // leaves out).
-          out[s.rid] = { bytes: s.bytesSent - (s.retransmittedBytesSent ?? 0), height: s.frameHeight ?? 0, at: s.timestamp, why: s.qualityLimitationReason, target: s.targetBitrate };
+          out[s.rid] = { bytes: s.bytesSent - (s.retransmittedBytesSent ?? 0), frames: s.framesEncoded ?? 0, height: s.frameHeight ?? 0, at: s.timestamp, why: s.qualityLimitationReason, target: s.targetBitrate };
         }
       });
       return out;
@@ -220,7 +225,8 @@ export async function sentLayers(page, ms = 3000) {
   const rates = {};
   for (const rid of Object.keys(b)) {
     if (!a[rid]) continue;
-    rates[rid] = { bps: ((b[rid].bytes - a[rid].bytes) * 8 * 1000) / (b[rid].at - a[rid].at), height: b[rid].height, target: b[rid].target, why: b[rid].why };
+    const ms = b[rid].at - a[rid].at;
+    rates[rid] = { bps: ((b[rid].bytes - a[rid].bytes) * 8 * 1000) / ms, fps: ((b[rid].frames - a[rid].frames) * 1000) / ms, height: b[rid].height, target: b[rid].target, why: b[rid].why };
   }
   return rates;
 }

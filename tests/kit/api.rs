@@ -22,6 +22,8 @@ pub struct Resp {
     pub headers: awc::http::header::HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body as sent (a file, say).
+    pub raw: Vec<u8>,
 }
 
 impl Resp {
@@ -142,5 +144,6 @@ where
         headers,
         body,
         text,
+        raw: bytes.to_vec(),
     }
 }

@@ -259,8 +259,9 @@ impl Net {
         (idx, peer)
     }
 
-    /// Runs `f` on one shard with a sink, timing it as server work.
-    fn on_core(
+    /// Runs `f` on one shard with a sink, timing it as server work; then
+    /// its datagrams go on their way.
+    pub fn on_core(
         &mut self,
         shard: usize,
         f: impl FnOnce(&mut SfuCore, Instant, &mut dyn FnMut(Protocol, SocketAddr, &[u8])),

@@ -31,6 +31,8 @@ pub use room::{Participant, Room};
 pub struct TestApp {
     pub api: Api,
     pub db: TestDb,
+    /// Its recordings directory (each app has its own).
+    pub recordings: std::path::PathBuf,
 }
 
 impl std::ops::Deref for TestApp {
@@ -77,13 +79,25 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::new();
     let mut config = test_config();
     config.database_url = Some(db.url.clone());
+    config.recordings_dir = Some(recordings_of(&db));
     adjust(&mut config);
+    let recordings = config.recordings_dir();
     let app = Application::build(config)
         .await
         .expect("application builds");
     let api = Api::new(format!("http://{}", app.http_addr()));
     actix_rt::spawn(app.run_until_stopped());
-    TestApp { api, db }
+    TestApp {
+        api,
+        db,
+        recordings,
+    }
+}
+
+/// A directory of its own for each database's recordings (room ids repeat
+/// across test databases).
+pub(crate) fn recordings_of(db: &TestDb) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("recordings-{}", db.name))
 }
 
 /// The application on a thread of its own (for tests whose clients live
@@ -91,6 +105,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 pub fn serve_in_background(db: &TestDb) -> String {
     let mut config = test_config();
     config.database_url = Some(db.url.clone());
+    config.recordings_dir = Some(recordings_of(db));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_rt::System::new().block_on(async move {

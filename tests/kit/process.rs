@@ -96,10 +96,24 @@ pub const LOOPBACK: [&str; 4] = ["--bind", "127.0.0.1:0", "--media-bind", "127.0
 /// The binary on loopback ports of its own, with `extra` arguments and
 /// environment, on `db`; and a client for it.
 pub fn serve(db: super::TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, super::TestApp) {
-    let args: Vec<&str> = LOOPBACK.iter().chain(extra).copied().collect();
+    let recordings = super::recordings_of(&db);
+    let dir = recordings.display().to_string();
+    let args: Vec<&str> = LOOPBACK
+        .iter()
+        .chain(extra)
+        .copied()
+        .chain(["--recordings-dir", dir.as_str()])
+        .collect();
     let server = start_with_env(&args, Some(&db.url), env);
     let api = super::Api::new(server.base());
-    (server, super::TestApp { api, db })
+    (
+        server,
+        super::TestApp {
+            api,
+            db,
+            recordings,
+        },
+    )
 }
 
 impl Drop for Server {

@@ -52,6 +52,7 @@ export const api = {
   me: (slug, token) => call('GET', `/api/rooms/${slug}/me`, { token }),
   end: (slug, token) => call('DELETE', `/api/rooms/${slug}`, { token }),
   stats: (slug, token) => call('GET', `/api/rooms/${slug}/stats`, { token }),
+  recordings: (slug, token) => call('GET', `/api/rooms/${slug}/recordings`, { token }),
   csv: (slug, token, name) => call('GET', `/api/rooms/${slug}/${name}`, { token, raw: true }),
 };
 

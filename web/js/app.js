@@ -118,8 +118,12 @@ function joinForm(card, kind, resolve) {
       locked
         ? notice('This room is locked: the moderators are not letting new people in right now. Try again later.', 'error')
         : [h('p', { class: 'muted' }, card.status === 'live' ? 'Live now.' : 'Not started yet: you can join and wait.'), form,
+            card.settings?.recording
+              ? h('p', { class: 'notice', id: 'recording-line', role: 'note' }, h('span', { class: 'rec-dot' }, 'Recording'),
+                ' This session is recorded: the presenter\'s camera and microphone, shared screens and anyone on stage. The recording is kept with the room\'s data.')
+              : null,
             h('p', { class: 'muted small', id: 'privacy-line' },
-              `This room keeps your name, messages, questions and poll votes until ${card.retention_days ?? 30} days after it ends, then erases them; only its numbers stay.`)],
+              `This room keeps your name, messages, questions and poll votes${card.settings?.recording ? ' and its recordings' : ''} until ${card.retention_days ?? 30} days after it ends, then erases them; only its numbers stay.`)],
     ),
   );
   if (!locked) (name.value ? password ?? button : name).focus();
@@ -148,13 +152,14 @@ async function main() {
   }
   let card;
   // The room's card and the stored token's check go out together.
-  const resumed = page === 'report' ? Promise.resolve(null) : resume(page).catch(() => null);
+  const resumed = page === 'report' || page === 'replay' ? Promise.resolve(null) : resume(page).catch(() => null);
   try {
     card = await api.room(slug);
   } catch (e) {
     return fatal('No such room', e.status === 404 ? 'There is no room at this address. Check that the link was copied whole.' : e.message);
   }
   if (page === 'report') return (await import('./report.js')).show(slug, card);
+  if (page === 'replay') return (await import('./replay.js')).show(slug, card);
   if (card.status === 'ended') {
     // The presenter's and moderators' links open the report from any
     // browser: the key in the link is what reads it.

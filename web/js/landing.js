@@ -100,7 +100,7 @@ function privacyLine() {
     'Podium keeps attendees’ names, chat, questions and poll votes only for a while after a session ends, then erases them; only the numbers stay.');
   fetch('/api/health').then((r) => r.json()).then((h) => {
     if (h.retention_days != null) {
-      line.textContent = `Podium keeps attendees’ names, chat, questions and poll votes until ${h.retention_days} days after a session ends, then erases them; only the numbers stay. You can erase a session’s data sooner from its report.`;
+      line.textContent = `Podium keeps attendees’ names, chat, questions and poll votes (and recordings, if you record) until ${h.retention_days} days after a session ends, then erases them; only the numbers stay. Nothing is recorded unless you switch recording on, and everyone is told when it is. You can erase a session’s data sooner from its report.`;
     }
   }).catch(() => {});
   return line;

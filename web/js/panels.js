@@ -403,6 +403,23 @@ export function participantsPanel(live, state) {
   return h('section', { class: 'panel people-panel', 'aria-label': 'Participants' }, status, empty, list);
 }
 
+// The studio's switch for recording: on while live records every
+// published source; everyone's page shows that it records.
+export function recordToggle(live, state) {
+  const status = h('span', { class: 'panel-status' });
+  const box = h('input', {
+    type: 'checkbox',
+    id: 'record',
+    onchange: async () => {
+      if (!(await act(live, status, 'room.update', { settings: { recording: box.checked } }))) box.checked = !box.checked;
+    },
+  });
+  state.watch(['welcome', 'room.updated'], () => {
+    box.checked = Boolean(state.room?.settings?.recording);
+  });
+  return h('span', { class: 'record-toggle' }, h('label', { for: 'record', class: 'check' }, box, 'Record'), status);
+}
+
 export function settingsPanel(live, state) {
   const fields = [
     ['chat_enabled', 'Chat'],
@@ -410,6 +427,8 @@ export function settingsPanel(live, state) {
     ['anonymous_questions', 'Anonymous questions'],
     ['questions_need_approval', 'Approve questions before they are shown'],
     ['locked', 'Lock the room: no new attendees can join'],
+    ['recording', 'Record the session (everyone is told)'],
+    ['replay_public', 'Attendees may watch the replay after the end'],
   ];
   const status = h('div', { class: 'panel-status' });
   const boxes = fields.map(([key, label]) => {

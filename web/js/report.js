@@ -167,7 +167,41 @@ async function erase(slug, credential, button, status, reload) {
   }
 }
 
-function render(slug, card, credential, stats, reload) {
+function size(bytes) {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(1)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+// The recordings: each to download (the file's own URL), the presenter
+// may delete them, and the replay with the conversation in time.
+function recordingsSection(slug, key, credential, recordings, reload) {
+  const status = h('div', { class: 'form-status' });
+  const remove = async (r, button) => {
+    button.disabled = true;
+    try {
+      const res = await fetch(`/api/rooms/${slug}/recordings/${r.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${credential}` } });
+      if (res.status !== 204) throw new Error((await res.json().catch(() => null))?.error?.message ?? `The server answered ${res.status}.`);
+      reload();
+    } catch (e) {
+      status.replaceChildren(notice(e.message, 'error'));
+      button.disabled = false;
+    }
+  };
+  const label = (r) => `${r.source === 'screen' ? 'Screen' : 'Camera'} · ${new Date(r.started_at).toLocaleTimeString()} · ${duration(r.duration_seconds)} · ${size(r.bytes)}`;
+  const state = { recording: 'recording now', repaired: 'after a server crash: plays up to it', failed: 'stopped by a write error: plays up to there' };
+  return h('section', { class: 'no-print', 'aria-label': 'Recordings', id: 'recordings' },
+    h('h2', {}, 'Recordings'),
+    recordings.length
+      ? [h('p', {}, h('a', { href: `/r/${slug}/replay${key ? `#key=${encodeURIComponent(key)}` : ''}`, id: 'open-replay' }, 'Watch the replay with the chat and questions')),
+        h('ul', { class: 'recordings' }, recordings.map((r) =>
+          h('li', { dataset: { recording: r.id } },
+            h('a', { href: r.url, download: `${slug}-${r.source}-${r.id}.webm` }, label(r)),
+            state[r.state] ? h('span', { class: 'muted small' }, ` (${state[r.state]})`) : null,
+            r.state === 'recording' ? null : h('button', { class: 'small danger', onclick: (e) => remove(r, e.currentTarget) }, 'Delete'))))]
+      : h('p', { class: 'muted' }, 'Nothing was recorded.'),
+    status);
+}
+
+function render(slug, card, credential, stats, reload, recordings = []) {
   const share = stats.participation ?? {};
   const erased = Boolean(stats.erased_at);
   const questions = stats.top_questions ?? [];
@@ -223,6 +257,7 @@ function render(slug, card, credential, stats, reload) {
             )
           : h('p', { class: 'muted' }, 'No questions were asked.'),
       ),
+      stats.erased_at ? null : recordingsSection(slug, new URLSearchParams(location.hash.slice(1)).get('key'), credential, recordings, reload),
       h('section', { class: 'downloads no-print', 'aria-label': 'Downloads' },
         h('h2', {}, 'Downloads'),
         erased
@@ -252,8 +287,12 @@ export async function show(slug, card) {
   }
   const load = async () => {
     try {
-      const [stats, fresh] = await Promise.all([api.stats(slug, credential), api.room(slug)]);
-      render(slug, fresh, credential, stats, load);
+      const [stats, fresh, recorded] = await Promise.all([
+        api.stats(slug, credential),
+        api.room(slug),
+        api.recordings(slug, credential).catch(() => ({ recordings: [] })),
+      ]);
+      render(slug, fresh, credential, stats, load, recorded.recordings);
       if (fresh.status !== 'ended') setTimeout(load, REFRESH_MS);
     } catch (e) {
       fatal(card.title, e.status === 401 ? 'This link does not open the report of this room. Use your presenter or moderator link.' : e.message);

@@ -37,12 +37,26 @@ export function shell({ live, state, card, kind, onEnded, actions, ended }) {
   const badge = h('span', { class: 'live-badge', id: 'live-state', role: 'status' });
   const count = h('span', { class: 'count', id: 'attendee-count', 'aria-live': 'polite' });
   const banner = h('div', { class: 'banner', id: 'reconnecting', role: 'status', hidden: true }, 'Reconnecting…');
+  // Everyone sees when the session is recorded.
+  const recording = h('span', { class: 'rec-dot', id: 'rec-dot', role: 'status', hidden: true, title: 'This session is being recorded' }, 'Recording');
+  // Staff hear when it stopped by itself (a full disk, the room's limit).
+  const stopped = h('p', { class: 'notice error', id: 'recording-stopped', role: 'alert', hidden: true });
   const header = h(
     'header',
     { class: 'room-header' },
     h('div', { class: 'title' }, h('h1', {}, card.title), h('p', { class: 'muted' }, 'with ', card.presenter_name)),
-    h('div', { class: 'meta' }, badge, count, actions),
+    h('div', { class: 'meta' }, recording, badge, count, actions),
+    stopped,
   );
+  const showRecording = () => {
+    recording.hidden = !state.room?.settings?.recording;
+    if (state.room?.settings?.recording) stopped.hidden = true;
+  };
+  state.watch(['welcome', 'room.updated'], showRecording);
+  state.watch(['recording.stopped'], (f) => {
+    stopped.textContent = f.message;
+    stopped.hidden = false;
+  });
 
   // Only the stage says who we wait for; the badge just says live or not.
   function render() {

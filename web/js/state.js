@@ -112,6 +112,9 @@ const REDUCERS = {
   'room.updated'(s, f) {
     s.room = f.room;
   },
+  // Recording stopped by itself (to staff): the next room.updated says
+  // it is off; the page says why.
+  'recording.stopped'() {},
   presence(s, f) {
     s.count = f.count;
   },

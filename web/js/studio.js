@@ -8,7 +8,7 @@ import { h, mount, notice, copy } from './dom.js';
 import { api, store } from './api.js';
 import { LiveSession } from './live.js';
 import { publish, watch } from './media.js';
-import { RoomState, chatPanel, qaPanel, tabs } from './panels.js';
+import { RoomState, chatPanel, qaPanel, recordToggle, tabs } from './panels.js';
 import { pollsPanel } from './polls.js';
 import { stagePanel } from './stage.js';
 import { reactionLayer } from './reactions.js';
@@ -282,7 +282,7 @@ export function show({ slug, card, token, kind }) {
     h('div', { class: 'link-row' }, h('span', {}, label), h('button', { class: 'small', id, onclick: (e) => copy(url, e.currentTarget) }, 'Copy link'));
   const reportHref = `/r/${slug}/report${key ? `#key=${encodeURIComponent(key)}` : ''}`;
 
-  const { header, banner } = shell({ live, state, card, kind, onEnded: finish, actions: end });
+  const { header, banner } = shell({ live, state, card, kind, onEnded: finish, actions: [recordToggle(live, state), end] });
   state.watch(['welcome', 'media.state'], render);
   // Diagnostics for tests and support: the broadcast's WebRTC statistics.
   window.podium = { stats: () => camera?.pc()?.getStats(), screenStats: () => screen?.pc()?.getStats() };

@@ -64,6 +64,16 @@ pub struct Member {
 }
 
 impl Member {
+    /// The server itself, for what it does to a room on its own (a
+    /// recording that stopped).
+    pub fn system() -> Self {
+        Member {
+            participant_id: 0,
+            name: String::new(),
+            role: Role::Presenter,
+        }
+    }
+
     pub fn view(&self) -> ParticipantView {
         ParticipantView {
             id: self.participant_id,
@@ -426,6 +436,8 @@ enum Pending {
     Votes,
     Settings {
         reply: ReplyId,
+        /// The recording stopped by itself: staff hear why.
+        stopped: Option<(&'static str, &'static str)>,
     },
     FindForKick {
         reply: ReplyId,
@@ -565,7 +577,7 @@ fn action_of(act: &Act) -> Option<Action> {
         Act::DeleteMessage { .. } | Act::UpdateQuestion { .. } | Act::Promote { .. } => {
             Action::Moderate
         }
-        Act::Settings(_) => Action::ChangeSettings,
+        Act::Settings(_) | Act::RecordingStopped { .. } => Action::ChangeSettings,
         Act::Kick { .. } => Action::Kick,
         Act::End => Action::EndRoom,
         Act::CreatePoll { .. } | Act::UpdatePoll { .. } | Act::DeletePoll { .. } => {
@@ -750,6 +762,9 @@ impl RoomCore {
                 self.update_question(at, &member, id, change, reply)
             }
             Act::Settings(patch) => self.settings(patch, reply),
+            Act::RecordingStopped { reason, message } => {
+                self.recording_stopped(reason, message, reply)
+            }
             Act::Kick { participant_id } => self.kick(member, participant_id, reply),
             Act::End => self.end(reply),
             Act::CreatePoll {
@@ -784,7 +799,7 @@ impl RoomCore {
             Pending::Promote { reply } => self.promote_found(reply, result),
             Pending::Update { reply, before } => self.question_updated(reply, before, result),
             Pending::Votes => self.votes_written(at, result),
-            Pending::Settings { reply } => self.settings_written(reply, result),
+            Pending::Settings { reply, stopped } => self.settings_written(reply, stopped, result),
             Pending::FindForKick { reply, actor } => self.kick_target_found(actor, reply, result),
             Pending::Kick { reply, target } => self.kicked(at, reply, target, result),
             Pending::End { reply } => self.ended(at, reply, result),

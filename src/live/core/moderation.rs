@@ -20,16 +20,48 @@ impl RoomCore {
             questions_need_approval: patch.questions_need_approval,
             locked: patch.locked,
             max_speakers: patch.max_speakers,
+            recording: patch.recording,
+            replay_public: patch.replay_public,
         };
         let max = crate::domain::room::MAX_SPEAKERS;
         if change.max_speakers.is_some_and(|n| !(0..=max).contains(&n)) {
             let why = format!("max_speakers is between 0 and {max}.");
             return self.reply(reply, Err(RoomError::InvalidInput(why)));
         }
-        self.write(Write::Settings(change), Pending::Settings { reply });
+        self.write(
+            Write::Settings(change),
+            Pending::Settings {
+                reply,
+                stopped: None,
+            },
+        );
     }
 
-    pub(super) fn settings_written(&mut self, reply: ReplyId, result: Result<Written, StoreError>) {
+    pub(super) fn recording_stopped(
+        &mut self,
+        reason: &'static str,
+        message: &'static str,
+        reply: ReplyId,
+    ) {
+        let change = SettingsChange {
+            recording: Some(false),
+            ..Default::default()
+        };
+        self.write(
+            Write::Settings(change),
+            Pending::Settings {
+                reply,
+                stopped: Some((reason, message)),
+            },
+        );
+    }
+
+    pub(super) fn settings_written(
+        &mut self,
+        reply: ReplyId,
+        stopped: Option<(&'static str, &'static str)>,
+        result: Result<Written, StoreError>,
+    ) {
         match result {
             Ok(Written::Room(room)) => {
                 self.room = room;
@@ -38,6 +70,15 @@ impl RoomCore {
                     Audience::All,
                     ServerFrame::RoomUpdated { room: view.clone() },
                 );
+                if let Some((reason, message)) = stopped {
+                    self.deliver(
+                        Audience::Staff,
+                        ServerFrame::RecordingStopped {
+                            reason,
+                            message: message.into(),
+                        },
+                    );
+                }
                 self.reply(reply, Ok(Done::Room(view)));
             }
             Ok(_) => self.unexpected(reply, "settings"),

@@ -42,6 +42,8 @@ fn room() -> Room {
         locked: false,
         max_speakers: 3,
         erased_at: None,
+        recording: false,
+        replay_public: false,
     }
 }
 
