@@ -287,11 +287,9 @@ export async function show(slug, card) {
   }
   const load = async () => {
     try {
-      const [stats, fresh, recorded] = await Promise.all([
-        api.stats(slug, credential),
-        api.room(slug),
-        api.recordings(slug, credential).catch(() => ({ recordings: [] })),
-      ]);
+      const [stats, fresh] = await Promise.all([api.stats(slug, credential), api.room(slug)]);
+      // An erased room has no recordings left to list.
+      const recorded = stats.erased_at ? { recordings: [] } : await api.recordings(slug, credential);
       render(slug, fresh, credential, stats, load, recorded.recordings);
       if (fresh.status !== 'ended') setTimeout(load, REFRESH_MS);
     } catch (e) {
