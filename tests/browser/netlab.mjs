@@ -175,7 +175,7 @@ function stunAnswers(host, port) {
 export async function videoStats(page) {
   return page.evaluate(async () => {
     const stats = await window.podium?.stats();
-    const out = { height: 0, frames: 0, keyframes: 0, freezes: 0, freezeSeconds: 0, lost: 0, packets: 0, audio: 0, route: null, received: 0, dropped: 0, nacks: 0, plis: 0, firs: 0 };
+    const out = { height: 0, frames: 0, keyframes: 0, freezes: 0, freezeSeconds: 0, lost: 0, packets: 0, audio: 0, route: null, received: 0, dropped: 0, nacks: 0, plis: 0, firs: 0, discarded: 0, jitterMs: 0, emitted: 0 };
     stats?.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) {
         out.height = Math.max(out.height, s.frameHeight ?? 0);
@@ -190,6 +190,9 @@ export async function videoStats(page) {
         out.nacks += s.nackCount ?? 0;
         out.plis += s.pliCount ?? 0;
         out.firs += s.firCount ?? 0;
+        out.discarded += s.packetsDiscarded ?? 0;
+        out.jitterMs += (s.jitterBufferDelay ?? 0) * 1000;
+        out.emitted += s.jitterBufferEmittedCount ?? 0;
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived ?? 0;
     });

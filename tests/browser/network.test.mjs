@@ -98,7 +98,7 @@ async function over(v, ms) {
     keyframes: b.keyframes - a.keyframes,
     height: b.height,
     audio: b.audio - a.audio,
-    counts: ['received', 'dropped', 'nacks', 'plis', 'lost', 'packets'].map((k) => `${k} ${b[k] - a[k]}`).join(' '),
+    counts: `${['received', 'dropped', 'nacks', 'plis', 'lost', 'packets', 'discarded'].map((k) => `${k} ${b[k] - a[k]}`).join(' ')} jitter buffer ${((b.jitterMs - a.jitterMs) / Math.max(1, b.emitted - a.emitted)).toFixed(0)} ms`,
   };
 }
 
