@@ -183,7 +183,10 @@ test('each viewer gets the simulcast layer its link carries, and the high one on
   const narrow = await viewer('Narrow', (n) => n.cap(capLow));
   const settle = {};
   [settle.wide, settle.medium, settle.narrow] = await Promise.all([
-    settlesAt(wide, high.height),
+    // Up to the best layer takes a probe that finds room: usually the
+    // first, 3 s in; when that one falls short, the next comes about 10 s
+    // later.
+    settlesAt(wide, high.height, 25_000),
     settlesAt(medium, mid.height),
     settlesAt(narrow, low.height),
   ]);
