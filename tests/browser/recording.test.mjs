@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { start, createRoom, joinAs, until, personPage, root } from './harness.mjs';
+import { start, createRoom, joinAs, until, personPage, root, accessible } from './harness.mjs';
 
 const shots = join(root, 'target', 'screenshots');
 
@@ -192,6 +192,7 @@ test('a recorded webinar: files ffprobe reads, in time, and a replay with the qu
   assert.ok(await viewer.locator('#replay-screen').isVisible(), 'the shared screen is on the replay while it was shared');
   mkdirSync(shots, { recursive: true });
   await viewer.screenshot({ path: join(shots, 'replay.png') });
+  await accessible(viewer, 'the replay page');
   // Later on, the question (still listed) takes the replay back to it.
   await viewer.evaluate((t) => { document.querySelector('#replay-video').currentTime = t + 4; }, at);
   await until(viewer, (t) => document.querySelector('#replay-video').currentTime > t + 3, at, 'the replay to move on');
