@@ -345,6 +345,10 @@ impl State {
         };
         *p.layer_bytes.entry(tap.rid).or_default() += tap.payload.len() as u64;
         let first = *p.first_video.get_or_insert(now);
+        if p.layer.is_some_and(|layer| layer != tap.rid) {
+            // Another layer than the file's: not even assembled.
+            return;
+        }
         let frames = p.frames.entry(tap.rid).or_default().push(
             tap.seq,
             tap.ts,
@@ -360,12 +364,12 @@ impl State {
             .map(|f| (clock.wall(&mut p.sender, f.ts, arrival, tap.sender), f))
             .collect();
         match p.layer {
-            Some(layer) if layer == tap.rid => {
+            // The file's layer (others returned above).
+            Some(_) => {
                 for (wall, frame) in timed {
                     self.write_video(tap.publisher, wall, frame);
                 }
             }
-            Some(_) => {}
             None => {
                 // Until the layers can be compared, every layer's frames
                 // wait: the chosen one's go in from its first keyframe.

@@ -175,24 +175,21 @@ function stunAnswers(host, port) {
 export async function videoStats(page) {
   return page.evaluate(async () => {
     const stats = await window.podium?.stats();
-    const out = { height: 0, frames: 0, keyframes: 0, freezes: 0, freezeSeconds: 0, lost: 0, packets: 0, audio: 0, route: null, received: 0, dropped: 0, nacks: 0, plis: 0, firs: 0, discarded: 0, jitterMs: 0, emitted: 0 };
+    // Our name for each inbound video statistic that is summed over the
+    // streams, and its scale.
+    const sums = {
+      frames: ['framesDecoded'], keyframes: ['keyFramesDecoded'], freezes: ['freezeCount'],
+      freezeSeconds: ['totalFreezesDuration'], lost: ['packetsLost'], packets: ['packetsReceived'],
+      received: ['framesReceived'], dropped: ['framesDropped'], nacks: ['nackCount'], plis: ['pliCount'],
+      firs: ['firCount'], discarded: ['packetsDiscarded'], jitterMs: ['jitterBufferDelay', 1000],
+      emitted: ['jitterBufferEmittedCount'],
+    };
+    const out = { height: 0, audio: 0, route: null };
+    for (const k of Object.keys(sums)) out[k] = 0;
     stats?.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) {
         out.height = Math.max(out.height, s.frameHeight ?? 0);
-        out.frames += s.framesDecoded ?? 0;
-        out.keyframes += s.keyFramesDecoded ?? 0;
-        out.freezes += s.freezeCount ?? 0;
-        out.freezeSeconds += s.totalFreezesDuration ?? 0;
-        out.lost += s.packetsLost ?? 0;
-        out.packets += s.packetsReceived ?? 0;
-        out.received += s.framesReceived ?? 0;
-        out.dropped += s.framesDropped ?? 0;
-        out.nacks += s.nackCount ?? 0;
-        out.plis += s.pliCount ?? 0;
-        out.firs += s.firCount ?? 0;
-        out.discarded += s.packetsDiscarded ?? 0;
-        out.jitterMs += (s.jitterBufferDelay ?? 0) * 1000;
-        out.emitted += s.jitterBufferEmittedCount ?? 0;
+        for (const [k, [stat, scale = 1]] of Object.entries(sums)) out[k] += (s[stat] ?? 0) * scale;
       }
       if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio += s.packetsReceived ?? 0;
     });

@@ -35,8 +35,8 @@ after(async () => {
   else console.log(`# kept ${recordings}`);
 });
 
-async function api(method, path, token, body) {
-  const res = await fetch(`${server.base}${path}`, {
+async function api(method, path, token, body, base = server.base) {
+  const res = await fetch(`${base}${path}`, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
@@ -45,11 +45,11 @@ async function api(method, path, token, body) {
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
-async function recordingRoom(title) {
-  const room = await createRoom(server.base, title);
-  const presenter = await api('POST', `/api/rooms/${room.slug}/join`, null, { name: 'Ada', key: room.host_key });
+async function recordingRoom(title, base = server.base) {
+  const room = await createRoom(base, title);
+  const presenter = await api('POST', `/api/rooms/${room.slug}/join`, null, { name: 'Ada', key: room.host_key }, base);
   assert.equal(presenter.status, 200);
-  const on = await api('PATCH', `/api/rooms/${room.slug}`, presenter.body.token, { settings: { recording: true } });
+  const on = await api('PATCH', `/api/rooms/${room.slug}`, presenter.body.token, { settings: { recording: true } }, base);
   assert.equal(on.status, 200, JSON.stringify(on.body));
   assert.equal(on.body.settings.recording, true);
   return { ...room, token: presenter.body.token };
@@ -243,14 +243,7 @@ test('a full disk stops the recording, never the session, and staff are told', a
   try {
     full = await start({ args: ['--recordings-dir', small] });
     const base = full.base;
-    const room = await createRoom(base, 'Full disk');
-    const joined = await (await fetch(`${base}/api/rooms/${room.slug}/join`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Ada', key: room.host_key }),
-    })).json();
-    await fetch(`${base}/api/rooms/${room.slug}`, {
-      method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${joined.token}` },
-      body: JSON.stringify({ settings: { recording: true } }),
-    });
+    const room = await recordingRoom('Full disk', base);
     const page = await personPage(full.browser);
     await page.goto(`${base}/r/${room.slug}/present#key=${room.host_key}`);
     await until(page, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
@@ -275,9 +268,9 @@ test('a full disk stops the recording, never the session, and staff are told', a
     await sleep(2000);
     const b = await frames();
     assert.ok(b > a + 10, `the attendee still gets video (${a} -> ${b} frames)`);
-    const list = await (await fetch(`${base}/api/rooms/${room.slug}/recordings`, { headers: { authorization: `Bearer ${room.host_key}` } })).json();
+    const list = (await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key, undefined, base)).body;
     assert.equal(list.recordings[0]?.state, 'failed');
-    const card = await (await fetch(`${base}/api/rooms/${room.slug}`)).json();
+    const card = (await api('GET', `/api/rooms/${room.slug}`, null, undefined, base)).body;
     assert.equal(card.status, 'live');
     assert.equal(card.settings.recording, false);
   } finally {
