@@ -51,17 +51,30 @@ impl Sender {
     }
 }
 
+/// The most a track's clock moves towards its reports' per sample: the
+/// move from the first arrival's guess to the reports is spread over many
+/// samples, so no two samples end up close together (players treat two
+/// frames within a frame interval as one).
+const CATCH_UP: Duration = Duration::from_millis(2);
+
 /// One track's clock.
 #[derive(Debug, Clone, Copy)]
 pub struct Track {
     rate: u32,
     /// Before any report: the first packet's timestamp and arrival.
     first: Option<(u32, SystemTime)>,
+    /// What the first arrival's guess was ahead of the reports (or behind),
+    /// still to be caught up.
+    bias: Option<(bool, Duration)>,
 }
 
 impl Track {
     pub fn new(rate: u32) -> Self {
-        Self { rate, first: None }
+        Self {
+            rate,
+            first: None,
+            bias: None,
+        }
     }
 
     /// When (on our clock) the sample at RTP time `ts` was taken.
@@ -72,14 +85,26 @@ impl Track {
         arrival: SystemTime,
         report: Option<(SystemTime, u32)>,
     ) -> SystemTime {
-        match report {
-            Some((ntp, rtp)) => {
-                sender.on_our_clock(shifted(ntp, ticks(rtp, ts), self.rate), arrival)
-            }
-            None => {
-                let (t0, at) = *self.first.get_or_insert((ts, arrival));
-                shifted(at, ticks(t0, ts), self.rate)
-            }
+        let guessed = |first: &mut Option<(u32, SystemTime)>| {
+            let (t0, at) = *first.get_or_insert((ts, arrival));
+            shifted(at, ticks(t0, ts), self.rate)
+        };
+        let Some((ntp, rtp)) = report else {
+            return guessed(&mut self.first);
+        };
+        let reported = sender.on_our_clock(shifted(ntp, ticks(rtp, ts), self.rate), arrival);
+        // The first report: from here the track follows the reports, from
+        // where the guess had it, a little closer each sample.
+        let (ahead, by) = *self.bias.get_or_insert_with(|| match self.first {
+            Some(_) => gap(guessed(&mut self.first), reported),
+            None => (true, Duration::ZERO),
+        });
+        let left = by.saturating_sub(CATCH_UP);
+        self.bias = Some((ahead, left));
+        if ahead {
+            reported + left
+        } else {
+            reported.checked_sub(left).unwrap_or(reported)
         }
     }
 }
@@ -116,6 +141,45 @@ mod tests {
             "the same instant, {apart:?} apart"
         );
         assert_eq!(a, ours + Duration::from_secs(1), "on our clock");
+    }
+
+    #[test]
+    fn a_late_first_report_is_caught_up_with_without_two_frames_close_together() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(500);
+        let mut sender = Sender::default();
+        // The sender's clock is ours; its audio report comes first and
+        // fixes the offset (audio arrives at once).
+        let mut audio = Track::new(48_000);
+        audio.wall(&mut sender, 0, t, Some((t, 0)));
+        // Its video arrives 40 ms after it was taken (encoding): guessed
+        // from the first arrival, 40 ms late, until its reports come.
+        let mut video = Track::new(90_000);
+        let taken = |i: u32| t + Duration::from_millis(50 * u64::from(i));
+        let mut walls = Vec::new();
+        for i in 0..10u32 {
+            let arrival = taken(i) + Duration::from_millis(40);
+            walls.push(video.wall(&mut sender, i * 4500, arrival, None));
+        }
+        let report = Some((t, 0));
+        for i in 10..60u32 {
+            let arrival = taken(i) + Duration::from_millis(40);
+            walls.push(video.wall(&mut sender, i * 4500, arrival, report));
+        }
+        for w in walls.windows(2) {
+            let (forward, step) = gap(w[1], w[0]);
+            assert!(
+                forward && step >= Duration::from_millis(45),
+                "frames {step:?} apart"
+            );
+        }
+        // Caught up: the last frames are where the reports put them.
+        let (_, off) = gap(walls[59], taken(59));
+        assert!(off <= Duration::from_millis(1), "{off:?} from the reports");
+        assert_eq!(
+            walls[9],
+            taken(9) + Duration::from_millis(40),
+            "the guess before"
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ function packetSpan(file) {
 }
 
 // What ffmpeg says decoding the whole file (nothing, for a good file).
-const decodeErrors = (file) => spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']).stderr.toString().trim();
+// A camera's frames come when they were taken (variable frame rate):
+// `-fps_mode vfr` keeps their times, where ffmpeg's default would round
+// them to one guessed rate and report two close frames as one time.
+const decodeErrors = (file) => spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'vfr', '-f', 'null', '-']).stderr.toString().trim();
 
 test('a recorded webinar: files ffprobe reads, in time, and a replay with the question at its moment', async () => {
   const room = await recordingRoom('Recorded');
