@@ -230,7 +230,8 @@ struct Publisher {
 
 #[derive(Default)]
 struct Room {
-    /// Bytes its files hold (once looked up, then counted here).
+    /// Bytes its files hold (looked up when its first file opens, then
+    /// counted here).
     bytes: Option<u64>,
     /// Stopped by itself (full disk, limit): nothing more until recording
     /// is switched on again.
@@ -343,7 +344,9 @@ impl State {
         let Some(p) = self.publishers.get_mut(&tap.publisher) else {
             return;
         };
-        *p.layer_bytes.entry(tap.rid).or_default() += tap.payload.len() as u64;
+        if p.layer.is_none() {
+            *p.layer_bytes.entry(tap.rid).or_default() += tap.payload.len() as u64;
+        }
         let first = *p.first_video.get_or_insert(now);
         if p.layer.is_some_and(|layer| layer != tap.rid) {
             // Another layer than the file's: not even assembled.
@@ -392,6 +395,9 @@ impl State {
                         .map(|(wall, f)| (wall, Some(f), Vec::new()))
                         .collect();
                     p.early.clear();
+                    // The other layers are not recorded: nothing of them is kept.
+                    p.frames.retain(|rid, _| layer == Some(*rid));
+                    p.layer_bytes.clear();
                     backlog.extend(
                         p.early_audio
                             .drain(..)
@@ -496,12 +502,19 @@ impl State {
             .get()
             .map_err(|e| e.to_string())
             .and_then(|mut c| {
+                // What the room's files hold already (for its limit), once.
+                let held = match self.rooms.get(&room).and_then(|r| r.bytes) {
+                    Some(b) => b,
+                    None => recordings::bytes_of_room(&mut c, room)
+                        .map_err(|e| e.to_string())?
+                        .max(0) as u64,
+                };
                 let id = recordings::insert(&mut c, &new).map_err(|e| e.to_string())?;
-                let name = format!("{room}/{id}.webm");
+                let name = file_name(room, id);
                 recordings::set_file(&mut c, id, &name).map_err(|e| e.to_string())?;
-                Ok((id, name))
+                Ok((id, name, held))
             });
-        let (id, name) = match inserted {
+        let (id, name, held) = match inserted {
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!(room, error = %e, "recording not started: the database refused");
@@ -509,6 +522,7 @@ impl State {
                 return;
             }
         };
+        self.rooms.entry(room).or_default().bytes = Some(held);
         let path = self.settings.dir.join(&name);
         let created = std::fs::create_dir_all(path.parent().unwrap_or(&self.settings.dir))
             .map_err(|e| {
@@ -564,18 +578,8 @@ impl State {
         let grown = open.file.bytes().saturating_sub(open.counted);
         open.counted += grown;
         crate::metrics::recording_bytes(grown);
-        let pool = self.pool.clone();
-        let total = self
-            .rooms
-            .entry(room)
-            .or_default()
-            .bytes
-            .get_or_insert_with(|| {
-                pool.get()
-                    .ok()
-                    .and_then(|mut c| recordings::bytes_of_room(&mut c, room).ok())
-                    .map_or(0, |b| b.max(0) as u64)
-            });
+        // Known since the file opened.
+        let total = self.rooms.entry(room).or_default().bytes.get_or_insert(0);
         *total += grown;
         if *total > self.settings.max_bytes {
             tracing::warn!(
@@ -700,10 +704,20 @@ impl State {
     }
 }
 
+/// A room's files are under a directory of its own (erasure removes it
+/// whole), named by id.
+fn room_dir(room: i64) -> String {
+    room.to_string()
+}
+
+fn file_name(room: i64, id: i64) -> String {
+    format!("{}/{id}.webm", room_dir(room))
+}
+
 /// Removes a room's recording files (its rows are gone: the room was
 /// erased).
 pub fn remove_room_files(dir: &Path, room: i64) {
-    let path = dir.join(room.to_string());
+    let path = dir.join(room_dir(room));
     match std::fs::remove_dir_all(&path) {
         Ok(()) => tracing::info!(room, "recording files removed"),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -123,9 +123,8 @@ pub fn delete(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
     diesel::delete(recordings::table.find(id)).execute(conn)
 }
 
-/// Every row of a room, deleted; their files are the caller's to remove.
-pub fn delete_room(conn: &mut PgConnection, room_id: i64) -> QueryResult<Vec<String>> {
-    diesel::delete(recordings::table.filter(recordings::room_id.eq(room_id)))
-        .returning(recordings::file)
-        .get_results(conn)
+/// Deletes every row of a room; how many. Their files are the caller's to
+/// remove (`recording::remove_room_files`).
+pub fn delete_room(conn: &mut PgConnection, room_id: i64) -> QueryResult<usize> {
+    diesel::delete(recordings::table.filter(recordings::room_id.eq(room_id))).execute(conn)
 }

@@ -68,7 +68,7 @@ pub fn erase(conn: &mut PgConnection, room_id: i64, now: DateTime<Utc>) -> Query
                 .filter(polls::room_id.eq(room_id))
                 .count()
                 .get_result(conn)?,
-            recordings: super::recordings::delete_room(conn, room_id)?.len() as i64,
+            recordings: super::recordings::delete_room(conn, room_id)? as i64,
         };
         diesel::insert_into(room_stats::table)
             .values((

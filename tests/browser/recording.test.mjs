@@ -282,3 +282,30 @@ test('a full disk stops the recording, never the session, and staff are told', a
     rmSync(small, { recursive: true, force: true });
   }
 });
+
+test('a room that reaches --recording-max-bytes stops recording, and the session goes on', async () => {
+  const limited = await start({ args: ['--recording-max-bytes', '300000'] });
+  try {
+    const base = limited.base;
+    const room = await recordingRoom('Limited', base);
+    const page = await personPage(limited.browser);
+    await page.goto(`${base}/r/${room.slug}/present#key=${room.host_key}`);
+    await until(page, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
+    await page.click('#go-live');
+    await until(page, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+    await until(page, () => !document.querySelector('#recording-stopped')?.hidden, null, 'the studio to say the recording stopped', 30_000);
+    const said = await page.locator('#recording-stopped').innerText();
+    console.log(`# limit: the studio says "${said}"`);
+    assert.match(said, /size limit/);
+    const list = (await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key, undefined, base)).body;
+    const total = list.recordings.reduce((n, r) => n + r.bytes, 0);
+    console.log(`# limit: ${list.recordings.length} file(s), ${total} bytes for a limit of 300000`);
+    assert.equal(list.recordings[0]?.state, 'complete', 'what was recorded is kept, closed');
+    assert.ok(total > 300000 && total < 600000, `stopped just past the limit (${total} bytes)`);
+    const card = (await api('GET', `/api/rooms/${room.slug}`, null, undefined, base)).body;
+    assert.equal(card.status, 'live');
+    assert.equal(card.settings.recording, false);
+  } finally {
+    await limited.stop();
+  }
+});
