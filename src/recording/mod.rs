@@ -1,15 +1,16 @@
 //! The recorder: every published source of a recording room, written to
 //! files on a thread of its own, off the media shards. The media core
 //! hands over the packets (`media::tap`); here they become frames
-//! (`assemble`), get times on one clock (`clock`) and go into WebM files
-//! (`webm_file`): one per source, and a new one when its picture size
-//! changes, each with a row in `recordings`.
-//!
-//! Only VP8 (with Opus) is recorded: WebM cannot hold H.264, so an H.264
-//! publisher (OBS, say) is skipped with a warning.
+//! (`assemble`), get times on one clock (`clock`) and go into files, as
+//! they came, without transcoding: VP8 with Opus in WebM (`webm_file`),
+//! H.264 with Opus in fragmented MP4 (`mp4_file`). One file per source,
+//! and a new one when its picture size (or H.264's parameter sets)
+//! change, each with a row in `recordings`.
 
 pub mod assemble;
 pub mod clock;
+pub mod file;
+pub mod mp4_file;
 pub mod webm_file;
 
 use std::collections::HashMap;
@@ -25,8 +26,10 @@ use crate::media::tap::{Tap, TapEvent};
 use crate::media::{PeerId, Source};
 use crate::store::recordings::{self, NewRecording};
 use crate::store::PgPool;
-use assemble::Vp8Frames;
-use webm_file::{WebmFile, WriteError};
+use assemble::{H264Frames, ParamSets, Vp8Frames};
+use file::{RecordingFile, WriteError};
+use mp4_file::Mp4File;
+use webm_file::WebmFile;
 
 /// Packets waiting for the recorder: about ten seconds of a room's media.
 /// A recorder that falls this far behind (a disk that stalls) loses
@@ -49,7 +52,57 @@ const AUDIO_ONLY_AFTER: Duration = Duration::from_secs(2);
 /// Audio packets held for a file not yet open (a second of 20 ms packets).
 const EARLY_AUDIO: usize = 50;
 
-pub const CONTENT_TYPE: &str = "video/webm";
+/// A recording's container, as its file is named and served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Webm,
+    Mp4,
+}
+
+impl Container {
+    fn content_type(self) -> &'static str {
+        match self {
+            Container::Webm => "video/webm",
+            Container::Mp4 => "video/mp4",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Container::Webm => "webm",
+            Container::Mp4 => "mp4",
+        }
+    }
+}
+
+/// What a video file is opened for: its picture size and, for H.264, the
+/// parameter sets its track description holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Picture {
+    size: (u32, u32),
+    params: Option<std::sync::Arc<ParamSets>>,
+}
+
+/// One layer's packets to frames, by codec.
+enum Assembler {
+    Vp8(Vp8Frames),
+    H264(H264Frames),
+}
+
+impl Assembler {
+    fn push(
+        &mut self,
+        seq: u64,
+        ts: u32,
+        marker: bool,
+        payload: std::sync::Arc<[u8]>,
+    ) -> Vec<assemble::Frame> {
+        match self {
+            Assembler::Vp8(f) => f.push(seq, ts, marker, payload),
+            Assembler::H264(f) => f.push(seq, ts, marker, payload),
+        }
+    }
+}
 
 /// Where files go and how much a room may fill.
 #[derive(Debug, Clone)]
@@ -175,7 +228,13 @@ fn repair(pool: &PgPool, dir: &Path) {
         }
     };
     for r in open {
-        let bytes = std::fs::metadata(dir.join(&r.file)).map_or(0, |m| m.len() as i64);
+        let path = dir.join(&r.file);
+        if r.content_type == Container::Mp4.content_type() {
+            if let Err(e) = mp4_file::repair(&path) {
+                tracing::warn!(recording = r.id, error = %e, "recording file not repaired");
+            }
+        }
+        let bytes = std::fs::metadata(&path).map_or(0, |m| m.len() as i64);
         let ended = r.started_at + chrono::Duration::milliseconds(r.duration_ms);
         match recordings::finish(&mut conn, r.id, "repaired", ended, r.duration_ms, bytes) {
             Ok(()) => tracing::info!(
@@ -192,10 +251,10 @@ fn repair(pool: &PgPool, dir: &Path) {
 /// A file being written.
 struct Open {
     id: i64,
-    file: WebmFile,
+    file: Box<dyn RecordingFile>,
     /// The wall time of its first frame (media time 0).
     start: SystemTime,
-    size: Option<(u32, u32)>,
+    picture: Option<Picture>,
     path: PathBuf,
     progress_at: Instant,
     /// What the room's total has counted of this file.
@@ -210,7 +269,7 @@ struct Publisher {
     sender: clock::Sender,
     audio_clock: clock::Track,
     video_clocks: HashMap<Option<Rid>, clock::Track>,
-    frames: HashMap<Option<Rid>, Vp8Frames>,
+    frames: HashMap<Option<Rid>, Assembler>,
     /// Simulcast: bytes per layer since the first video packet, then the
     /// layer the file holds.
     layer_bytes: HashMap<Option<Rid>, u64>,
@@ -224,7 +283,7 @@ struct Publisher {
     file: Option<Open>,
     heard: Instant,
     keyframe_asked: Instant,
-    /// Not recordable (H.264): said once.
+    /// Not recordable (another codec): said once.
     skipped: bool,
 }
 
@@ -325,7 +384,7 @@ impl State {
             });
         publisher.heard = now;
         match (tap.kind, tap.codec) {
-            (MediaKind::Video, Codec::Vp8) => self.video(tap, arrival, now),
+            (MediaKind::Video, Codec::Vp8 | Codec::H264) => self.video(tap, arrival, now),
             (MediaKind::Audio, Codec::Opus) => self.audio(tap, arrival, now),
             (_, codec) => {
                 if !publisher.skipped {
@@ -333,7 +392,7 @@ impl State {
                     tracing::warn!(
                         room = tap.room,
                         ?codec,
-                        "not recorded: only VP8 and Opus are"
+                        "not recorded: only VP8, H.264 and Opus are"
                     );
                 }
             }
@@ -352,12 +411,14 @@ impl State {
             // Another layer than the file's: not even assembled.
             return;
         }
-        let frames = p.frames.entry(tap.rid).or_default().push(
-            tap.seq,
-            tap.ts,
-            tap.marker,
-            tap.payload.clone(),
-        );
+        let frames = p
+            .frames
+            .entry(tap.rid)
+            .or_insert_with(|| match tap.codec {
+                Codec::H264 => Assembler::H264(H264Frames::default()),
+                _ => Assembler::Vp8(Vp8Frames::default()),
+            })
+            .push(tap.seq, tap.ts, tap.marker, tap.payload.clone());
         let clock = p
             .video_clocks
             .entry(tap.rid)
@@ -419,15 +480,19 @@ impl State {
         let Some(p) = self.publishers.get(&peer) else {
             return;
         };
-        let reopen = frame.keyframe
-            && frame.size.is_some()
-            && p.file
+        let picture = frame.size.filter(|_| frame.keyframe).map(|size| Picture {
+            size,
+            params: frame.params.clone(),
+        });
+        let reopen = picture.as_ref().is_some_and(|pic| {
+            p.file
                 .as_ref()
-                .is_none_or(|f| f.size.is_some() && f.size != frame.size);
+                .is_none_or(|f| f.picture.as_ref().is_some_and(|had| had != pic))
+        });
         if reopen {
             let audio = p.source != Source::Screen || p.first_audio.is_some();
             self.close_file(peer, "complete");
-            self.open(peer, wall, frame.size, audio);
+            self.open(peer, wall, picture, audio);
         }
         let Some(open) = self.publishers.get_mut(&peer).and_then(|p| p.file.as_mut()) else {
             return;
@@ -478,7 +543,7 @@ impl State {
     }
 
     /// Starts a file for a publisher at `start`.
-    fn open(&mut self, peer: PeerId, start: SystemTime, size: Option<(u32, u32)>, audio: bool) {
+    fn open(&mut self, peer: PeerId, start: SystemTime, picture: Option<Picture>, audio: bool) {
         let Some(p) = self.publishers.get(&peer) else {
             return;
         };
@@ -488,12 +553,16 @@ impl State {
         } else {
             "camera"
         };
+        let container = match picture.as_ref().and_then(|pic| pic.params.as_ref()) {
+            Some(_) => Container::Mp4,
+            None => Container::Webm,
+        };
         let new = NewRecording {
             room_id: room,
             participant_id: (p.owner > 0).then_some(p.owner),
             source,
             started_at: utc(start),
-            content_type: CONTENT_TYPE,
+            content_type: container.content_type(),
             file: "",
             url_key: &crate::secrets::new_token(),
         };
@@ -510,7 +579,7 @@ impl State {
                         .max(0) as u64,
                 };
                 let id = recordings::insert(&mut c, &new).map_err(|e| e.to_string())?;
-                let name = file_name(room, id);
+                let name = file_name(room, id, container);
                 recordings::set_file(&mut c, id, &name).map_err(|e| e.to_string())?;
                 Ok((id, name, held))
             });
@@ -532,10 +601,20 @@ impl State {
                     WriteError::Io(e.kind())
                 }
             })
-            .and_then(|_| WebmFile::create(&path, size, audio));
+            .and_then(|_| -> Result<Box<dyn RecordingFile>, WriteError> {
+                let params = picture.as_ref().and_then(|pic| pic.params.as_deref());
+                Ok(match container {
+                    Container::Mp4 => Box::new(Mp4File::create(&path, params, audio)?),
+                    Container::Webm => Box::new(WebmFile::create(
+                        &path,
+                        picture.as_ref().map(|pic| pic.size),
+                        audio,
+                    )?),
+                })
+            });
         match created {
             Ok(file) => {
-                tracing::info!(room, recording = id, source, ?size, audio, "recording");
+                tracing::info!(room, recording = id, source, ?container, size = ?picture.as_ref().map(|pic| pic.size), audio, "recording");
                 if let Some(p) = self.publishers.get_mut(&peer) {
                     // Audio held from before the file's start is not in it.
                     p.early_audio.clear();
@@ -543,7 +622,7 @@ impl State {
                         id,
                         file,
                         start,
-                        size,
+                        picture,
                         path,
                         progress_at: Instant::now(),
                         counted: 0,
@@ -629,14 +708,15 @@ impl State {
         let Some(open) = self.publishers.get_mut(&peer).and_then(|p| p.file.take()) else {
             return;
         };
-        let duration = open.file.duration_ns();
-        let (state, bytes) = match open.file.finish() {
-            Ok(bytes) => (state, bytes),
+        let so_far = open.file.duration_ns();
+        let (state, bytes, duration) = match open.file.finish() {
+            Ok(f) => (state, f.bytes, f.duration_ns),
             Err(e) => {
                 tracing::warn!(recording = open.id, error = %e, "recording not finalised (it plays up to its last frames)");
                 (
                     "failed",
                     std::fs::metadata(&open.path).map_or(0, |m| m.len()),
+                    so_far,
                 )
             }
         };
@@ -685,7 +765,7 @@ impl State {
             let Some(open) = p.file.as_mut() else {
                 continue;
             };
-            if open.size.is_some() && now.duration_since(p.keyframe_asked) >= KEYFRAME_EVERY {
+            if open.picture.is_some() && now.duration_since(p.keyframe_asked) >= KEYFRAME_EVERY {
                 p.keyframe_asked = now;
                 (self.keyframe)(p.room, *peer);
             }
@@ -710,8 +790,8 @@ fn room_dir(room: i64) -> String {
     room.to_string()
 }
 
-fn file_name(room: i64, id: i64) -> String {
-    format!("{}/{id}.webm", room_dir(room))
+fn file_name(room: i64, id: i64, container: Container) -> String {
+    format!("{}/{id}.{}", room_dir(room), container.extension())
 }
 
 /// Removes a room's recording files (its rows are gone: the room was

@@ -11,6 +11,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::file::{Finished, RecordingFile, WriteError};
 use webm::mux::{
     AudioCodecId, AudioTrack, Segment, SegmentBuilder, Track, VideoCodecId, VideoTrack, Writer,
 };
@@ -20,17 +21,6 @@ use webm::mux::{
 const REORDER_NS: u64 = 300_000_000;
 /// WebM's time unit here (libwebm's default timecode scale).
 const TICK_NS: u64 = 1_000_000;
-
-/// Why a file could not be written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum WriteError {
-    #[error("the disk is full")]
-    Full,
-    #[error("the file could not be written: {0}")]
-    Io(io::ErrorKind),
-    #[error("the muxer refused the frame")]
-    Mux,
-}
 
 /// What the file under the muxer has seen, read beside the muxer.
 #[derive(Clone, Default)]
@@ -177,48 +167,6 @@ impl WebmFile {
         })
     }
 
-    pub fn has_video(&self) -> bool {
-        self.video.is_some()
-    }
-
-    pub fn has_audio(&self) -> bool {
-        self.audio.is_some()
-    }
-
-    /// The file's length so far.
-    pub fn bytes(&self) -> u64 {
-        self.written.lock().len
-    }
-
-    /// The media time written so far.
-    pub fn duration_ns(&self) -> u64 {
-        self.last
-    }
-
-    /// A frame at `ns` from the file's start; frames of a track the file
-    /// lacks are ignored.
-    pub fn add(
-        &mut self,
-        video: bool,
-        ns: u64,
-        data: Vec<u8>,
-        keyframe: bool,
-    ) -> Result<(), WriteError> {
-        if (video && self.video.is_none()) || (!video && self.audio.is_none()) {
-            return Ok(());
-        }
-        self.order += 1;
-        self.newest = self.newest.max(ns);
-        self.pending.push(Reverse(Pending {
-            ns,
-            order: self.order,
-            video,
-            keyframe: keyframe || !video,
-            data,
-        }));
-        self.write_older_than(self.newest.saturating_sub(REORDER_NS))
-    }
-
     fn write_older_than(&mut self, limit: u64) -> Result<(), WriteError> {
         while self.pending.peek().is_some_and(|Reverse(p)| p.ns <= limit) {
             let Some(Reverse(p)) = self.pending.pop() else {
@@ -250,13 +198,53 @@ impl WebmFile {
         }
         Ok(())
     }
+}
+
+impl RecordingFile for WebmFile {
+    fn add(
+        &mut self,
+        video: bool,
+        ns: u64,
+        data: Vec<u8>,
+        keyframe: bool,
+    ) -> Result<(), WriteError> {
+        if (video && self.video.is_none()) || (!video && self.audio.is_none()) {
+            return Ok(());
+        }
+        self.order += 1;
+        self.newest = self.newest.max(ns);
+        self.pending.push(Reverse(Pending {
+            ns,
+            order: self.order,
+            video,
+            keyframe: keyframe || !video,
+            data,
+        }));
+        self.write_older_than(self.newest.saturating_sub(REORDER_NS))
+    }
+
+    fn has_audio(&self) -> bool {
+        self.audio.is_some()
+    }
+
+    fn bytes(&self) -> u64 {
+        self.written.lock().len
+    }
+
+    fn duration_ns(&self) -> u64 {
+        self.last
+    }
 
     /// Writes what waits, the cues and the duration, and closes the file;
     /// its length.
-    pub fn finish(mut self) -> Result<u64, WriteError> {
+    fn finish(mut self: Box<Self>) -> Result<Finished, WriteError> {
         let flushed = self.write_older_than(u64::MAX);
+        let done = |f: &Self| Finished {
+            bytes: f.bytes(),
+            duration_ns: f.last,
+        };
         let Some(segment) = self.segment.take() else {
-            return flushed.map(|_| self.bytes());
+            return flushed.map(|_| done(&self));
         };
         let closed = segment.finalize(None);
         flushed?;
@@ -267,7 +255,7 @@ impl WebmFile {
                 disk.file
                     .sync_data()
                     .map_err(|e| WriteError::Io(e.kind()))?;
-                Ok(self.bytes())
+                Ok(done(&self))
             }
             Err(_) => Err(mux_error(&self.written)),
         }
@@ -307,7 +295,7 @@ mod tests {
         f.add(false, 20_000_000, vec![0xfc, 0xff, 0xfe], true)
             .unwrap();
         f.add(true, 500_000_000, vec![0x11, 0, 0], false).unwrap();
-        let bytes = f.finish().unwrap();
+        let bytes = Box::new(f).finish().unwrap().bytes;
         assert_eq!(bytes, std::fs::metadata(&path).unwrap().len());
         let data = std::fs::read(&path).unwrap();
         assert_eq!(&data[..4], &[0x1a, 0x45, 0xdf, 0xa3], "an EBML file");

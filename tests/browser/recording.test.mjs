@@ -2,8 +2,10 @@
 // the room recording, a screen is shared in the middle, an attendee asks a
 // question; Debian's ffprobe and ffmpeg read every file; the replay page
 // plays it with the question at its moment, and choosing the question
-// seeks there. Then kill -9 mid-recording, and a disk that fills up. Run
-// inside ./netns.sh (see tests/run).
+// seeks there. A WHIP publisher sending H.264 (as OBS or Safari do) is
+// recorded as H.264 and Opus in fragmented MP4. Then kill -9
+// mid-recording (of each), and a disk that fills up. Run inside
+// ./netns.sh (see tests/run).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +80,51 @@ function packetSpan(file) {
 // A camera's frames come when they were taken (variable frame rate):
 // `-fps_mode vfr` keeps their times, where ffmpeg's default would round
 // them to one guessed rate and report two close frames as one time.
+// A WHIP publisher that sends H.264 and Opus (Chromium's fake camera and
+// microphone, H.264 preferred), as OBS or Safari would; resolves once its
+// media flows, with its session URL.
+async function publishH264(page, slug, token) {
+  await page.goto(`${server.base}/`);
+  return page.evaluate(async ({ slug, token }) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360, frameRate: 30 } });
+    const pc = new RTCPeerConnection();
+    for (const track of stream.getTracks()) {
+      const t = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (track.kind === 'video') {
+        t.setCodecPreferences(RTCRtpSender.getCapabilities('video').codecs
+          .filter((c) => c.mimeType === 'video/H264' && /packetization-mode=1/.test(c.sdpFmtpLine ?? '')));
+      }
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((r) => {
+      if (pc.iceGatheringState === 'complete') r();
+      pc.onicegatheringstatechange = () => pc.iceGatheringState === 'complete' && r();
+    });
+    const res = await fetch(`/api/rooms/${slug}/whip?kind=camera`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/sdp', authorization: `Bearer ${token}` },
+      body: pc.localDescription.sdp,
+    });
+    if (res.status !== 201) throw new Error(`WHIP answered ${res.status}: ${await res.text()}`);
+    await pc.setRemoteDescription({ type: 'answer', sdp: await res.text() });
+    const t0 = performance.now();
+    for (;;) {
+      let codec = null;
+      let frames = 0;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'outbound-rtp' && s.kind === 'video') {
+          frames += s.framesEncoded ?? 0;
+          codec = stats.get(s.codecId)?.mimeType ?? codec;
+        }
+      });
+      if (frames > 0) return { location: res.headers.get('location'), codec };
+      if (performance.now() - t0 > 15_000) throw new Error('no video sent within 15 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }, { slug, token });
+}
+
 const decodeErrors = (file) => spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-fps_mode', 'vfr', '-f', 'null', '-']).stderr.toString().trim();
 
 test('a recorded webinar: files ffprobe reads, in time, and a replay with the question at its moment', async () => {
@@ -211,13 +258,74 @@ test('a recorded webinar: files ffprobe reads, in time, and a replay with the qu
   for (const p of [page, attendee, viewer]) await p.context().close();
 });
 
-test('kill -9 mid-recording: the file plays up to the kill, and the restart repairs it', async () => {
-  const room = await recordingRoom('Crash');
+test('an H.264 publisher is recorded as H.264 and Opus in fragmented MP4, in time, and replays', async () => {
+  const room = await recordingRoom('Recorded in H.264');
   const page = await personPage(server.browser);
-  await page.goto(`${server.base}/r/${room.slug}/present#key=${room.host_key}`);
-  await until(page, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
-  await page.click('#go-live');
-  await until(page, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+  const published = await publishH264(page, room.slug, room.host_key);
+  assert.equal(published.codec, 'video/H264', 'the publisher sends H.264');
+  const live = Date.now();
+  await sleep(8000);
+  const ended = Date.now();
+  const stop = await page.evaluate(async ({ url, token }) => (await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, { url: published.location, token: room.host_key });
+  assert.equal(stop, 200);
+  let list;
+  for (let i = 0; i < 50; i++) {
+    list = await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key);
+    if (list.body.recordings.length >= 1 && list.body.recordings.every((r) => r.state === 'complete')) break;
+    await sleep(200);
+  }
+  const recs = list.body.recordings;
+  console.log(`# H.264 recordings: ${recs.map((r) => `${r.source} ${r.content_type} ${r.duration_seconds.toFixed(2)} s ${r.bytes} bytes ${r.state}`).join('; ')}`);
+  assert.equal(recs.length, 1, 'one camera file');
+  const [rec] = recs;
+  assert.equal(rec.state, 'complete');
+  assert.equal(rec.content_type, 'video/mp4');
+  const res = await fetch(`${server.base}${rec.url}`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), 'video/mp4');
+  const buf = Buffer.from(await res.arrayBuffer());
+  assert.equal(buf.length, rec.bytes, 'the listing says the file size');
+  const file = join(recordings, `${rec.id}-download.mp4`);
+  writeFileSync(file, buf);
+  const ranged = await fetch(`${server.base}${rec.url}`, { headers: { range: 'bytes=0-99' } });
+  assert.equal(ranged.status, 206);
+
+  const info = probe(file);
+  console.log(`# ffprobe H.264 camera: ${JSON.stringify(info)}`);
+  assert.deepEqual(info.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:opus', 'video:h264']);
+  assert.deepEqual(info.streams.filter((s) => s.codec_type === 'video').map((s) => [s.width, s.height]), [[640, 360]]);
+  const duration = Number(info.format.duration);
+  const seconds = (ended - live) / 1000;
+  console.log(`# H.264 duration: ${duration.toFixed(2)} s of ${seconds.toFixed(2)} s published`);
+  assert.ok(Math.abs(duration - seconds) < 0.5, `${duration} s for ${seconds} s published`);
+  assert.equal(decodeErrors(file), '', 'the file decodes cleanly');
+  const span = packetSpan(file);
+  const [v, a] = info.streams[0].codec_type === 'video' ? [span[0], span[1]] : [span[1], span[0]];
+  console.log(`# H.264 packets: video ${v.first.toFixed(3)}..${v.last.toFixed(3)} s (${v.packets}), audio ${a.first.toFixed(3)}..${a.last.toFixed(3)} s (${a.packets})`);
+  assert.ok(Math.abs(v.first - a.first) < 0.1, 'audio and video start together');
+  assert.ok(Math.abs(v.last - a.last) < 0.1, 'audio and video end together');
+
+  // The replay plays it.
+  const viewer = await personPage(server.browser);
+  await viewer.goto(`${server.base}/r/${room.slug}/replay#key=${room.host_key}`);
+  await until(viewer, () => document.querySelector('#replay-video')?.readyState >= 2, null, 'the H.264 replay to load');
+  await viewer.evaluate(() => document.querySelector('#replay-video').play());
+  await until(viewer, () => document.querySelector('#replay-video').currentTime > 1, null, 'the H.264 replay to play');
+  for (const p of [page, viewer]) await p.context().close();
+});
+
+// The studio's VP8 in WebM, or an H.264 publisher's fragmented MP4.
+for (const [codec, container] of [['VP8', 'webm'], ['H.264', 'mp4']]) test(`kill -9 mid-recording (${codec}): the file plays up to the kill, and the restart repairs it`, async () => {
+  const room = await recordingRoom(`Crash ${codec}`);
+  const page = await personPage(server.browser);
+  if (codec === 'VP8') {
+    await page.goto(`${server.base}/r/${room.slug}/present#key=${room.host_key}`);
+    await until(page, () => document.querySelector('#preview')?.videoWidth > 0, null, 'the camera preview');
+    await page.click('#go-live');
+    await until(page, () => document.querySelector('#live-state')?.textContent === 'Live', null, 'the studio to show Live');
+  } else {
+    assert.equal((await publishH264(page, room.slug, room.host_key)).codec, 'video/H264');
+  }
   const live = Date.now();
   await sleep(6000);
   const killed = Date.now();
@@ -229,11 +337,13 @@ test('kill -9 mid-recording: the file plays up to the kill, and the restart repa
   assert.equal(first.state, 'repaired');
   const res = await fetch(`${server.base}${first.url}`);
   assert.equal(res.status, 200);
-  const path = join(recordings, 'crashed.webm');
+  assert.equal(first.content_type, `video/${container}`);
+  const path = join(recordings, `crashed.${container}`);
   writeFileSync(path, Buffer.from(await res.arrayBuffer()));
+  assert.equal(decodeErrors(path), '', 'what is there decodes cleanly');
   const span = packetSpan(path);
   const lastVideo = Math.max(...Object.values(span).map((s) => s.last));
-  console.log(`# crash: killed ${recorded.toFixed(2)} s in; the file plays to ${lastVideo.toFixed(2)} s (${statSync(path).size} bytes); the row says ${first.duration_seconds} s`);
+  console.log(`# crash (${codec}): killed ${recorded.toFixed(2)} s in; the file plays to ${lastVideo.toFixed(2)} s (${statSync(path).size} bytes); the row says ${first.duration_seconds} s`);
   assert.ok(lastVideo > recorded - 2, `the file plays up to within 2 s of the kill (${lastVideo} of ${recorded})`);
   assert.ok(Math.abs(first.duration_seconds - lastVideo) < 2, 'the repaired row says about as much');
   await page.context().close();

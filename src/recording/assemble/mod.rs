@@ -1,8 +1,12 @@
-//! RTP packets to whole frames, for the recorder: VP8 frames from their
-//! packets (RFC 7741), in order, whole or not at all; Opus packets are
+//! RTP packets to whole frames, for the recorder: a frame's packets, in
+//! order, whole or not at all, turned into the frame by its codec's
+//! depacketizer (`vp8`, RFC 7741; `h264`, RFC 6184); Opus packets are
 //! frames already. A frame is only written once it and every frame before
 //! it since a keyframe is complete, so a file never holds a frame the
 //! decoder cannot use.
+
+pub mod h264;
+pub mod vp8;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -14,14 +18,36 @@ struct Held {
     payload: Arc<[u8]>,
 }
 
+/// An H.264 stream's parameter sets (each a NAL unit), which an MP4 file
+/// carries in its track's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamSets {
+    pub sps: Vec<u8>,
+    pub pps: Vec<u8>,
+}
+
 /// A complete frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     pub ts: u32,
+    /// VP8: the frame as is; H.264: its NAL units, each after its length
+    /// in four bytes (the parameter sets left out).
     pub data: Vec<u8>,
     pub keyframe: bool,
-    /// A VP8 keyframe's picture size.
+    /// A keyframe's picture size.
     pub size: Option<(u32, u32)>,
+    /// H.264: the parameter sets a keyframe decodes with.
+    pub params: Option<Arc<ParamSets>>,
+}
+
+/// One codec's side of turning packets into frames.
+pub trait Depacketizer: Default {
+    /// Whether a payload starts a frame; `None` when it is not this
+    /// codec's payload at all.
+    fn starts(payload: &[u8]) -> Option<bool>;
+    /// The frame from its packets' payloads, in order; `None` when they do
+    /// not make one.
+    fn frame(&mut self, ts: u32, payloads: &[Arc<[u8]>]) -> Option<Frame>;
 }
 
 /// Packets older than the newest by this many are given up on: a gap that
@@ -29,57 +55,32 @@ pub struct Frame {
 /// trip or two).
 const GIVE_UP_AFTER: u64 = 512;
 
-/// VP8 frames from RTP packets, in sequence-number order.
+/// Frames from RTP packets, in sequence-number order.
 #[derive(Default)]
-pub struct Vp8Frames {
+pub struct Frames<D> {
     held: BTreeMap<u64, Held>,
     /// The next sequence number a frame may start at (`None`: before the
     /// first keyframe, or after a loss).
     next: Option<u64>,
+    codec: D,
 }
 
-/// What an RTP payload's VP8 descriptor says: where the VP8 data starts,
-/// and whether the packet starts a frame.
-fn descriptor(payload: &[u8]) -> Option<(usize, bool)> {
-    let first = *payload.first()?;
-    let start = first & 0x10 != 0 && first & 0x07 == 0;
-    let mut at = 1;
-    if first & 0x80 != 0 {
-        let ext = *payload.get(at)?;
-        at += 1;
-        if ext & 0x80 != 0 {
-            // A picture id of 7 or 15 bits.
-            at += if payload.get(at)? & 0x80 != 0 { 2 } else { 1 };
-        }
-        if ext & 0x40 != 0 {
-            at += 1;
-        }
-        if ext & 0x30 != 0 {
-            at += 1;
-        }
-    }
-    (at < payload.len()).then_some((at, start))
-}
+pub type Vp8Frames = Frames<vp8::Vp8>;
+pub type H264Frames = Frames<h264::H264>;
 
-/// A VP8 frame's keyframe flag and, for a keyframe, its size (RFC 6386
-/// section 9.1).
-fn vp8_header(frame: &[u8]) -> (bool, Option<(u32, u32)>) {
-    let keyframe = frame.first().is_some_and(|b| b & 0x01 == 0);
-    let size = (keyframe && frame.len() >= 10 && frame[3..6] == [0x9d, 0x01, 0x2a]).then(|| {
-        let w = u32::from(u16::from_le_bytes([frame[6], frame[7]]) & 0x3fff);
-        let h = u32::from(u16::from_le_bytes([frame[8], frame[9]]) & 0x3fff);
-        (w, h)
-    });
-    (keyframe, size.filter(|(w, h)| *w > 0 && *h > 0))
-}
-
-impl Vp8Frames {
+impl<D: Depacketizer> Frames<D> {
     /// Takes a packet; returns the frames it completed, oldest first.
     pub fn push(&mut self, seq: u64, ts: u32, marker: bool, payload: Arc<[u8]>) -> Vec<Frame> {
-        if self.next.is_some_and(|n| seq < n) || descriptor(&payload).is_none() {
-            // Already written (a retransmission) or not VP8 at all.
+        if self.next.is_some_and(|n| seq < n) {
+            // Already written (a retransmission).
             return Vec::new();
         }
+        if !payload.is_empty() && D::starts(&payload).is_none() {
+            // Not this codec at all.
+            return Vec::new();
+        }
+        // An empty payload is padding (a sender probing its bandwidth on
+        // the media stream): it takes a sequence number between frames.
         self.held.insert(
             seq,
             Held {
@@ -113,7 +114,13 @@ impl Vp8Frames {
     /// moved on, `None` to wait for more.
     fn take_frame(&mut self) -> Option<Option<Frame>> {
         let (&first, head) = self.held.iter().next()?;
-        let starts = descriptor(&head.payload).is_some_and(|(_, s)| s);
+        if head.payload.is_empty() && self.next.is_none_or(|n| n == first) {
+            // Padding where a frame may start: passed over.
+            self.held.remove(&first);
+            self.next = self.next.map(|_| first + 1);
+            return Some(None);
+        }
+        let starts = D::starts(&head.payload).unwrap_or(false);
         match self.next {
             Some(n) if first != n => return None,
             _ if !starts => {
@@ -138,26 +145,21 @@ impl Vp8Frames {
             }
         }
         let last = last?;
-        let mut data = Vec::new();
-        for seq in first..=last {
-            if let Some(p) = self.held.remove(&seq) {
-                if let Some((at, _)) = descriptor(&p.payload) {
-                    data.extend_from_slice(&p.payload[at..]);
-                }
-            }
-        }
-        let (keyframe, size) = vp8_header(&data);
-        if self.next.is_none() && !keyframe {
+        let payloads: Vec<Arc<[u8]>> = (first..=last)
+            .filter_map(|seq| self.held.remove(&seq).map(|p| p.payload))
+            .collect();
+        let Some(frame) = self.codec.frame(ts, &payloads) else {
+            // Packets that make no frame: nothing after it decodes until
+            // the next keyframe.
+            self.next = None;
+            return Some(None);
+        };
+        if self.next.is_none() && !frame.keyframe {
             // Nothing to decode it against.
             return Some(None);
         }
         self.next = Some(last + 1);
-        Some(Some(Frame {
-            ts,
-            data,
-            keyframe,
-            size,
-        }))
+        Some(Some(frame))
     }
 }
 
@@ -244,6 +246,24 @@ mod tests {
         assert!(out[0].keyframe);
         let after = feed(&mut f, seq + 2, 2_003_000, &packetize(&delta, 1));
         assert_eq!(after.len(), 1, "and on from there");
+    }
+
+    #[test]
+    fn padding_between_frames_takes_sequence_numbers_without_breaking_the_run() {
+        let mut f = Vp8Frames::default();
+        let key = keyframe(320, 180, 10);
+        assert_eq!(feed(&mut f, 1, 0, &packetize(&key, 1)).len(), 1);
+        // Padding (empty payloads) at 2..=4, one of them late.
+        assert!(f.push(3, 0, false, Arc::from(&[][..])).is_empty());
+        assert!(f.push(2, 0, false, Arc::from(&[][..])).is_empty());
+        let delta = [0x01u8, 0x00, 0x00, 0x55];
+        assert!(
+            feed(&mut f, 5, 3000, &packetize(&delta, 1)).is_empty(),
+            "waits for 4"
+        );
+        let out = f.push(4, 0, false, Arc::from(&[][..]));
+        assert_eq!(out.len(), 1, "the delta frame after the padding");
+        assert!(!out[0].keyframe);
     }
 
     #[test]
