@@ -8,16 +8,22 @@
 //! so the clients stay cheap and the server does its whole job; since they
 //! send no congestion feedback, each tells the server once a second (REMB)
 //! that its link takes 10 Mbit/s, as a good link's browser would estimate. Then the
-//! same steps against the baseline, a webrtc-rs forwarder
-//! (support/baseline.rs) in a process of its own on the same CPU.
+//! same steps against Janus (Debian's `janus`, its streaming plugin fed the
+//! same stream as plain RTP; the same str0m viewers, here answering Janus's
+//! offer; support/janus.rs) and against the baseline, a webrtc-rs
+//! forwarder (support/baseline.rs), each in a process of its own on the
+//! same CPU. Janus only gathers candidates on a real interface, so the
+//! bench runs itself in a network namespace of its own (`unshare -n`, as
+//! the browser tests do) with the test address 198.51.100.1.
 //!
 //! Per step it prints the server's CPU time per forwarded packet (the
 //! server's threads' own CPU time, from /proc, over the audio and video
 //! packets the viewers got in the same window), packets lost per viewer,
 //! p50/p99 forwarding delay (Podium's histogram), and the server's memory
 //! per viewer; first the limit (SRTP protect + one sendto), at the end the
-//! viewers one core feeds, the Podium/baseline ratio, and an SVG plot
-//! (docs/benchmarks/media_server.svg for full runs).
+//! viewers one core feeds, the ratios, an SVG plot
+//! (docs/benchmarks/media_server.svg for full runs) and the closing line
+//! `served: podium P janus J baseline B` (viewers served at 0 loss).
 //!
 //! With `--simulcast` the presenter sends its video as three VP8-like
 //! simulcast layers instead (rids h, m and l at 1.2 Mbit/s, 400 kbit/s and
@@ -28,7 +34,7 @@
 //! keyframe when asked for one (per layer) and every 3 s, as encoders do.
 //!
 //! `cargo bench --bench media_server -- --steps 100,200,400,600,800,1000`
-//! (`--no-baseline` skips the baseline; `--recording` runs Podium again
+//! (`--no-baseline` skips the baseline, `--no-janus` Janus; `--recording` runs Podium again
 //! with the room recording and prints what that adds per packet;
 //! `PODIUM_BENCH_DEBUG=1` also names
 //! each viewer stream that lost packets). Without `--bench` (as
@@ -36,6 +42,8 @@
 
 #[path = "support/baseline.rs"]
 mod baseline;
+#[path = "support/janus.rs"]
+mod janus;
 // The tests' kit (a database, the server as a child process, rooms and
 // participants); this bench uses part of it.
 #[allow(dead_code, unused_imports)]
@@ -51,7 +59,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use str0m::bwe::Bitrate;
-use str0m::change::{SdpAnswer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{
     Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer,
@@ -79,6 +87,7 @@ struct Args {
     /// simulcast.
     simulcast: Vec<&'static str>,
     baseline: bool,
+    janus: bool,
     /// The steps are the default ones (a full run: its plot goes to docs/).
     full: bool,
     /// Podium once more with the room recording: what recording adds to
@@ -121,11 +130,13 @@ impl Args {
             Vec::new()
         };
         let baseline = !argv.iter().any(|a| a == "--no-baseline") && simulcast.is_empty();
+        let janus = !argv.iter().any(|a| a == "--no-janus") && simulcast.is_empty();
         Args {
             steps,
             bench,
             simulcast,
             baseline,
+            janus,
             full,
             recording: argv.iter().any(|a| a == "--recording"),
         }
@@ -147,6 +158,7 @@ impl Args {
 }
 
 /// A counter's value, and a histogram's cumulative buckets, from /metrics.
+#[derive(Default)]
 struct Scrape {
     dropped: f64,
     delay: Vec<(f64, f64)>,
@@ -407,46 +419,95 @@ async fn drain(rtc: &mut Rtc, sock: &UdpSocket, tally: &RefCell<Tally>) -> Insta
     }
 }
 
-/// A viewer: str0m for ICE and DTLS; RTP is counted, never decrypted. With
-/// a `layer`, it pins its video to that simulcast layer.
-async fn viewer(
-    http: awc::Client,
-    base: String,
-    slug: String,
-    token: String,
-    layer: Option<&'static str>,
-    tally: Rc<RefCell<Tally>>,
-) {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+/// How a viewer gets its session.
+#[derive(Clone)]
+enum Via {
+    /// Podium's or the baseline's WHEP: the viewer offers. With a `layer`,
+    /// it pins its video to that simulcast layer.
+    Whep {
+        base: String,
+        slug: String,
+        token: String,
+        layer: Option<&'static str>,
+    },
+    /// Janus's HTTP API: Janus offers, the viewer answers.
+    Janus { base: String },
+}
+
+/// A viewer: str0m for ICE and DTLS; RTP is counted, never decrypted.
+async fn viewer(http: awc::Client, via: Via, tally: Rc<RefCell<Tally>>) {
+    let ip = match via {
+        Via::Whep { .. } => "127.0.0.1",
+        Via::Janus { .. } => janus::ADDRESS,
+    };
+    let sock = UdpSocket::bind((ip, 0)).await.unwrap();
     let local = sock.local_addr().unwrap();
     let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
     rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
-    let (offer, pending, mids) = offer_for(
-        &mut rtc,
-        &[
-            (MediaKind::Audio, Direction::RecvOnly),
-            (MediaKind::Video, Direction::RecvOnly),
-        ],
-        &[],
-    );
-    let answer = post_sdp(
-        &http,
-        format!("{base}/api/rooms/{slug}/whep"),
-        &token,
-        offer,
-    )
-    .await;
-    let Some((session, answer)) = answer else {
-        return;
+    let (layer_url, token, layer, remb_mid, class) = match &via {
+        Via::Whep {
+            base,
+            slug,
+            token,
+            layer,
+        } => {
+            let (offer, pending, mids) = offer_for(
+                &mut rtc,
+                &[
+                    (MediaKind::Audio, Direction::RecvOnly),
+                    (MediaKind::Video, Direction::RecvOnly),
+                ],
+                &[],
+            );
+            let answer =
+                post_sdp(&http, format!("{base}/api/rooms/{slug}/whep"), token, offer).await;
+            let Some((session, answer)) = answer else {
+                return;
+            };
+            rtc.sdp_api()
+                .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+                .unwrap();
+            let class = classes(&rtc);
+            (
+                format!("{base}{session}/layer"),
+                token.clone(),
+                *layer,
+                Some(mids[1]),
+                class,
+            )
+        }
+        Via::Janus { base } => {
+            let Some(watching) = janus::watch(&http, base).await else {
+                return;
+            };
+            let Ok(offer) = SdpOffer::from_sdp_string(&watching.offer) else {
+                eprintln!("media_server: janus's offer does not parse");
+                return;
+            };
+            let Ok(answer) = rtc.sdp_api().accept_offer(offer) else {
+                eprintln!("media_server: janus's offer is not accepted");
+                return;
+            };
+            if !janus::start_watching(&http, base, &watching, answer.to_sdp_string()).await {
+                return;
+            }
+            actix_rt::spawn(janus::keepalive(
+                http.clone(),
+                base.clone(),
+                watching.session,
+            ));
+            // Janus forwards with the mountpoint's payload types. It does
+            // not adapt to a viewer's bandwidth: no REMB is needed.
+            let mut class = [Class::Other; 128];
+            class[usize::from(janus::VIDEO_PT)] = Class::Video;
+            class[usize::from(janus::AUDIO_PT)] = Class::Audio;
+            (String::new(), String::new(), None, None, class)
+        }
     };
-    rtc.sdp_api()
-        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
-        .unwrap();
     // Pinned once connected (its video section is known by then); one that
     // cannot pin is never ready, and the step says so.
     let mut to_pin = layer;
     tally.borrow_mut().pinned = layer.is_none();
-    let class = classes(&rtc);
     let mut buf = vec![0u8; 2048];
     let mut next_remb = Instant::now();
     loop {
@@ -457,7 +518,7 @@ async fn viewer(
         if let Some(rid) = to_pin.filter(|_| tally.borrow().connected) {
             to_pin = None;
             let (http, token, tally) = (http.clone(), token.clone(), tally.clone());
-            let url = format!("{base}{session}/layer");
+            let url = layer_url.clone();
             actix_rt::spawn(async move {
                 if pin(&http, url, &token, rid).await {
                     tally.borrow_mut().pinned = true;
@@ -466,14 +527,14 @@ async fn viewer(
                 }
             });
         }
-        if tally.borrow().connected && now >= next_remb {
-            if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mids[1], None) {
+        if let Some(mid) = remb_mid.filter(|_| tally.borrow().connected && now >= next_remb) {
+            if let Some(rx) = rtc.direct_api().stream_rx_by_mid(mid, None) {
                 rx.request_remb(Bitrate::mbps(REMB_MBPS));
             }
             next_remb = now + Duration::from_secs(1);
         }
         let mut deadline = drain(&mut rtc, &sock, &tally).await;
-        if tally.borrow().connected {
+        if remb_mid.is_some() && tally.borrow().connected {
             deadline = deadline.min(next_remb);
         }
         let sleep = tokio::time::sleep_until(deadline.into());
@@ -597,17 +658,7 @@ async fn presenter(
                     // A request for no layer in particular (a single
                     // layer's) asks for every one.
                     let key = periodic || key_due.contains(rid) || key_due.contains(&None);
-                    let mut frame = vec![0u8; *bytes];
-                    // The VP8 frame header: show_frame, and key frame when
-                    // the lowest bit is 0; a keyframe's start code and
-                    // picture size (RFC 6386 9.1), which a recorder reads.
-                    frame[0] = 0x10 | u8::from(!key);
-                    if key {
-                        frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
-                        frame[6..8].copy_from_slice(&1280u16.to_le_bytes());
-                        frame[8..10].copy_from_slice(&720u16.to_le_bytes());
-                    }
-                    frame[10..18].copy_from_slice(&video_n.to_be_bytes());
+                    let frame = vp8_frame(*bytes, video_n, key);
                     let Some(w) = rtc.writer(mids[1]) else { break };
                     let w = match rid {
                         Some(r) => w.rid(*r),
@@ -649,6 +700,58 @@ async fn presenter(
     }
 }
 
+/// A VP8-like frame of `bytes`, the `n`th: the VP8 frame header
+/// (show_frame, and key frame when the lowest bit is 0), a keyframe's start
+/// code and picture size (RFC 6386 9.1), which a recorder and Janus's
+/// keyframe buffer read, and its number.
+fn vp8_frame(bytes: usize, n: u64, key: bool) -> Vec<u8> {
+    let mut frame = vec![0u8; bytes];
+    frame[0] = 0x10 | u8::from(!key);
+    if key {
+        frame[3..6].copy_from_slice(&[0x9d, 0x01, 0x2a]);
+        frame[6..8].copy_from_slice(&1280u16.to_le_bytes());
+        frame[8..10].copy_from_slice(&720u16.to_le_bytes());
+    }
+    frame[10..18].copy_from_slice(&n.to_be_bytes());
+    frame
+}
+
+/// The bytes of a video frame per packet, as str0m's packetizer splits
+/// the presenter's frames (so Janus forwards as many packets per frame).
+const FEED_CHUNK: usize = 1250;
+
+/// Janus's feed: the presenter's stream (the same frames, keyframes every
+/// `KEYFRAME_EVERY` frames, and audio) as plain RTP into the mountpoint.
+/// Janus asks no keyframes of a plain RTP feed; it keeps the last one for
+/// viewers who join (`videobufferkf`).
+async fn janus_feed(
+    video: std::net::SocketAddr,
+    audio: std::net::SocketAddr,
+    sent: Rc<RefCell<u64>>,
+) {
+    let mut feed = janus::Feed::new(video, audio);
+    let start = Instant::now();
+    let (mut video_n, mut audio_n) = (0u64, 0u64);
+    loop {
+        let next_video = start + Duration::from_micros(33_333 * video_n);
+        let next_audio = start + Duration::from_millis(20 * audio_n);
+        if Instant::now() < next_video.min(next_audio) {
+            tokio::time::sleep_until(next_video.min(next_audio).into()).await;
+            continue;
+        }
+        if next_video <= next_audio {
+            video_n += 1;
+            let key = video_n == 1 || video_n.is_multiple_of(KEYFRAME_EVERY);
+            let frame = vp8_frame(VIDEO_FRAME, video_n, key);
+            feed.video((video_n * 3000) as u32, &frame, FEED_CHUNK);
+        } else {
+            audio_n += 1;
+            feed.audio((audio_n * 960) as u32, &[0xA5; 80]);
+        }
+        *sent.borrow_mut() += 1;
+    }
+}
+
 impl Step {
     /// Served: no packet lost and the core not saturated (past about 90%
     /// busy the queues, and so the delay, only grow).
@@ -660,9 +763,11 @@ impl Step {
 const SATURATED: f64 = 0.9;
 
 /// What forwards the presenter's packets.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum Forwarder {
     Podium,
+    /// Janus's streaming plugin (support/janus.rs).
+    Janus,
     /// webrtc-rs, the way its broadcast example forwards (support/baseline.rs).
     Baseline,
 }
@@ -671,6 +776,7 @@ impl Forwarder {
     fn name(self) -> &'static str {
         match self {
             Forwarder::Podium => "podium",
+            Forwarder::Janus => "janus (streaming plugin)",
             Forwarder::Baseline => "baseline (webrtc-rs)",
         }
     }
@@ -701,20 +807,28 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
     let recordings = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("bench-recordings-{}", std::process::id()));
     let dir = recordings.display().to_string();
-    let server = match who {
-        Forwarder::Podium => support::start_server(
+    // The forwarder, kept until the end of the run.
+    enum Running {
+        Server(kit::process::Server),
+        Janus(janus::Janus),
+    }
+    let running = match who {
+        Forwarder::Podium => Running::Server(support::start_server(
             db_url,
             &["--media-shards", "1", "--recordings-dir", &dir],
             Some(0),
-        ),
+        )),
+        Forwarder::Janus => Running::Janus(janus::start(0)),
         Forwarder::Baseline => {
             let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
             cmd.arg("--baseline-server");
-            support::start(cmd, Some(0))
+            Running::Server(support::start(cmd, Some(0)))
         }
     };
-    let pid = server.child.id();
-    let base = server.base();
+    let (pid, base) = match &running {
+        Running::Server(s) => (s.child.id(), s.base()),
+        Running::Janus(j) => (j.pid(), j.base.clone()),
+    };
     let http = awc::Client::builder()
         .timeout(Duration::from_secs(30))
         .finish();
@@ -735,22 +849,29 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
             let watcher = room.attendee("Viewers").await.token;
             (room.slug, presenter.token, watcher)
         }
-        // The baseline has one room and no auth.
-        Forwarder::Baseline => ("bench".into(), "-".into(), "-".into()),
+        // The baseline has one room and no auth; Janus one mountpoint.
+        Forwarder::Baseline | Forwarder::Janus => ("bench".into(), "-".into(), "-".into()),
     };
 
     let sent = Rc::new(RefCell::new(0u64));
     let host_token = host.clone();
-    actix_rt::spawn(presenter(
-        http.clone(),
-        base.clone(),
-        slug.clone(),
-        host,
-        a.layers(),
-        sent.clone(),
-    ));
+    match &running {
+        Running::Janus(j) => {
+            actix_rt::spawn(janus_feed(j.video, j.audio, sent.clone()));
+        }
+        Running::Server(_) => {
+            actix_rt::spawn(presenter(
+                http.clone(),
+                base.clone(),
+                slug.clone(),
+                host,
+                a.layers(),
+                sent.clone(),
+            ));
+        }
+    }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let rss0 = server.resident_kib();
+    let rss0 = resident_kib(pid);
 
     let mut tallies: Vec<Rc<RefCell<Tally>>> = Vec::new();
     let layer_of = |i: usize| {
@@ -764,14 +885,16 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
     for &n in &a.steps {
         while tallies.len() < n {
             let t = Rc::new(RefCell::new(Tally::default()));
-            actix_rt::spawn(viewer(
-                http.clone(),
-                base.clone(),
-                slug.clone(),
-                watcher.clone(),
-                layer_of(tallies.len()),
-                t.clone(),
-            ));
+            let via = match who {
+                Forwarder::Janus => Via::Janus { base: base.clone() },
+                _ => Via::Whep {
+                    base: base.clone(),
+                    slug: slug.clone(),
+                    token: watcher.clone(),
+                    layer: layer_of(tallies.len()),
+                },
+            };
+            actix_rt::spawn(viewer(http.clone(), via, t.clone()));
             tallies.push(t);
             if tallies.len().is_multiple_of(50) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -802,7 +925,13 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
             let t = t.borrow();
             (t.tracks.iter().map(|(k, v)| (*k, *v)).collect(), t.got)
         };
-        let m0 = scrape(&http, &base).await;
+        // Janus has no such metrics: its delay and drops are not known.
+        let metrics = who != Forwarder::Janus;
+        let m0 = if metrics {
+            scrape(&http, &base).await
+        } else {
+            Scrape::default()
+        };
         // The viewers' counts and the server's CPU time, read together at
         // both ends of the window: the packets forwarded are those the
         // viewers got in it. (The server's own counter moves once a second,
@@ -819,7 +948,11 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
         let after: Vec<Snap> = tallies.iter().map(snap).collect();
         // Shards add their counts once a second: wait for the last report.
         tokio::time::sleep(Duration::from_millis(1100)).await;
-        let m1 = scrape(&http, &base).await;
+        let m1 = if metrics {
+            scrape(&http, &base).await
+        } else {
+            Scrape::default()
+        };
 
         // Per layer the viewers pinned (one group without simulcast): how
         // many, what they got, what they lost.
@@ -865,7 +998,7 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
             lost_per_viewer: lost / n as f64,
             p50_us: quantile(&m0.delay, &m1.delay, 0.5) * 1e6,
             p99_us: quantile(&m0.delay, &m1.delay, 0.99) * 1e6,
-            kib_per_viewer: server.resident_kib().saturating_sub(rss0) as f64 / n as f64,
+            kib_per_viewer: resident_kib(pid).saturating_sub(rss0) as f64 / n as f64,
             dropped: m1.dropped - m0.dropped,
             busy: (cpu1 - cpu0).as_secs_f64() / measure.as_secs_f64(),
             pps_per_viewer: forwarded / n as f64 / measure.as_secs_f64(),
@@ -923,9 +1056,22 @@ async fn run(a: &Args, who: Forwarder, db_url: &str, recording: bool) -> Vec<Ste
         println!("media_server: {name}: recorded {bytes} bytes meanwhile");
         assert!(bytes > 0, "the room recorded nothing: {}", list.body);
     }
-    drop(server);
+    drop(running);
     let _ = std::fs::remove_dir_all(&recordings);
     steps
+}
+
+/// A process's resident memory.
+fn resident_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The floor any forwarder pays per packet per viewer: SRTP-protecting it
@@ -1057,6 +1203,7 @@ fn plot(runs: &[(Forwarder, Vec<Step>)], floor: f64) -> String {
     svg.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     let colours = |who: Forwarder| match who {
         Forwarder::Podium => "#1f6feb",
+        Forwarder::Janus => "#2da44e",
         Forwarder::Baseline => "#d9822b",
     };
     type Value = Box<dyn Fn(&Step) -> f64>;
@@ -1139,12 +1286,42 @@ fn plot(runs: &[(Forwarder, Vec<Step>)], floor: f64) -> String {
     svg
 }
 
+/// Runs the bench again inside a network namespace of its own (Janus needs
+/// the test interface; see tests/browser/netns.sh), with PostgreSQL over
+/// its socket (the namespace has no route to the host's 127.0.0.1); its
+/// exit status.
+fn in_namespace(argv: &[String]) -> std::process::ExitStatus {
+    let netns = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/netns.sh");
+    let socket = std::env::var("PODIUM_PG_SOCKET").unwrap_or_else(|_| "/var/run/postgresql".into());
+    std::process::Command::new("unshare")
+        .arg("-n")
+        .arg(netns)
+        .arg(std::env::current_exe().unwrap())
+        .args(&argv[1..])
+        .env(
+            "PODIUM_TEST_DATABASE_URL",
+            format!("postgres://postgres@localhost/postgres?host={socket}"),
+        )
+        .status()
+        .expect("unshare runs (util-linux; the bench runs as root to make a network namespace)")
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--baseline-server") {
         return baseline::serve();
     }
     let argv: Vec<String> = std::env::args().collect();
     let a = Args::parse(&argv);
+    if a.janus {
+        assert!(
+            janus::installed(),
+            "the media bench runs Janus beside Podium: apt-get install -y janus (or pass --no-janus)"
+        );
+        if std::net::UdpSocket::bind((janus::ADDRESS, 0)).is_err() {
+            let status = in_namespace(&argv);
+            std::process::exit(status.code().unwrap_or(1));
+        }
+    }
     assert!(
         support::cpus() >= 2,
         "the media bench needs two CPUs: one for the server, one for the clients"
@@ -1155,6 +1332,9 @@ fn main() {
     let db = kit::TestDb::new();
     let mut runs = Vec::new();
     let mut who = vec![Forwarder::Podium];
+    if a.janus {
+        who.push(Forwarder::Janus);
+    }
     if a.baseline {
         who.push(Forwarder::Baseline);
     }
@@ -1185,30 +1365,54 @@ fn main() {
         }
     }
     drop(db);
-    let podium = summary(Forwarder::Podium, &runs[0].1, floor);
-    if !a.baseline {
+    let steps_of = |who: Forwarder| runs.iter().find(|(w, _)| *w == who).map(|(_, s)| s);
+    let mut best = HashMap::new();
+    for (who, steps) in &runs {
+        summary(*who, steps, floor);
+        let served = steps.iter().rfind(|s| s.served());
+        best.insert(*who, served.map(|s| (s.viewers, s.us_per_packet)));
+    }
+    let podium = &runs[0].1;
+    // Against each other forwarder: CPU per packet at the largest viewer
+    // count both served without loss, and the viewers each served.
+    for other in [Forwarder::Janus, Forwarder::Baseline] {
+        let Some(theirs) = steps_of(other) else {
+            continue;
+        };
+        let mut both = podium.iter().filter(|p| p.served()).filter_map(|p| {
+            theirs
+                .iter()
+                .find(|b| b.viewers == p.viewers && b.served())
+                .map(|b| (p.viewers, p.us_per_packet, b.us_per_packet))
+        });
+        if let Some((n, p, b)) = both.next_back() {
+            println!(
+                "media_server: headline: at {n} viewers {} spends {:.1}x Podium's CPU per packet ({b:.2} vs {p:.2} us)",
+                other.name(),
+                b / p
+            );
+        }
+        if let (Some(Some((pn, p))), Some(Some((bn, b)))) =
+            (best.get(&Forwarder::Podium), best.get(&other))
+        {
+            println!(
+                "media_server: Podium serves {:.2}x the viewers of {} at 0 loss ({pn} against {bn}); at each one's largest served step, {p:.2} against {b:.2} us per packet",
+                *pn as f64 / *bn as f64,
+                other.name(),
+            );
+        }
+    }
+    let served = |who: Forwarder| best.get(&who).copied().flatten().map_or(0, |(n, _)| n);
+    if a.janus && a.baseline {
+        println!(
+            "served: podium {} janus {} baseline {}",
+            served(Forwarder::Podium),
+            served(Forwarder::Janus),
+            served(Forwarder::Baseline)
+        );
+    }
+    if runs.len() < 2 {
         return;
-    }
-    let baseline = summary(Forwarder::Baseline, &runs[1].1, floor);
-    // The headline: CPU per packet at the largest viewer count both served
-    // without loss.
-    let mut both = runs[0].1.iter().filter(|p| p.served()).filter_map(|p| {
-        runs[1]
-            .1
-            .iter()
-            .find(|b| b.viewers == p.viewers && b.served())
-            .map(|b| (p.viewers, p.us_per_packet, b.us_per_packet))
-    });
-    if let Some((n, p, b)) = both.next_back() {
-        println!(
-            "media_server: headline: at {n} viewers the baseline spends {:.1}x Podium's CPU per packet ({b:.2} vs {p:.2} us)",
-            b / p
-        );
-    }
-    if let (Some(p), Some(b)) = (podium, baseline) {
-        println!(
-            "media_server: at each one's largest served step: Podium {p:.2} us, baseline {b:.2} us per packet"
-        );
     }
     // Only a full run (the default steps) replaces the committed plot.
     let out = if a.bench && a.full {

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{web, App, HttpResponse, HttpServer};
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -27,7 +28,7 @@ use webrtc::media_stream::MediaStreamTrack;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     PeerConnectionEventHandler, RTCConfigurationBuilder, RTCIceGatheringState,
-    RTCSessionDescription, Registry,
+    RTCSessionDescription, Registry, SettingEngineBuilder,
 };
 
 /// A publisher track as viewers see it: its codec and its packets.
@@ -98,6 +99,13 @@ async fn peer(events: Arc<Events>) -> Arc<dyn PeerConnection> {
     Arc::new(
         PeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
+            // No mDNS: the bench's clients give their addresses, and its
+            // network namespace has no multicast route for it.
+            .with_setting_engine(
+                SettingEngineBuilder::default()
+                    .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+                    .build(),
+            )
             .with_media_engine(media)
             .with_interceptor_registry(registry)
             .with_handler(events)
