@@ -1102,12 +1102,52 @@ fn limit(bench: bool) -> f64 {
     // real network card spares the server that, so the limit leaves it out,
     // and it is printed to read the figures against.
     let waking = sendto_cost(&packet, n / 4, true);
+    // The server sends with sendmmsg(2): its share of one call is the
+    // cheapest send here, so the limit takes the cheaper of the two.
+    let batched = sendmmsg_cost(&packet, n);
+    let cheapest = send.min(batched);
     println!(
-        "media_server: the limit: SRTP AES-256-GCM protect of 1200 bytes {seal:.2} us + one sendto {send:.2} us = {:.2} us per packet per viewer \
-         (a loopback sendto that wakes a reader on the other CPU: {waking:.2} us)",
-        seal + send
+        "media_server: the limit: SRTP AES-256-GCM protect of 1200 bytes {seal:.2} us + the cheapest send {cheapest:.2} us = {:.2} us per packet per viewer \
+         (one sendto {send:.2} us; sendmmsg, per packet of 64: {batched:.2} us; a loopback sendto that wakes a reader on the other CPU: {waking:.2} us)",
+        seal + cheapest
     );
-    seal + send
+    seal + cheapest
+}
+
+/// Microseconds per packet sent with sendmmsg(2), 64 to a call (as the
+/// server's shards batch them), from CPU 0 to a socket nobody reads.
+fn sendmmsg_cost(packet: &[u8], n: u32) -> f64 {
+    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    use std::os::fd::AsRawFd;
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = SockaddrStorage::from(sink.local_addr().unwrap());
+    let packet = packet.to_vec();
+    std::thread::spawn(move || {
+        support::pin_to(0);
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(64, None);
+        let slices: Vec<[std::io::IoSlice<'_>; 1]> =
+            (0..64).map(|_| [std::io::IoSlice::new(&packet)]).collect();
+        let addrs = vec![Some(to); 64];
+        let t0 = Instant::now();
+        let mut sent = 0;
+        while sent < n {
+            let r = sendmmsg(
+                sock.as_raw_fd(),
+                &mut headers,
+                &slices,
+                &addrs,
+                [],
+                MsgFlags::empty(),
+            );
+            sent += r.map_or(1, |r| r.count().max(1)) as u32;
+        }
+        let took = t0.elapsed().as_secs_f64() * 1e6 / f64::from(sent);
+        drop(sink);
+        took
+    })
+    .join()
+    .unwrap()
 }
 
 /// Microseconds per `sendto` of `packet` from CPU 0, to a socket nobody

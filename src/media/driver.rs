@@ -18,6 +18,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use str0m::ice::StunMessage;
 use tokio::sync::oneshot;
 
+use super::batch::Batch;
 use super::core::{Counters, Relay, SectionLayers, SfuCore};
 use super::layers::Want;
 use super::tcp::{self, Links};
@@ -580,6 +581,9 @@ struct Shard {
 
 impl Shard {
     fn run(mut self, rx: Receiver<Msg>, on_state: &dyn Fn(MediaState)) {
+        // UDP packets of a turn, sent together (made here: its headers
+        // stay on this thread).
+        let mut batch = Batch::default();
         loop {
             let now = Instant::now();
             let wait = self
@@ -588,8 +592,10 @@ impl Shard {
                 .map_or(IDLE, |d| d.saturating_duration_since(now).min(IDLE));
             let msg = match rx.recv_timeout(wait) {
                 Ok(Msg::Command(Command::Stop { done })) => {
-                    let mut send = sender(&self.socket, &self.tcp, &mut self.dropped);
+                    let mut send = sender(&self.socket, &self.tcp, &mut batch, &mut self.dropped);
                     self.core.remove_all(Instant::now(), &mut send);
+                    drop(send);
+                    self.dropped += batch.flush(&self.socket);
                     let _ = done.send(());
                     break;
                 }
@@ -602,9 +608,9 @@ impl Shard {
             };
             let now = Instant::now();
             let before = self.core.forwarded();
-            let mut send = sender(&self.socket, &self.tcp, &mut self.dropped);
+            let mut send = sender(&self.socket, &self.tcp, &mut batch, &mut self.dropped);
             // A publisher packet's delay runs from its arrival on the socket
-            // (queueing included) to its last write on this shard.
+            // (queueing included) to its last send on this shard.
             let arrived = match msg {
                 Some(Msg::Datagram(at, proto, from, data)) => {
                     self.core.receive(now, proto, from, &data, &mut send);
@@ -624,12 +630,18 @@ impl Shard {
                 }
                 None => None,
             };
+            drop(send);
+            // What the message made leaves together, before the timers'
+            // work.
+            self.dropped += batch.flush(&self.socket);
             if let Some(at) = arrived.filter(|_| self.core.forwarded() > before) {
                 crate::metrics::media_delay(at.elapsed());
             }
             // Timers are due whether or not messages keep arriving.
+            let mut send = sender(&self.socket, &self.tcp, &mut batch, &mut self.dropped);
             self.core.handle_timeout(now, &mut send);
             drop(send);
+            self.dropped += batch.flush(&self.socket);
             self.hand_over(&shared, on_state);
             self.report(now);
         }
@@ -699,20 +711,21 @@ impl Shard {
     }
 }
 
-/// The core's sink: a full socket buffer (or TCP queue) drops the packet,
-/// as the network would, and counts it.
+/// The core's sink: UDP packets gather in `batch` (sent when it fills and
+/// at the end of the turn), TCP goes at once; a full socket buffer (or TCP
+/// queue) drops the packet, as the network would, and counts it.
 fn sender<'a>(
     socket: &'a UdpSocket,
     tcp: &'a Links,
+    batch: &'a mut Batch,
     dropped: &'a mut u64,
 ) -> impl FnMut(Protocol, SocketAddr, &[u8]) + 'a {
-    move |proto, to, data| {
-        let sent = match proto {
-            Protocol::Udp => socket.send_to(data, to).is_ok(),
-            _ => tcp.send(to, data),
-        };
-        if !sent {
-            *dropped += 1;
+    move |proto, to, data| match proto {
+        Protocol::Udp => *dropped += batch.push(socket, to, data),
+        _ => {
+            if !tcp.send(to, data) {
+                *dropped += 1;
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! forwards the presenter's RTP to the viewers, and one thin tokio driver
 //! (`driver`) that owns the UDP socket and the clock.
 
+pub mod batch;
 pub mod core;
 pub mod driver;
 pub mod layers;
