@@ -33,7 +33,8 @@
 //! what each layer's viewers got. In both modes the presenter sends a
 //! keyframe when asked for one (per layer) and every 3 s, as encoders do.
 //!
-//! `cargo bench --bench media_server -- --steps 100,200,400,600,800,1000`
+//! `cargo bench --bench media_server -- --steps 50,100,200,400` (the default
+//! steps are 50, 100, 150, 200, 300, 400, 600, 800 and 1000)
 //! (`--no-baseline` skips the baseline, `--no-janus` Janus; `--recording` runs Podium again
 //! with the room recording and prints what that adds per packet;
 //! `PODIUM_BENCH_DEBUG=1` also names
@@ -108,7 +109,7 @@ impl Args {
         let full = given.is_none();
         let steps = given.unwrap_or_else(|| {
             if bench {
-                vec![100, 200, 300, 400, 600, 800, 1000]
+                vec![50, 100, 150, 200, 300, 400, 600, 800, 1000]
             } else {
                 vec![5]
             }
