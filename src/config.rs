@@ -149,6 +149,11 @@ pub struct Config {
     )]
     pub retention_days: u32,
 
+    /// This process's name among nodes sharing one database, shown in
+    /// /api/health as `node` (default: hostname:port).
+    #[arg(long, env = "PODIUM_NODE_ID", global = true)]
+    pub node_id: Option<String>,
+
     /// Where recordings are written (default: `recordings` under
     /// `--data-dir`).
     #[arg(long, env = "PODIUM_RECORDINGS_DIR", global = true)]

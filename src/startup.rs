@@ -127,12 +127,20 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{http_addr}"));
 
+        let node = config.node_id.clone().unwrap_or_else(|| {
+            let host = nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_else(|| "localhost".into());
+            format!("{host}:{}", http_addr.port())
+        });
         let ctx = web::Data::from(AppContext::new(
             &config,
             store::Store::new(pool),
             hub,
             media,
             public_url,
+            node,
         ));
         spawn_limiter_cleanup(ctx.clone());
         spawn_retention(

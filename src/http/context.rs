@@ -32,6 +32,8 @@ pub struct AppContext {
     /// TURN servers for media sessions (checked at start-up).
     pub turn: Option<crate::turn::TurnServers>,
     pub recordings_dir: std::path::PathBuf,
+    /// This node's name (`--node-id`, or hostname:port).
+    pub node: String,
 }
 
 impl AppContext {
@@ -41,6 +43,7 @@ impl AppContext {
         hub: Hub,
         media: MediaHandle,
         public_url: String,
+        node: String,
     ) -> Arc<Self> {
         Arc::new(Self {
             hub,
@@ -59,6 +62,7 @@ impl AppContext {
             ws_ping: std::time::Duration::from_secs(config.limits.ws_ping_secs.max(1)),
             turn: config.turn().unwrap_or_default(),
             recordings_dir: config.recordings_dir(),
+            node,
         })
     }
 

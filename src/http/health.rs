@@ -22,6 +22,8 @@ pub struct Health {
     /// Days an ended room keeps its personal data (for the pages that say
     /// so).
     pub retention_days: u32,
+    /// Which node answered (`--node-id`, or hostname:port).
+    pub node: String,
 }
 
 fn status() -> utoipa::openapi::Object {
@@ -39,6 +41,7 @@ pub async fn health(ctx: web::Data<AppContext>) -> HttpResponse {
             database: "ok",
             error: None,
             retention_days: ctx.retention_days,
+            node: ctx.node.clone(),
         })
     } else {
         HttpResponse::ServiceUnavailable().json(Health {
@@ -49,6 +52,7 @@ pub async fn health(ctx: web::Data<AppContext>) -> HttpResponse {
                 message: "the database is unreachable".into(),
             }),
             retention_days: ctx.retention_days,
+            node: ctx.node.clone(),
         })
     }
 }

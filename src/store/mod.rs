@@ -35,11 +35,20 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Applies pending migrations; returns how many ran.
 pub fn run_migrations(conn: &mut PgConnection) -> anyhow::Result<usize> {
+    // Nodes starting together on one database migrate it once: the others
+    // wait on the lock, then find nothing pending.
+    conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+        .context("waiting for the migration lock")?;
     let applied = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-    Ok(applied.len())
+        .map(|v| v.len())
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"));
+    let _ = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+    applied
 }
+
+/// The advisory lock key migrations hold ("podium" in ASCII).
+const MIGRATION_LOCK: i64 = 0x706f_6469_756d;
 
 /// Connects to `url`, creating its database first if the server lacks it.
 pub fn connect_creating(url: &str) -> anyhow::Result<PgConnection> {
@@ -49,10 +58,14 @@ pub fn connect_creating(url: &str) -> anyhow::Result<PgConnection> {
             let (admin_url, name) = maintenance_url(url)?;
             let mut admin = PgConnection::establish(&admin_url)
                 .with_context(|| format!("cannot reach PostgreSQL to create database {name:?}"))?;
-            admin
-                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name)))
-                .with_context(|| format!("creating database {name:?}"))?;
-            tracing::info!(database = %name, "created database");
+            match admin.batch_execute(&format!("CREATE DATABASE {}", quote_ident(&name))) {
+                Ok(()) => tracing::info!(database = %name, "created database"),
+                // Another node starting at the same moment created it.
+                Err(e)
+                    if e.to_string().contains("already exists")
+                        || e.to_string().contains("pg_database_datname_index") => {}
+                Err(e) => return Err(e).with_context(|| format!("creating database {name:?}")),
+            }
             PgConnection::establish(url).context("connecting to the new database")
         }
         Err(e) => Err(e).context("cannot connect to PostgreSQL"),

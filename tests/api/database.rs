@@ -74,6 +74,56 @@ fn server_creates_its_database_serves_and_stops_on_sigterm() {
 }
 
 #[test]
+fn nodes_starting_together_on_a_new_database_create_and_migrate_it_once() {
+    let db = TestDb::unborn();
+    let nodes: [&'static str; 3] = ["node-a", "node-b", "node-c"];
+    let starting: Vec<_> = nodes
+        .into_iter()
+        .map(|node| {
+            let (url, data) = (db.url.clone(), tempdir(node));
+            std::thread::spawn(move || {
+                let data = data.to_str().unwrap();
+                kit::process::start(
+                    &[
+                        "--bind",
+                        "127.0.0.1:0",
+                        "--media-bind",
+                        "127.0.0.1:0",
+                        "--data-dir",
+                        data,
+                        "--node-id",
+                        node,
+                    ],
+                    Some(&url),
+                )
+            })
+        })
+        .collect();
+    let servers: Vec<_> = starting
+        .into_iter()
+        .map(|s| s.join().expect("every node starts"))
+        .collect();
+    for (server, node) in servers.iter().zip(nodes) {
+        let body = http_get(&server.addr, "/api/health");
+        assert!(body.contains(r#""status":"ok""#), "{body}");
+        assert!(body.contains(&format!(r#""node":"{node}""#)), "{body}");
+    }
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_dir()))
+        .count();
+    let mut conn = db.conn();
+    assert_eq!(
+        count(
+            &mut conn,
+            "SELECT count(*) AS n FROM __diesel_schema_migrations"
+        ) as usize,
+        migrations,
+        "each migration applied once"
+    );
+}
+
+#[test]
 fn private_cluster_starts_serves_and_stops() {
     let bindir = find_bindir().expect("PostgreSQL server binaries are installed");
     let root = tempdir("cluster");

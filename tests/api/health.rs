@@ -9,9 +9,12 @@ async fn health_reports_the_database() {
     let app = kit::spawn_app().await;
     let r = app.get("/api/health", None).await;
     assert_eq!(r.status, 200);
+    // Without --node-id a node is named by its host and HTTP port.
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let port = app.api.base.rsplit(':').next().unwrap().to_owned();
     assert_eq!(
         r.body,
-        json!({"status": "ok", "database": "ok", "retention_days": 30})
+        json!({"status": "ok", "database": "ok", "retention_days": 30, "node": format!("{host}:{port}")})
     );
 }
 
