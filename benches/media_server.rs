@@ -1239,7 +1239,7 @@ fn plot(runs: &[(Forwarder, Vec<Step>)], floor: f64) -> String {
     let x = |n: f64| LEFT + n / max_n * (W - LEFT - 20.0);
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{}" font-family="sans-serif" font-size="12">"#,
-        2.0 * H + GAP + 64.0
+        2.0 * H + GAP + 48.0 + 16.0 * runs.len() as f64
     );
     svg.push_str(r#"<rect width="100%" height="100%" fill="white"/>"#);
     let colours = |who: Forwarder| match who {
@@ -1281,7 +1281,7 @@ fn plot(runs: &[(Forwarder, Vec<Step>)], floor: f64) -> String {
         }
         if i == 0 {
             svg.push_str(&format!(
-                r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#888" stroke-dasharray="4 3"/><text x="{1}" y="{2:.1}" text-anchor="end" fill="#555">the limit: SRTP + sendto</text>"##,
+                r##"<line x1="{LEFT}" y1="{0:.1}" x2="{1}" y2="{0:.1}" stroke="#888" stroke-dasharray="4 3"/><text x="{1}" y="{2:.1}" text-anchor="end" fill="#555">the limit: SRTP + the cheapest send</text>"##,
                 y(floor),
                 W - 20.0,
                 y(floor) - 4.0
@@ -1314,11 +1314,12 @@ fn plot(runs: &[(Forwarder, Vec<Step>)], floor: f64) -> String {
             ));
         }
     }
+    // The legend, a line each.
     for (i, (who, _)) in runs.iter().enumerate() {
         svg.push_str(&format!(
             r#"<text x="{}" y="{}" fill="{}">{} (viewers along the x axis)</text>"#,
-            LEFT + 10.0 + 240.0 * i as f64,
-            2.0 * H + GAP + 56.0,
+            LEFT + 10.0,
+            2.0 * H + GAP + 56.0 + 16.0 * i as f64,
             colours(*who),
             who.name()
         ));
