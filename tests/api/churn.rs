@@ -147,9 +147,10 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
     }
     // The first round warms pools and allocator caches. After it, open
     // files come back exactly. Memory is the allocator's high-water mark,
-    // so it wanders a little; but a leaked session keeps what the socket
-    // took (its task, queue and buffers), and leaking them would add the
-    // whole first round's cost per round.
+    // so it wanders (up to about one round's cost over two rounds, seen on
+    // a loaded machine); but a leaked session keeps what the socket took
+    // (its task, queue and buffers), and leaking them would add the whole
+    // first round's cost per round: twice it over rounds 2 and 3.
     let ((busy_files, busy_rss), (files_0, _)) = figures[0];
     assert!(
         busy_files >= files_0 + CROWD,
@@ -163,7 +164,7 @@ async fn a_thousand_arrive_and_leave_at_once_and_nothing_leaks() {
     let cost = busy_rss.saturating_sub(idle);
     let (rss_1, rss_3) = (figures[1].1 .1, figures[3].1 .1);
     assert!(
-        rss_3 < rss_1 + cost,
+        rss_3 < rss_1 + cost * 3 / 2,
         "memory comes back: {rss_1} KiB after round 1, {rss_3} KiB after round 3 \
          ({CROWD} sockets took {cost} KiB)"
     );

@@ -64,7 +64,9 @@ test('an attendee comes on stage, everyone sees her, and the spotlight follows w
   await presenter.locator('#on-stage-list li').filter({ hasText: 'Grace' }).waitFor();
   // On her own page she never hears herself back, and sees herself once.
   await until(grace, () => (document.querySelector('#stage-strip')?.textContent ?? '').includes('You'), null, 'her own camera on her page');
-  assert.equal(await grace.evaluate(() => [...document.querySelectorAll('.seat-audio')].filter((a) => !a.srcObject).length), 1, 'her own seat is not played back');
+  // Her seat is hers once the stage's state reaches her page (her camera
+  // shows from the device a moment before).
+  await until(grace, () => [...document.querySelectorAll('.seat-audio')].filter((a) => !a.srcObject).length === 1, null, 'her own seat not to be played back');
   assert.equal(await linus.evaluate(() => [...document.querySelectorAll('.seat-audio')].filter((a) => !a.srcObject).length), 0, 'others hear every seat');
   // The presenter sees (and hears) her in the studio.
   await presenter.locator('#studio-speakers figure').filter({ hasText: 'Grace' }).waitFor();
