@@ -154,17 +154,22 @@ impl Depacketizer for H264 {
     }
 }
 
+/// A 320x240 constrained-baseline SPS and its PPS, as x264 writes them
+/// (for the tests here and the MP4 writer's).
 #[cfg(test)]
-mod tests {
-    use super::super::H264Frames;
-    use super::*;
-
-    /// A 320x240 constrained-baseline SPS and its PPS, as x264 writes them.
-    const SPS_320: &[u8] = &[
+pub(crate) mod fixtures {
+    pub const SPS_320: &[u8] = &[
         0x67, 0x42, 0xc0, 0x0d, 0xdc, 0x14, 0x1f, 0xb0, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00,
         0x00, 0x03, 0x00, 0x3c, 0x0f, 0x14, 0x2b, 0x80,
     ];
-    const PPS: &[u8] = &[0x68, 0xce, 0x0f, 0x2c, 0x80];
+    pub const PPS: &[u8] = &[0x68, 0xce, 0x0f, 0x2c, 0x80];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::H264Frames;
+    use super::fixtures::{PPS, SPS_320};
+    use super::*;
 
     fn stap_a(nals: &[&[u8]]) -> Arc<[u8]> {
         let mut p = vec![0x78];
