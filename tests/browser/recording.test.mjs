@@ -80,6 +80,39 @@ function packetSpan(file) {
 // A camera's frames come when they were taken (variable frame rate):
 // `-fps_mode vfr` keeps their times, where ffmpeg's default would round
 // them to one guessed rate and report two close frames as one time.
+// The room's recordings once at least `n` are listed and all closed.
+async function closedRecordings(room, n) {
+  let list;
+  for (let i = 0; i < 50; i++) {
+    list = await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key);
+    if (list.body.recordings.length >= n && list.body.recordings.every((r) => r.state === 'complete')) break;
+    await sleep(200);
+  }
+  return list.body.recordings;
+}
+
+// A recording through its URL, as a player gets it: its content type, the
+// size the listing says; written beside the others, its path.
+async function download(r, type) {
+  const res = await fetch(`${server.base}${r.url}`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('content-type'), `video/${type}`);
+  const buf = Buffer.from(await res.arrayBuffer());
+  assert.equal(buf.length, r.bytes, 'the listing says the file size');
+  const path = join(recordings, `${r.id}-download.${type}`);
+  writeFileSync(path, buf);
+  return path;
+}
+
+// Audio and video of a file start and end together (within 100 ms).
+function together(file, info, label) {
+  const span = packetSpan(file);
+  const [v, a] = info.streams[0].codec_type === 'video' ? [span[0], span[1]] : [span[1], span[0]];
+  console.log(`# ${label} packets: video ${v.first.toFixed(3)}..${v.last.toFixed(3)} s (${v.packets}), audio ${a.first.toFixed(3)}..${a.last.toFixed(3)} s (${a.packets})`);
+  assert.ok(Math.abs(v.first - a.first) < 0.1, 'audio and video start together');
+  assert.ok(Math.abs(v.last - a.last) < 0.1, 'audio and video end together');
+}
+
 // A WHIP publisher that sends H.264 and Opus (Chromium's fake camera and
 // microphone, H.264 preferred), as OBS or Safari would; resolves once its
 // media flows, with its session URL.
@@ -167,13 +200,7 @@ test('a recorded webinar: files ffprobe reads, in time, and a replay with the qu
   const published = (ended - live) / 1000;
   const screenTime = (unshared - shared) / 1000;
 
-  let list;
-  for (let i = 0; i < 50; i++) {
-    list = await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key);
-    if (list.body.recordings.length >= 2 && list.body.recordings.every((r) => r.state === 'complete')) break;
-    await sleep(200);
-  }
-  const recs = list.body.recordings;
+  const recs = await closedRecordings(room, 2);
   console.log(`# recordings: ${recs.map((r) => `${r.source} ${r.duration_seconds.toFixed(2)} s ${r.bytes} bytes ${r.state}`).join('; ')}`);
   const camera = recs.filter((r) => r.source === 'camera');
   const screen = recs.filter((r) => r.source === 'screen');
@@ -185,18 +212,8 @@ test('a recorded webinar: files ffprobe reads, in time, and a replay with the qu
     assert.equal(r.state, 'complete');
   }
   // The files through their URLs, as a player gets them: whole, and a range.
-  const download = async (r) => {
-    const res = await fetch(`${server.base}${r.url}`);
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.get('content-type'), 'video/webm');
-    const path = join(recordings, `${r.id}-download.webm`);
-    const buf = Buffer.from(await res.arrayBuffer());
-    assert.equal(buf.length, r.bytes, 'the listing says the file size');
-    writeFileSync(path, buf);
-    return path;
-  };
-  const cameraFile = await download(camera[0]);
-  const screenFile = await download(screen[0]);
+  const cameraFile = await download(camera[0], 'webm');
+  const screenFile = await download(screen[0], 'webm');
   const ranged = await fetch(`${server.base}${camera[0].url}`, { headers: { range: 'bytes=100-199' } });
   assert.equal(ranged.status, 206);
   assert.equal((await ranged.arrayBuffer()).byteLength, 100);
@@ -216,12 +233,7 @@ test('a recorded webinar: files ffprobe reads, in time, and a replay with the qu
   assert.ok(Math.abs(scrDuration - screenTime) < 0.5, `screen: ${scrDuration} s for ${screenTime} s shared`);
   assert.equal(decodeErrors(cameraFile), '', 'the camera file decodes cleanly');
   assert.equal(decodeErrors(screenFile), '', 'the screen file decodes cleanly');
-  // Audio and video of the camera start and end together.
-  const span = packetSpan(cameraFile);
-  const [v, a] = cam.streams[0].codec_type === 'video' ? [span[0], span[1]] : [span[1], span[0]];
-  console.log(`# camera packets: video ${v.first.toFixed(3)}..${v.last.toFixed(3)} s (${v.packets}), audio ${a.first.toFixed(3)}..${a.last.toFixed(3)} s (${a.packets})`);
-  assert.ok(Math.abs(v.first - a.first) < 0.1, 'audio and video start together');
-  assert.ok(Math.abs(v.last - a.last) < 0.1, 'audio and video end together');
+  together(cameraFile, cam, 'camera');
   // The screen file sits where the share was on the camera's time line.
   const offset = (Date.parse(screen[0].started_at) - Date.parse(camera[0].started_at)) / 1000;
   assert.ok(Math.abs(offset - (shared - live) / 1000) < 0.5, `the screen starts ${offset} s into the camera`);
@@ -268,25 +280,13 @@ test('an H.264 publisher is recorded as H.264 and Opus in fragmented MP4, in tim
   const ended = Date.now();
   const stop = await page.evaluate(async ({ url, token }) => (await fetch(url, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, { url: published.location, token: room.host_key });
   assert.equal(stop, 200);
-  let list;
-  for (let i = 0; i < 50; i++) {
-    list = await api('GET', `/api/rooms/${room.slug}/recordings`, room.host_key);
-    if (list.body.recordings.length >= 1 && list.body.recordings.every((r) => r.state === 'complete')) break;
-    await sleep(200);
-  }
-  const recs = list.body.recordings;
+  const recs = await closedRecordings(room, 1);
   console.log(`# H.264 recordings: ${recs.map((r) => `${r.source} ${r.content_type} ${r.duration_seconds.toFixed(2)} s ${r.bytes} bytes ${r.state}`).join('; ')}`);
   assert.equal(recs.length, 1, 'one camera file');
   const [rec] = recs;
   assert.equal(rec.state, 'complete');
   assert.equal(rec.content_type, 'video/mp4');
-  const res = await fetch(`${server.base}${rec.url}`);
-  assert.equal(res.status, 200);
-  assert.equal(res.headers.get('content-type'), 'video/mp4');
-  const buf = Buffer.from(await res.arrayBuffer());
-  assert.equal(buf.length, rec.bytes, 'the listing says the file size');
-  const file = join(recordings, `${rec.id}-download.mp4`);
-  writeFileSync(file, buf);
+  const file = await download(rec, 'mp4');
   const ranged = await fetch(`${server.base}${rec.url}`, { headers: { range: 'bytes=0-99' } });
   assert.equal(ranged.status, 206);
 
@@ -299,11 +299,7 @@ test('an H.264 publisher is recorded as H.264 and Opus in fragmented MP4, in tim
   console.log(`# H.264 duration: ${duration.toFixed(2)} s of ${seconds.toFixed(2)} s published`);
   assert.ok(Math.abs(duration - seconds) < 0.5, `${duration} s for ${seconds} s published`);
   assert.equal(decodeErrors(file), '', 'the file decodes cleanly');
-  const span = packetSpan(file);
-  const [v, a] = info.streams[0].codec_type === 'video' ? [span[0], span[1]] : [span[1], span[0]];
-  console.log(`# H.264 packets: video ${v.first.toFixed(3)}..${v.last.toFixed(3)} s (${v.packets}), audio ${a.first.toFixed(3)}..${a.last.toFixed(3)} s (${a.packets})`);
-  assert.ok(Math.abs(v.first - a.first) < 0.1, 'audio and video start together');
-  assert.ok(Math.abs(v.last - a.last) < 0.1, 'audio and video end together');
+  together(file, info, 'H.264');
 
   // The replay plays it.
   const viewer = await personPage(server.browser);
