@@ -114,6 +114,10 @@ struct Shared {
     ended: Mutex<Ended>,
     /// Open media TCP connections.
     tcp: Arc<Links>,
+    /// The shards' threads, joined on stop: a shard drops its sessions
+    /// (and their crypto state) after it acknowledges, and that must be
+    /// over before the process exits.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 /// Recently ended sessions' rooms and owners, oldest first.
@@ -238,6 +242,7 @@ impl MediaHandle {
             sessions: Mutex::default(),
             ended: Mutex::default(),
             tcp: Arc::default(),
+            threads: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let mut core = SfuCore::shard(announce, index, shards);
@@ -255,9 +260,14 @@ impl MediaHandle {
                 taps: taps.clone(),
             };
             let on_state = on_state.clone();
-            std::thread::Builder::new()
+            let thread = std::thread::Builder::new()
                 .name(format!("podium-media-{index}"))
                 .spawn(move || shard.run(rx, &*on_state))?;
+            shared
+                .threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(thread);
         }
         if let Some((listener, _)) = tcp {
             let weak = Arc::downgrade(&shared);
@@ -451,6 +461,19 @@ impl MediaHandle {
         for rx in waiting {
             let _ = rx.await;
         }
+        let threads = std::mem::take(
+            &mut *self
+                .shared
+                .threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
     }
 
     /// The WHEP layer extension: what a viewer's video sections receive.

@@ -158,6 +158,27 @@ pub fn build_pool(url: &str, size: u32) -> PgPool {
         .build_unchecked(ConnectionManager::new(url))
 }
 
+/// Stops the TLS library libpq uses (the system's OpenSSL) from freeing
+/// its tables in an exit handler. The pool opens connections on threads of
+/// its own; one still in its TLS handshake as the process exits would read
+/// freed memory and crash the exit (seen under SIGTERM just after start).
+/// OpenSSL's documented remedy is `OPENSSL_INIT_NO_ATEXIT`, which must come
+/// before its first use: call this first thing in `main`. Found at run
+/// time, as libpq loaded it; without OpenSSL there is nothing to do.
+pub fn keep_tls_library_at_exit() {
+    const OPENSSL_INIT_NO_ATEXIT: u64 = 0x0008_0000;
+    type Init = unsafe extern "C" fn(u64, *const libc::c_void) -> libc::c_int;
+    // SAFETY: dlsym with a NUL-terminated name; the symbol, when present,
+    // has OpenSSL 3's signature for OPENSSL_init_crypto.
+    unsafe {
+        let sym = libc::dlsym(libc::RTLD_DEFAULT, c"OPENSSL_init_crypto".as_ptr());
+        if !sym.is_null() {
+            let init: Init = std::mem::transmute::<*mut libc::c_void, Init>(sym);
+            init(OPENSSL_INIT_NO_ATEXIT, std::ptr::null());
+        }
+    }
+}
+
 /// `SELECT 1`, for health checks.
 pub fn ping(conn: &mut PgConnection) -> diesel::QueryResult<()> {
     diesel::sql_query("SELECT 1").execute(conn).map(|_| ())
