@@ -154,6 +154,11 @@ pub struct Config {
     #[arg(long, env = "PODIUM_NODE_ID", global = true)]
     pub node_id: Option<String>,
 
+    /// NATS for several nodes on one database (`nats://host:port`): any
+    /// node then serves any room. Without it this process is alone.
+    #[arg(long, env = "PODIUM_NATS_URL", global = true)]
+    pub nats_url: Option<String>,
+
     /// Where recordings are written (default: `recordings` under
     /// `--data-dir`).
     #[arg(long, env = "PODIUM_RECORDINGS_DIR", global = true)]

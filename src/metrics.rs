@@ -31,6 +31,13 @@ pub const MEDIA_DROPPED: &str = "podium_media_send_dropped_total";
 pub const RECORDING_BYTES: &str = "podium_recording_bytes_written_total";
 pub const RECORDINGS_OPEN: &str = "podium_recordings_open";
 pub const RECORDING_ERRORS: &str = "podium_recording_errors_total";
+pub const CLUSTER_HOME_ROOMS: &str = "podium_cluster_home_rooms";
+pub const CLUSTER_REMOTE_MEMBERS: &str = "podium_cluster_remote_members";
+pub const CLUSTER_ASKS: &str = "podium_cluster_asks_total";
+pub const CLUSTER_FRAMES_IN: &str = "podium_cluster_frames_delivered_total";
+pub const CLUSTER_DROPPED: &str = "podium_cluster_deliveries_dropped_total";
+pub const CLUSTER_RESYNCS: &str = "podium_cluster_resynced_members_total";
+pub const CLUSTER_SLOW: &str = "podium_cluster_slow_consumer_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -104,6 +111,56 @@ fn describe() {
         RECORDING_ERRORS,
         "Recording failures by kind (disk_full, write, limit, dropped)"
     );
+    describe_gauge!(
+        CLUSTER_HOME_ROOMS,
+        "Rooms whose core runs on this node (it is their home)"
+    );
+    describe_gauge!(
+        CLUSTER_REMOTE_MEMBERS,
+        "Sockets on this node in rooms homed on other nodes"
+    );
+    describe_counter!(CLUSTER_ASKS, "Asks sent to other nodes' rooms over NATS");
+    describe_counter!(
+        CLUSTER_FRAMES_IN,
+        "Frames from other nodes' rooms queued to sockets here"
+    );
+    describe_counter!(
+        CLUSTER_DROPPED,
+        "Deliveries to other nodes not published (a full queue, NATS away)"
+    );
+    describe_counter!(
+        CLUSTER_RESYNCS,
+        "Sockets closed for a fresh snapshot after a gap or a lost home"
+    );
+    describe_counter!(CLUSTER_SLOW, "NATS slow-consumer events on this node");
+}
+
+pub fn cluster_home_rooms(n: usize) {
+    gauge!(CLUSTER_HOME_ROOMS).set(n as f64);
+}
+
+pub fn cluster_members(n: usize) {
+    gauge!(CLUSTER_REMOTE_MEMBERS).set(n as f64);
+}
+
+pub fn cluster_ask() {
+    counter!(CLUSTER_ASKS).increment(1);
+}
+
+pub fn cluster_frames_in(n: usize) {
+    counter!(CLUSTER_FRAMES_IN).increment(n as u64);
+}
+
+pub fn cluster_delivery_dropped() {
+    counter!(CLUSTER_DROPPED).increment(1);
+}
+
+pub fn cluster_resync(n: usize) {
+    counter!(CLUSTER_RESYNCS).increment(n as u64);
+}
+
+pub fn cluster_slow_consumer() {
+    counter!(CLUSTER_SLOW).increment(1);
 }
 
 pub fn recording_bytes(n: u64) {

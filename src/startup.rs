@@ -11,6 +11,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::http::spans::RequestSpan;
 
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::{self, AppContext};
 use crate::live::Hub;
@@ -120,13 +121,6 @@ impl Application {
             Some(recorder.taps()),
         )?;
         *engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(media.clone());
-        let hub = Hub::new(pool.clone(), media.clone());
-        hub.follow_media(changes);
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{http_addr}"));
-
         let node = config.node_id.clone().unwrap_or_else(|| {
             let host = nix::unistd::gethostname()
                 .ok()
@@ -134,6 +128,18 @@ impl Application {
                 .unwrap_or_else(|| "localhost".into());
             format!("{host}:{}", http_addr.port())
         });
+        let mut hub = Hub::new(pool.clone(), media.clone());
+        if let Some(url) = &config.nats_url {
+            let cluster = Cluster::start(url, node.clone(), pool.clone()).await?;
+            hub = hub.with_cluster(cluster.clone());
+            cluster.serve(hub.clone());
+        }
+        hub.follow_media(changes);
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{http_addr}"));
+
         let ctx = web::Data::from(AppContext::new(
             &config,
             store::Store::new(pool),
@@ -390,10 +396,7 @@ fn spawn_recording_stops(
 ) {
     actix_web::rt::spawn(async move {
         while let Some((room, why)) = stopped.recv().await {
-            let act = Act::RecordingStopped {
-                reason: why.code(),
-                message: why.message(),
-            };
+            let act = Act::RecordingStopped { why };
             if let Err(e) = ctx.act(room, Member::system(), act).await {
                 tracing::warn!(room, error = ?e, "the room did not hear that its recording stopped");
             }

@@ -1,7 +1,7 @@
 //! JSON shapes of the contract.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::openapi::{schema::SchemaType, Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 
@@ -25,7 +25,32 @@ pub(crate) fn role_name() -> Object {
     one_of(Role::ALL.map(Role::as_str))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// A field held as one of a fixed list's `&'static str` names. Named, so
+/// serde reads it with [`named`] instead of borrowing from its input.
+pub type Name = &'static str;
+
+/// Reads back a field held as `&'static str` (a view that crossed between
+/// nodes): it must be one of `names`.
+pub(crate) fn named<'de, D: Deserializer<'de>>(
+    d: D,
+    names: impl IntoIterator<Item = &'static str>,
+) -> Result<&'static str, D::Error> {
+    let s = String::deserialize(d)?;
+    names
+        .into_iter()
+        .find(|n| *n == s)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown name {s:?}")))
+}
+
+fn read_role<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    named(d, Role::ALL.map(Role::as_str))
+}
+
+fn read_room_status<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    named(d, RoomStatus::ALL.map(RoomStatus::as_str))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SettingsView {
     pub chat_enabled: bool,
     pub questions_enabled: bool,
@@ -41,14 +66,15 @@ pub struct SettingsView {
 }
 
 /// A room as anyone may see it: never a secret.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RoomView {
     pub slug: String,
     pub title: String,
     pub presenter_name: String,
     pub has_password: bool,
     #[schema(schema_with = room_status)]
-    pub status: &'static str,
+    #[serde(deserialize_with = "read_room_status")]
+    pub status: Name,
     pub participant_count: i64,
     pub max_participants: i32,
     pub created_at: DateTime<Utc>,
@@ -81,12 +107,13 @@ impl RoomView {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ParticipantView {
     pub id: i64,
     pub name: String,
     #[schema(schema_with = role_name)]
-    pub role: &'static str,
+    #[serde(deserialize_with = "read_role")]
+    pub role: Name,
 }
 
 impl From<&Participant> for ParticipantView {

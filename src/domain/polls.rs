@@ -4,10 +4,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 use super::text::{bounded, Lines, TextError};
 
 /// A poll's question, 1..=300 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct PollQuestion(String);
 
 impl PollQuestion {
@@ -20,7 +23,8 @@ impl PollQuestion {
 }
 
 /// A poll's options: 2..=10 of 1..=100 characters each, all different.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
 pub struct PollOptions(Vec<String>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +68,34 @@ impl PollOptions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl TryFrom<String> for PollQuestion {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PollQuestion> for String {
+    fn from(v: PollQuestion) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<Vec<String>> for PollOptions {
+    type Error = PollError;
+    fn try_from(v: Vec<String>) -> Result<Self, PollError> {
+        Self::parse(&v)
+    }
+}
+
+impl From<PollOptions> for Vec<String> {
+    fn from(v: PollOptions) -> Vec<String> {
+        v.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PollStatus {
     Draft,
     Open,

@@ -3,11 +3,14 @@
 
 use std::cmp::Reverse;
 
+use serde::{Deserialize, Serialize};
+
 use super::role::Role;
 use super::text::{bounded, Lines, TextError};
 
 /// A chat message body, 1..=2000 characters; line breaks allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ChatBody(String);
 
 impl ChatBody {
@@ -20,7 +23,8 @@ impl ChatBody {
 }
 
 /// A question, 1..=1000 characters; line breaks allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct QuestionBody(String);
 
 impl QuestionBody {
@@ -33,7 +37,8 @@ impl QuestionBody {
 }
 
 /// A moderator's written answer, 0..=5000 characters (empty clears it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct AnswerText(String);
 
 impl AnswerText {
@@ -46,7 +51,8 @@ impl AnswerText {
 }
 
 /// The client's idempotency key for a send: 1..=64 characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ClientId(String);
 
 impl ClientId {
@@ -55,6 +61,58 @@ impl ClientId {
     }
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+impl TryFrom<String> for ChatBody {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ChatBody> for String {
+    fn from(v: ChatBody) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for QuestionBody {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<QuestionBody> for String {
+    fn from(v: QuestionBody) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for AnswerText {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<AnswerText> for String {
+    fn from(v: AnswerText) -> String {
+        v.0
+    }
+}
+
+impl TryFrom<String> for ClientId {
+    type Error = TextError;
+    fn try_from(s: String) -> Result<Self, TextError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<ClientId> for String {
+    fn from(v: ClientId) -> String {
+        v.0
     }
 }
 

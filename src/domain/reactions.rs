@@ -5,7 +5,10 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 /// One of the contract's six reactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub enum Emoji {
     ThumbsUp,
     Clap,
@@ -50,6 +53,19 @@ impl Emoji {
             .into_iter()
             .find(|e| e.as_str() == s)
             .ok_or(UnknownEmoji)
+    }
+}
+
+impl TryFrom<String> for Emoji {
+    type Error = UnknownEmoji;
+    fn try_from(s: String) -> Result<Self, UnknownEmoji> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Emoji> for String {
+    fn from(e: Emoji) -> String {
+        e.as_str().to_owned()
     }
 }
 

@@ -199,6 +199,7 @@ impl From<RoomError> for ApiError {
             RoomError::Conflict(code, why) => ApiError::Conflict(code, why),
             RoomError::RateLimited(retry_after) => ApiError::RateLimited { retry_after },
             RoomError::Unavailable => ApiError::db_unavailable(),
+            e @ RoomError::Moved => ApiError::Unavailable(e.to_string()),
             RoomError::Internal(cause) => ApiError::Internal(anyhow::anyhow!(cause)),
         }
     }

@@ -26,6 +26,10 @@ pub async fn metrics(
     crate::metrics::db_pool(in_use, idle);
     let (publishers, viewers) = ctx.media.peer_counts();
     crate::metrics::media_peers(publishers, viewers);
+    if let Some(cluster) = ctx.hub.cluster() {
+        crate::metrics::cluster_home_rooms(ctx.hub.running_rooms());
+        crate::metrics::cluster_members(cluster.members_here());
+    }
     Ok(HttpResponse::Ok()
         .insert_header((
             header::CONTENT_TYPE,

@@ -16,7 +16,7 @@ use super::context::AppContext;
 use crate::domain::Slug;
 use crate::http::error::ApiError;
 use crate::live::protocol::{self, ClientFrame, Close, ServerFrame};
-use crate::live::{Act, Done, Member};
+use crate::live::{Act, Done, Member, RoomError};
 use tracing::Instrument;
 
 const HELLO_WITHIN: Duration = Duration::from_secs(5);
@@ -89,11 +89,19 @@ async fn run(
     let connected = match ctx.hub.connect(room_id, member.clone()).await {
         Ok(c) => c,
         Err(e) => {
+            // A room moving between nodes, or out of reach for a moment:
+            // the client comes back (1012); anything else is final.
+            let again = matches!(e, RoomError::Moved | RoomError::Unavailable);
             let e = ApiError::from(e);
             let _ = session
                 .text(error_frame(e.code(), &e.to_string(), None))
                 .await;
-            close(session, Close::Normal.code(), "room unavailable").await;
+            let code = if again {
+                Close::Restarting
+            } else {
+                Close::Normal
+            };
+            close(session, code.code(), "room unavailable").await;
             return;
         }
     };

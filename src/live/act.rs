@@ -2,7 +2,7 @@
 //! alike, with its text already parsed: the room core never sees a raw
 //! string from a client.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::polls::{PollError, PollOptions, PollQuestion, PollStatus};
@@ -10,7 +10,9 @@ use crate::domain::qa::{AnswerText, ChatBody, ClientId, QuestionBody};
 use crate::domain::reactions::{Emoji, UnknownEmoji};
 use crate::domain::TextError;
 
-#[derive(Debug, Clone)]
+/// Serde is its form between nodes (what a client sends is parsed
+/// elsewhere, from the contract's frames and bodies).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Act {
     Chat {
         body: ChatBody,
@@ -39,8 +41,7 @@ pub enum Act {
     /// The server's own: recording stopped by itself (a full disk, the
     /// room's limit); the setting goes off and staff hear why.
     RecordingStopped {
-        reason: &'static str,
-        message: &'static str,
+        why: crate::recording::Stopped,
     },
     Kick {
         participant_id: i64,
@@ -126,7 +127,7 @@ pub struct QuestionPatch {
 }
 
 /// The same change, parsed: an answer within its limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuestionEdit {
     pub pinned: Option<bool>,
     pub hidden: Option<bool>,
@@ -148,7 +149,7 @@ impl QuestionPatch {
 }
 
 /// Room settings to change; absent ones stay.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsPatch {
     pub chat_enabled: Option<bool>,

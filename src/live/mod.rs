@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::cluster::{Cluster, REMOTE_CONN};
 use crate::media::driver::MediaHandle;
 use crate::media::MediaState;
 use crate::store::PgPool;
@@ -48,14 +49,47 @@ pub struct Connected {
     pub outlet: Outlet,
 }
 
+/// Who waits for a connection's welcome.
+enum Joiner {
+    /// A session on this node.
+    Local(oneshot::Sender<Result<Connected, RoomError>>),
+    /// A member on another node: the welcome goes on that node's stream,
+    /// and `reply` says whether the room took it.
+    Remote {
+        node: Arc<str>,
+        token: u64,
+        reply: oneshot::Sender<Result<(), RoomError>>,
+    },
+}
+
+/// A home's answer to a node's keep-alive.
+pub struct Kept {
+    pub epoch: u64,
+    pub seq: u64,
+    pub unknown: Vec<u64>,
+}
+
 enum Command {
     Connect {
         member: Member,
-        reply: oneshot::Sender<Result<Connected, RoomError>>,
+        joiner: Joiner,
     },
     Disconnect {
         conn_id: u64,
     },
+    /// A member on another node left; `epoch` names the core it joined.
+    DisconnectFrom {
+        epoch: u64,
+        conn: u64,
+    },
+    /// Another node still has these members.
+    Keep {
+        node: Arc<str>,
+        conns: Vec<u64>,
+        reply: oneshot::Sender<Kept>,
+    },
+    /// The room's lease went to another node: this core stops.
+    LostHome,
     Act {
         member: Member,
         act: Act,
@@ -77,6 +111,15 @@ pub struct Hub {
     rooms: Arc<Mutex<HashMap<i64, mpsc::Sender<Command>>>>,
     /// Room tasks run here, whoever first asks for them.
     runtime: tokio::runtime::Handle,
+    /// Other nodes, when there are any: rooms homed elsewhere are reached
+    /// through it.
+    cluster: Option<Arc<Cluster>>,
+}
+
+/// Where a room's core runs.
+enum Route {
+    Here,
+    At(String),
 }
 
 /// How often a command is offered to a room whose task was stopping.
@@ -90,7 +133,37 @@ impl Hub {
             media,
             rooms: Arc::default(),
             runtime: tokio::runtime::Handle::current(),
+            cluster: None,
         }
+    }
+
+    /// Rooms are run on whichever node of the cluster is their home.
+    pub fn with_cluster(mut self, cluster: Arc<Cluster>) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// The room's task here, if one runs.
+    fn running(&self, room_id: i64) -> Option<mpsc::Sender<Command>> {
+        let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        rooms.get(&room_id).filter(|tx| !tx.is_closed()).cloned()
+    }
+
+    /// Where the room's core runs: here without a cluster, or when this
+    /// node runs it or may take it.
+    async fn route(&self, room_id: i64) -> Result<Route, RoomError> {
+        let Some(cluster) = &self.cluster else {
+            return Ok(Route::Here);
+        };
+        if self.running(room_id).is_some() {
+            return Ok(Route::Here);
+        }
+        let home = cluster.home_of(room_id).await?;
+        Ok(if home == cluster.node() {
+            Route::Here
+        } else {
+            Route::At(home)
+        })
     }
 
     /// Hands the media engine's state changes to their rooms, one at a
@@ -109,14 +182,40 @@ impl Hub {
                 crate::metrics::rooms_live(live.len());
                 // A room with nobody connected gets a task too: it stores
                 // the status the room's card shows.
-                for _ in 0..ATTEMPTS {
-                    let tx = hub.sender(state.room_id);
-                    if tx.send(Command::Media(state)).await.is_ok() {
-                        break;
-                    }
+                if let Err(e) = hub.media(state).await {
+                    tracing::warn!(room = state.room_id, error = %e, "media state not delivered");
                 }
             }
         });
+    }
+
+    /// Hands a media state change to the room's core, wherever it runs.
+    async fn media(&self, state: MediaState) -> Result<(), RoomError> {
+        for _ in 0..ATTEMPTS {
+            let result = match self.route(state.room_id).await? {
+                Route::Here => self.media_here(state).await,
+                Route::At(home) => {
+                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
+                    cluster.remotes().media(cluster, &home, state).await
+                }
+            };
+            match result {
+                Err(RoomError::Moved) => continue,
+                other => return other,
+            }
+        }
+        Err(RoomError::Unavailable)
+    }
+
+    /// A media state change for a room whose core runs here.
+    pub(crate) async fn media_here(&self, state: MediaState) -> Result<(), RoomError> {
+        for _ in 0..ATTEMPTS {
+            let tx = self.sender(state.room_id);
+            if tx.send(Command::Media(state)).await.is_ok() {
+                return Ok(());
+            }
+        }
+        Err(RoomError::Unavailable)
     }
 
     fn sender(&self, room_id: i64) -> mpsc::Sender<Command> {
@@ -131,7 +230,7 @@ impl Hub {
             room_id,
             self.pool.clone(),
             self.media.clone(),
-            rx,
+            (tx.clone(), rx),
             self.clone(),
         );
         tx
@@ -172,6 +271,9 @@ impl Hub {
         for rx in waiting {
             let _ = rx.await;
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.shutdown();
+        }
     }
 
     /// Asks the room's task, and the next one if that task was stopping
@@ -197,32 +299,126 @@ impl Hub {
     }
 
     pub async fn connect(&self, room_id: i64, member: Member) -> Result<Connected, RoomError> {
+        for _ in 0..ATTEMPTS {
+            let result = match self.route(room_id).await? {
+                Route::Here => {
+                    self.ask(room_id, |reply| Command::Connect {
+                        member: member.clone(),
+                        joiner: Joiner::Local(reply),
+                    })
+                    .await
+                }
+                Route::At(home) => {
+                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
+                    let remotes = cluster.remotes();
+                    remotes
+                        .connect(cluster, &home, room_id, member.clone())
+                        .await
+                }
+            };
+            match result {
+                Err(RoomError::Moved) => continue,
+                other => return other,
+            }
+        }
+        Err(RoomError::Unavailable)
+    }
+
+    /// A member on another node joins a room whose core runs here.
+    pub(crate) async fn connect_from(
+        &self,
+        room_id: i64,
+        member: Member,
+        node: String,
+        token: u64,
+    ) -> Result<(), RoomError> {
+        let node: Arc<str> = node.into();
         self.ask(room_id, |reply| Command::Connect {
             member: member.clone(),
-            reply,
+            joiner: Joiner::Remote {
+                node: node.clone(),
+                token,
+                reply,
+            },
         })
         .await
     }
 
     pub fn disconnect(&self, room_id: i64, conn_id: u64) {
-        if let Some(tx) = self
-            .rooms
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&room_id)
-        {
+        if conn_id & REMOTE_CONN != 0 {
+            if let Some(cluster) = &self.cluster {
+                cluster.remotes().disconnect(cluster, room_id, conn_id);
+            }
+            return;
+        }
+        if let Some(tx) = self.running(room_id) {
             // If the queue is full the room is busy; it also notices closed
             // channels when it next writes to them.
             let _ = tx.try_send(Command::Disconnect { conn_id });
         }
     }
 
+    /// A member on another node left a room whose core runs here.
+    pub(crate) fn disconnect_from(&self, room_id: i64, epoch: u64, conn: u64) {
+        if let Some(tx) = self.running(room_id) {
+            // A full queue: the node's next keep-alive settles it.
+            let _ = tx.try_send(Command::DisconnectFrom { epoch, conn });
+        }
+    }
+
+    /// Another node's keep-alive for a room whose core runs here (`None`:
+    /// it does not run here).
+    pub(crate) async fn keep(&self, room_id: i64, node: String, conns: Vec<u64>) -> Option<Kept> {
+        let tx = self.running(room_id)?;
+        let (reply, rx) = oneshot::channel();
+        let node = node.into();
+        tx.send(Command::Keep { node, conns, reply }).await.ok()?;
+        rx.await.ok()
+    }
+
     pub async fn act(&self, room_id: i64, member: Member, act: Act) -> Result<Done, RoomError> {
+        for _ in 0..ATTEMPTS {
+            let result = match self.route(room_id).await? {
+                Route::Here => self.act_here(room_id, member.clone(), act.clone()).await,
+                Route::At(home) => {
+                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
+                    let remotes = cluster.remotes();
+                    remotes
+                        .act(cluster, &home, room_id, member.clone(), act.clone())
+                        .await
+                }
+            };
+            match result {
+                Err(RoomError::Moved) => continue,
+                other => return other,
+            }
+        }
+        Err(RoomError::Unavailable)
+    }
+
+    /// An action in a room whose core runs here.
+    pub(crate) async fn act_here(
+        &self,
+        room_id: i64,
+        member: Member,
+        act: Act,
+    ) -> Result<Done, RoomError> {
         self.ask(room_id, |reply| Command::Act {
             member: member.clone(),
             act: act.clone(),
             reply,
         })
         .await
+    }
+
+    /// Rooms whose core runs here now.
+    pub fn running_rooms(&self) -> usize {
+        let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        rooms.values().filter(|tx| !tx.is_closed()).count()
+    }
+
+    /// The cluster this hub is part of, if any.
+    pub fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
     }
 }

@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, oneshot};
@@ -18,7 +19,9 @@ use super::core::{
     FLUSH_EVERY,
 };
 use super::protocol::{Close, ServerFrame};
-use super::{Command, Connected, Hub, Outlet, SESSION_QUEUE};
+use super::{Command, Connected, Hub, Joiner, Kept, Outlet, SESSION_QUEUE};
+use crate::cluster::wire::{Delivery, Item};
+use crate::cluster::{Cluster, RENEW_EVERY, SILENCE};
 use crate::media::driver::MediaHandle;
 use crate::store::questions::NewQuestion;
 use crate::store::{self, PgPool, StoreError};
@@ -31,19 +34,56 @@ const SNAPSHOT_MESSAGES: i64 = 50;
 type BatchWrite = Pin<Box<dyn Future<Output = (WriteId, Result<Written, StoreError>)> + Send>>;
 
 /// A socket as the task holds it: where its frames go and the code it
-/// closes with once the channel is let go.
-struct Socket {
-    tx: mpsc::Sender<Arc<str>>,
-    close: Arc<AtomicU16>,
+/// closes with once the channel is let go; or a member on another node.
+enum Socket {
+    Local {
+        tx: mpsc::Sender<Arc<str>>,
+        close: Arc<AtomicU16>,
+    },
+    Remote {
+        node: Arc<str>,
+    },
 }
 
-/// A connection waiting for its welcome: its socket, the session's end of
-/// it, and who waits for the answer.
-type Joining = (
-    Socket,
-    Outlet,
-    oneshot::Sender<Result<Connected, RoomError>>,
-);
+/// A connection waiting for its welcome: a local one's socket, the
+/// session's end of it and who waits for the answer; or a member on
+/// another node.
+enum Joining {
+    Local(
+        Socket,
+        Outlet,
+        oneshot::Sender<Result<Connected, RoomError>>,
+    ),
+    Remote {
+        node: Arc<str>,
+        token: u64,
+        reply: oneshot::Sender<Result<(), RoomError>>,
+    },
+}
+
+/// What this core sends the other nodes: its number among the room's
+/// cores, and per node the last delivery's number, its members here and
+/// when it last said they are there.
+struct Peers {
+    cluster: Arc<Cluster>,
+    epoch: u64,
+    seq: HashMap<Arc<str>, u64>,
+    members: HashMap<Arc<str>, usize>,
+    heard: HashMap<Arc<str>, Instant>,
+}
+
+impl Peers {
+    fn send(&mut self, room: i64, node: &Arc<str>, item: Item<'_>) {
+        let seq = self.seq.entry(node.clone()).or_insert(0);
+        *seq += 1;
+        let delivery = Delivery {
+            epoch: self.epoch,
+            seq: *seq,
+            item,
+        };
+        self.cluster.deliver(room, node, &delivery);
+    }
+}
 
 struct RoomTask {
     core: RoomCore,
@@ -58,6 +98,8 @@ struct RoomTask {
     next_reply: ReplyId,
     stop: bool,
     shutdown_done: Vec<oneshot::Sender<()>>,
+    /// The other nodes with members here, in a cluster.
+    peers: Option<Peers>,
 }
 
 pub(super) fn spawn(
@@ -65,19 +107,101 @@ pub(super) fn spawn(
     room_id: i64,
     pool: PgPool,
     media: MediaHandle,
-    mut rx: mpsc::Receiver<Command>,
+    (tx, mut rx): (mpsc::Sender<Command>, mpsc::Receiver<Command>),
     hub: Hub,
 ) {
     runtime.spawn(async move {
-        match start(room_id, &pool, &media).await {
-            Ok(core) => RoomTask::new(core, pool, room_id).run(&mut rx).await,
-            Err(e) => tracing::warn!(room_id, error = %e, "room could not start"),
+        let cluster = hub.cluster.clone();
+        let home = match &cluster {
+            Some(c) => c.home_of(room_id).await.map(|h| h == c.node()),
+            None => Ok(true),
+        };
+        match home {
+            Ok(true) => match start(room_id, &pool, &media).await {
+                Ok(core) => {
+                    let renewing = cluster
+                        .clone()
+                        .map(|c| tokio::spawn(renew(c, room_id, tx.clone())));
+                    drop(tx);
+                    let peers = cluster.clone().map(|cluster| Peers {
+                        cluster,
+                        epoch: epoch(),
+                        seq: HashMap::new(),
+                        members: HashMap::new(),
+                        heard: HashMap::new(),
+                    });
+                    RoomTask::new(core, pool, room_id, peers).run(&mut rx).await;
+                    if let Some(r) = renewing {
+                        r.abort();
+                    }
+                    if let Some(c) = &cluster {
+                        c.release(room_id).await;
+                    }
+                }
+                Err(e) => tracing::warn!(room_id, error = %e, "room could not start"),
+            },
+            // Another node is the room's home: whoever asked, asks there.
+            Ok(false) => {
+                rx.close();
+                while let Ok(cmd) = rx.try_recv() {
+                    refuse(cmd, RoomError::Moved);
+                }
+            }
+            Err(e) => tracing::warn!(room_id, error = %e, "room's home not known"),
         }
         // Unanswered commands are dropped: their callers try again, which
         // starts a new task.
         rx.close();
         hub.forget_closed(room_id);
     });
+}
+
+/// A number for this core among the room's cores over time, so another
+/// node can tell a delivery from a new one.
+fn epoch() -> u64 {
+    getrandom::u64().unwrap_or_else(|_| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    })
+}
+
+/// Answers a command the room will not take.
+fn refuse(cmd: Command, error: RoomError) {
+    match cmd {
+        Command::Connect {
+            joiner: Joiner::Local(reply),
+            ..
+        } => drop(reply.send(Err(error))),
+        Command::Connect {
+            joiner: Joiner::Remote { reply, .. },
+            ..
+        } => drop(reply.send(Err(error))),
+        Command::Act { reply, .. } => drop(reply.send(Err(error))),
+        Command::Shutdown { done } => drop(done.send(())),
+        _ => {}
+    }
+}
+
+/// Keeps the room's lease while its core runs here; tells the core when
+/// it is lost (another node took the room, or the database was away for
+/// as long as the lease lasts).
+async fn renew(cluster: Arc<Cluster>, room_id: i64, tx: mpsc::Sender<Command>) {
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        if tx.is_closed() {
+            return;
+        }
+        match cluster.renew(room_id).await {
+            Ok(true) => renewed = Instant::now(),
+            Ok(false) => break,
+            Err(_) if renewed.elapsed() + RENEW_EVERY >= crate::cluster::LEASE => break,
+            Err(_) => {}
+        }
+    }
+    tracing::warn!(room_id, "room lease lost: its core stops here");
+    let _ = tx.send(Command::LostHome).await;
 }
 
 async fn start(room_id: i64, pool: &PgPool, media: &MediaHandle) -> Result<RoomCore, StoreError> {
@@ -106,7 +230,7 @@ async fn start(room_id: i64, pool: &PgPool, media: &MediaHandle) -> Result<RoomC
 }
 
 impl RoomTask {
-    fn new(core: RoomCore, pool: PgPool, room_id: i64) -> Self {
+    fn new(core: RoomCore, pool: PgPool, room_id: i64, peers: Option<Peers>) -> Self {
         Self {
             core,
             pool,
@@ -119,6 +243,7 @@ impl RoomTask {
             next_reply: 1,
             stop: false,
             shutdown_done: Vec::new(),
+            peers,
         }
     }
 
@@ -147,21 +272,44 @@ impl RoomTask {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Connect { member, reply } => {
+            Command::Connect { member, joiner } => {
                 let conn = self.next_conn;
                 self.next_conn += 1;
-                let (tx, rx) = mpsc::channel(SESSION_QUEUE);
-                let close = Arc::new(AtomicU16::new(Close::Normal.code()));
-                let outlet = Outlet {
-                    rx,
-                    close: close.clone(),
+                let joining = match joiner {
+                    Joiner::Local(reply) => {
+                        let (tx, rx) = mpsc::channel(SESSION_QUEUE);
+                        let close = Arc::new(AtomicU16::new(Close::Normal.code()));
+                        let outlet = Outlet {
+                            rx,
+                            close: close.clone(),
+                        };
+                        Joining::Local(Socket::Local { tx, close }, outlet, reply)
+                    }
+                    Joiner::Remote { node, token, reply } => {
+                        if let Some(peers) = &mut self.peers {
+                            peers.heard.insert(node.clone(), Instant::now());
+                        }
+                        Joining::Remote { node, token, reply }
+                    }
                 };
-                self.connecting
-                    .insert(conn, (Socket { tx, close }, outlet, reply));
+                self.connecting.insert(conn, joining);
                 self.input(Input::Connect { conn, member }).await;
             }
             Command::Disconnect { conn_id } => {
                 self.input(Input::Disconnect { conn: conn_id }).await
+            }
+            Command::DisconnectFrom { epoch, conn } => {
+                let ours = self.peers.as_ref().is_some_and(|p| p.epoch == epoch);
+                if ours && self.remove_socket(conn).is_some() {
+                    self.input(Input::Disconnect { conn }).await
+                }
+            }
+            Command::Keep { node, conns, reply } => {
+                let _ = reply.send(self.keep(node, conns));
+            }
+            Command::LostHome => {
+                // Everyone here reconnects, and reaches the new home.
+                self.input(Input::Shutdown).await;
             }
             Command::Act { member, act, reply } => {
                 let id = self.next_reply;
@@ -211,15 +359,24 @@ impl RoomTask {
                 Effect::Send { to, frame } => self.deliver(&to, &frame),
                 Effect::Welcome { conn, frame } => self.welcome(conn, &frame),
                 Effect::Refuse { conn, error } => {
-                    if let Some((_, _, reply)) = self.connecting.remove(&conn) {
-                        let _ = reply.send(Err(error));
+                    match self.connecting.remove(&conn) {
+                        Some(Joining::Local(_, _, reply)) => drop(reply.send(Err(error))),
+                        Some(Joining::Remote { reply, .. }) => drop(reply.send(Err(error))),
+                        None => {}
                     }
                     Vec::new()
                 }
                 Effect::Close { conn, close } => {
-                    if let Some(s) = self.sockets.remove(&conn) {
+                    match self.remove_socket(conn) {
                         // Dropping the sender ends the session, with this code.
-                        s.close.store(close.code(), Ordering::Relaxed);
+                        Some(Socket::Local { close: code, .. }) => {
+                            code.store(close.code(), Ordering::Relaxed)
+                        }
+                        Some(Socket::Remote { node }) => {
+                            let code = close.code();
+                            self.send_to(&node, Item::Close { conn, code });
+                        }
+                        None => {}
                     }
                     Vec::new()
                 }
@@ -240,71 +397,179 @@ impl RoomTask {
         }
     }
 
-    /// Queues a frame for every socket it is addressed to. A socket whose
-    /// queue is full is stuck: it is cut off (4008) and comes back to a
-    /// fresh snapshot, so it never slows the others.
+    /// Queues a frame for every socket it is addressed to, and once for
+    /// each other node with recipients. A socket whose queue is full is
+    /// stuck: it is cut off (4008) and comes back to a fresh snapshot, so
+    /// it never slows the others.
     fn deliver(&mut self, to: &[ConnId], frame: &ServerFrame) -> Vec<Effect> {
         let text = frame.text();
         let mut sent = 0;
         let mut gone = Vec::new();
+        let mut elsewhere: HashMap<Arc<str>, Vec<ConnId>> = HashMap::new();
         for conn in to {
-            let Some(s) = self.sockets.get(conn) else {
-                continue;
-            };
-            match s.tx.try_send(text.clone()) {
-                Ok(()) => sent += 1,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    s.close.store(Close::TooSlow.code(), Ordering::Relaxed);
-                    gone.push(*conn);
+            match self.sockets.get(conn) {
+                None => {}
+                Some(Socket::Local { tx, close }) => match tx.try_send(text.clone()) {
+                    Ok(()) => sent += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        close.store(Close::TooSlow.code(), Ordering::Relaxed);
+                        gone.push(*conn);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*conn),
+                },
+                Some(Socket::Remote { node }) => {
+                    elsewhere.entry(node.clone()).or_default().push(*conn)
                 }
-                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*conn),
+            }
+        }
+        if let Some(peers) = &mut self.peers {
+            for (node, conns) in elsewhere {
+                sent += conns.len();
+                // A frame for all of a node's members names none of them.
+                let all = peers.members.get(&node) == Some(&conns.len());
+                let item = Item::Frames {
+                    conns: (!all).then_some(conns),
+                    text: std::borrow::Cow::Borrowed(&text),
+                };
+                peers.send(self.room_id, &node, item);
             }
         }
         if sent > 0 {
-            crate::metrics::ws_out(frame.kind(), sent);
+            crate::metrics::ws_out(frame.kind(), sent as u64);
         }
         self.let_go(gone)
+    }
+
+    fn send_to(&mut self, node: &Arc<str>, item: Item<'_>) {
+        if let Some(peers) = &mut self.peers {
+            peers.send(self.room_id, node, item);
+        }
+    }
+
+    fn add_socket(&mut self, conn: ConnId, socket: Socket) {
+        if let (Socket::Remote { node }, Some(peers)) = (&socket, &mut self.peers) {
+            *peers.members.entry(node.clone()).or_insert(0) += 1;
+        }
+        self.sockets.insert(conn, socket);
+    }
+
+    fn remove_socket(&mut self, conn: ConnId) -> Option<Socket> {
+        let socket = self.sockets.remove(&conn)?;
+        if let (Socket::Remote { node }, Some(peers)) = (&socket, &mut self.peers) {
+            if let Some(n) = peers.members.get_mut(node) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        Some(socket)
+    }
+
+    /// A node's keep-alive: it is still there, with these members.
+    fn keep(&mut self, node: Arc<str>, conns: Vec<u64>) -> Kept {
+        let unknown = conns
+            .into_iter()
+            .filter(
+                |c| !matches!(self.sockets.get(c), Some(Socket::Remote { node: n }) if *n == node),
+            )
+            .collect();
+        let Some(peers) = &mut self.peers else {
+            return Kept {
+                epoch: 0,
+                seq: 0,
+                unknown,
+            };
+        };
+        peers.heard.insert(node.clone(), Instant::now());
+        Kept {
+            epoch: peers.epoch,
+            seq: peers.seq.get(&node).copied().unwrap_or(0),
+            unknown,
+        }
     }
 
     /// Sockets the task stops writing to: the core hears they went.
     fn let_go(&mut self, conns: Vec<ConnId>) -> Vec<Effect> {
         let mut effects = Vec::new();
         for conn in conns {
-            self.sockets.remove(&conn);
+            self.remove_socket(conn);
             effects.extend(self.core.handle(At::now(), Input::Disconnect { conn }));
         }
         effects
     }
 
     fn welcome(&mut self, conn: ConnId, frame: &ServerFrame) -> Vec<Effect> {
-        let Some((socket, outlet, reply)) = self.connecting.remove(&conn) else {
-            return Vec::new();
-        };
-        crate::metrics::ws_out(frame.kind(), 1);
-        self.sockets.insert(conn, socket);
-        let connected = Connected {
-            conn_id: conn,
-            welcome: frame.text(),
-            outlet,
-        };
-        if reply.send(Ok(connected)).is_err() {
-            // The session gave up waiting: undo.
-            return self.let_go(vec![conn]);
+        match self.connecting.remove(&conn) {
+            None => Vec::new(),
+            Some(Joining::Local(socket, outlet, reply)) => {
+                crate::metrics::ws_out(frame.kind(), 1);
+                self.add_socket(conn, socket);
+                let connected = Connected {
+                    conn_id: conn,
+                    welcome: frame.text(),
+                    outlet,
+                };
+                if reply.send(Ok(connected)).is_err() {
+                    // The session gave up waiting: undo.
+                    return self.let_go(vec![conn]);
+                }
+                Vec::new()
+            }
+            Some(Joining::Remote { node, token, reply }) => {
+                crate::metrics::ws_out(frame.kind(), 1);
+                self.add_socket(conn, Socket::Remote { node: node.clone() });
+                let text = frame.text();
+                let item = Item::Welcome {
+                    token,
+                    conn,
+                    text: std::borrow::Cow::Borrowed(&text),
+                };
+                self.send_to(&node, item);
+                let _ = reply.send(Ok(()));
+                Vec::new()
+            }
         }
-        Vec::new()
     }
 
-    /// Sessions that ended on their side since the last tick.
+    /// Sessions that ended on their side since the last tick, and the
+    /// members of nodes not heard from for a while.
     async fn closed_sockets(&mut self) {
         let closed: Vec<ConnId> = self
             .sockets
             .iter()
-            .filter(|(_, s)| s.tx.is_closed())
+            .filter(|(_, s)| matches!(s, Socket::Local { tx, .. } if tx.is_closed()))
             .map(|(id, _)| *id)
             .collect();
         for conn in closed {
-            self.sockets.remove(&conn);
+            self.remove_socket(conn);
             self.input(Input::Disconnect { conn }).await;
+        }
+        let Some(peers) = &mut self.peers else {
+            return;
+        };
+        let silent: Vec<Arc<str>> = peers
+            .heard
+            .iter()
+            .filter(|(_, at)| at.elapsed() > SILENCE)
+            .map(|(node, _)| node.clone())
+            .collect();
+        for node in &silent {
+            peers.heard.remove(node);
+        }
+        for node in silent {
+            tracing::info!(room = self.room_id, %node, "cluster: node silent, its members leave");
+            let theirs: Vec<ConnId> = self
+                .sockets
+                .iter()
+                .filter(|(_, s)| matches!(s, Socket::Remote { node: n } if *n == node))
+                .map(|(id, _)| *id)
+                .collect();
+            for conn in theirs {
+                self.remove_socket(conn);
+                self.input(Input::Disconnect { conn }).await;
+            }
+            let Some(peers) = &mut self.peers else {
+                return;
+            };
+            peers.members.remove(&node);
         }
     }
 

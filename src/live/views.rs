@@ -2,7 +2,7 @@
 //! broadcasts and REST.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::qa::{QuestionFacts, QuestionStatus};
@@ -12,7 +12,7 @@ use crate::store::questions::QuestionRow;
 use crate::store::stage::HandRow;
 use crate::views::{one_of, role_name, ParticipantView, RoomView};
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MessageView {
     pub id: i64,
     pub participant_id: i64,
@@ -51,7 +51,7 @@ pub fn facts(q: &QuestionRow) -> QuestionFacts {
 /// A question as shown. An anonymous author's name is shown to nobody, not
 /// even moderators. `voted_by_me` is left out of broadcasts (one payload
 /// serves every receiver) and filled in for REST and snapshots.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct QuestionView {
     pub id: i64,
     pub body: String,
@@ -63,12 +63,13 @@ pub struct QuestionView {
     pub answered: bool,
     pub answer: Option<String>,
     #[schema(schema_with = question_status)]
-    pub status: &'static str,
+    #[serde(deserialize_with = "read_question_status")]
+    pub status: crate::views::Name,
     pub created_at: DateTime<Utc>,
     pub answered_at: Option<DateTime<Utc>>,
     /// The chat message it was promoted from.
     pub source_message_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voted_by_me: Option<bool>,
 }
 
@@ -97,8 +98,20 @@ fn question_status() -> utoipa::openapi::Object {
     one_of(QuestionStatus::ALL.map(QuestionStatus::as_str))
 }
 
+fn read_question_status<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    crate::views::named(d, QuestionStatus::ALL.map(QuestionStatus::as_str))
+}
+
+/// A field whose null means something (absent is `None`, null
+/// `Some(None)`), read back.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
 /// A vote's outcome: the question's exact count once the vote is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoteView {
     pub id: i64,
     pub votes: i32,
@@ -171,12 +184,16 @@ impl From<&HandRow> for HandView {
 /// A poll as shown: its counts, and the receiver's own choice where it
 /// is known (REST, snapshots and the voter's own answer; left out of
 /// broadcasts, which serve every receiver alike).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PollView {
     #[serde(flatten)]
     pub poll: PollResult,
     /// The option indices this participant chose; null before voting.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub my_choice: Option<Option<Vec<i16>>>,
 }
 

@@ -58,7 +58,7 @@ pub fn shard_of(id: PeerId, count: usize) -> usize {
 
 /// What the live room needs to know about a room's media. The engine owns
 /// it; the room hears each change, and asks for it when it starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct MediaState {
     pub room_id: i64,
     /// Grows with every change the engine makes (per shard, and a room's

@@ -113,7 +113,7 @@ pub struct Settings {
 }
 
 /// Why a room's recording stopped by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Stopped {
     DiskFull,
     Limit,

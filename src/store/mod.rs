@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod embedded;
+pub mod homes;
 pub mod messages;
 pub mod models;
 pub mod participants;

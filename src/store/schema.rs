@@ -118,6 +118,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    room_homes (room_id) {
+        room_id -> Int8,
+        node_id -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     rooms (id) {
         id -> Int8,
         slug -> Text,
@@ -177,6 +185,7 @@ diesel::joinable!(questions -> participants (participant_id));
 diesel::joinable!(questions -> rooms (room_id));
 diesel::joinable!(reaction_counts -> rooms (room_id));
 diesel::joinable!(recordings -> rooms (room_id));
+diesel::joinable!(room_homes -> rooms (room_id));
 diesel::joinable!(room_stats -> rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -190,6 +199,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     questions,
     reaction_counts,
     recordings,
+    room_homes,
     room_stats,
     rooms,
 );

@@ -8,6 +8,7 @@
 mod kit;
 
 mod churn;
+mod cluster;
 mod cors;
 mod database;
 mod export;

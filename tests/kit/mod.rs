@@ -14,6 +14,7 @@
 pub mod api;
 pub mod db;
 pub mod media_net;
+pub mod nodes;
 pub mod peer;
 pub mod process;
 pub mod room;

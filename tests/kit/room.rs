@@ -34,6 +34,16 @@ impl Room {
         format!("/api/rooms/{}{rest}", self.slug)
     }
 
+    /// The same room through another server (a node of a cluster).
+    pub fn on(&self, api: &Api) -> Room {
+        Room {
+            api: api.clone(),
+            slug: self.slug.clone(),
+            host_key: self.host_key.clone(),
+            moderator_key: self.moderator_key.clone(),
+        }
+    }
+
     /// The public card, as anyone gets it.
     pub async fn card(&self) -> Resp {
         self.api.get(&self.path(""), None).await
@@ -79,6 +89,7 @@ impl Room {
 
 /// Someone who joined a room: who the server says they are, and their
 /// token.
+#[derive(Clone)]
 pub struct Participant {
     api: Api,
     slug: String,
@@ -137,6 +148,26 @@ impl Participant {
 
     pub async fn delete(&self, rest: &str) -> Resp {
         self.call(Method::DELETE, rest, None).await
+    }
+
+    /// Connects as a client does after its socket closed: again and again
+    /// (every 200 ms, for up to `within`) until a welcome arrives.
+    pub async fn reconnect(&self, within: std::time::Duration) -> (Ws, Value) {
+        let until = std::time::Instant::now() + within;
+        loop {
+            let mut ws = Ws::open(&self.api, &self.slug).await;
+            ws.send(json!({"type": "hello", "token": self.token})).await;
+            while let Ok(frame) = ws.next().await {
+                if frame["type"] == "welcome" {
+                    return (ws, frame);
+                }
+            }
+            assert!(
+                std::time::Instant::now() < until,
+                "no welcome within {within:?}"
+            );
+            actix_rt::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     }
 
     /// A socket that said hello with this token, and its welcome, which

@@ -56,7 +56,7 @@ pub type ReplyId = u64;
 pub type WriteId = u64;
 
 /// Who is acting or connecting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Member {
     pub participant_id: i64,
     pub name: String,
@@ -145,6 +145,10 @@ pub enum RoomError {
     RateLimited(Duration),
     #[error("The server cannot reach its database: please try again shortly.")]
     Unavailable,
+    /// The room's core runs on another node than the one asked (a
+    /// cluster): ask where it is now.
+    #[error("This room is moving to another server: please try again shortly.")]
+    Moved,
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -762,8 +766,8 @@ impl RoomCore {
                 self.update_question(at, &member, id, change, reply)
             }
             Act::Settings(patch) => self.settings(patch, reply),
-            Act::RecordingStopped { reason, message } => {
-                self.recording_stopped(reason, message, reply)
+            Act::RecordingStopped { why } => {
+                self.recording_stopped(why.code(), why.message(), reply)
             }
             Act::Kick { participant_id } => self.kick(member, participant_id, reply),
             Act::End => self.end(reply),

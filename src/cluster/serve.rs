@@ -1,0 +1,73 @@
+//! The home side: asks from other nodes for the rooms this node runs,
+//! each answered by the room's task here.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
+use super::wire::{Answer, Ask, ToHome};
+use super::{encode, Cluster};
+use crate::live::{Hub, RoomError};
+
+pub(super) async fn asks(cluster: Arc<Cluster>, hub: Hub) {
+    let subject = cluster.asks_subject(&cluster.node);
+    let mut sub = match cluster.client.subscribe(subject).await {
+        Ok(sub) => sub,
+        Err(e) => {
+            tracing::error!(error = %e, "cluster: cannot subscribe to asks");
+            return;
+        }
+    };
+    while let Some(msg) = sub.next().await {
+        let ask: ToHome = match serde_json::from_slice(&msg.payload) {
+            Ok(ask) => ask,
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster: unreadable ask");
+                continue;
+            }
+        };
+        // Each ask waits for its room, never for another room's.
+        let (cluster, hub) = (cluster.clone(), hub.clone());
+        tokio::spawn(async move {
+            let answer = answer(&hub, ask).await;
+            if let (Some(reply), Some(answer)) = (msg.reply, answer) {
+                if let Err(e) = cluster.client.publish(reply, encode(&answer)).await {
+                    tracing::warn!(error = %e, "cluster: answer not sent");
+                }
+            }
+        });
+    }
+}
+
+async fn answer(hub: &Hub, ToHome { room, from, ask }: ToHome) -> Option<Answer> {
+    let refused = |e: RoomError| match e {
+        RoomError::Moved => Answer::NotHome,
+        e => Answer::Refused(e.into()),
+    };
+    Some(match ask {
+        Ask::Connect { token, member } => match hub.connect_from(room, member, from, token).await {
+            Ok(()) => Answer::Taken,
+            Err(e) => refused(e),
+        },
+        Ask::Act { member, act } => match hub.act_here(room, member, act).await {
+            Ok(done) => Answer::Done(done.into()),
+            Err(e) => refused(e),
+        },
+        Ask::Disconnect { epoch, conn } => {
+            hub.disconnect_from(room, epoch, conn);
+            return None;
+        }
+        Ask::Keep { conns } => match hub.keep(room, from, conns).await {
+            Some(kept) => Answer::Kept {
+                epoch: kept.epoch,
+                seq: kept.seq,
+                unknown: kept.unknown,
+            },
+            None => Answer::NotHome,
+        },
+        Ask::Media(state) => match hub.media_here(state).await {
+            Ok(()) => Answer::Taken,
+            Err(e) => refused(e),
+        },
+    })
+}
