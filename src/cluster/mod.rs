@@ -19,11 +19,13 @@
 //! is lost when a node or NATS restarts; a dead home's lease runs out and
 //! the next node asked for the room takes it.
 
+mod forward;
 mod remote;
 mod serve;
 pub mod wire;
 
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,7 +34,7 @@ use tokio::sync::mpsc;
 
 use self::remote::Remotes;
 pub use self::remote::REMOTE_CONN;
-use self::wire::{Answer, Ask, Delivery, ToHome};
+use self::wire::{Answer, Ask, Delivery, HttpAnswer, HttpAsk, ToHome};
 use crate::live::RoomError;
 use crate::store::{self, PgPool, StoreError};
 
@@ -59,6 +61,8 @@ pub struct Cluster {
     pool: PgPool,
     remotes: Remotes,
     outbox: mpsc::Sender<(String, Bytes)>,
+    /// This node's own HTTP listener, where forwarded requests are served.
+    http: OnceLock<SocketAddr>,
 }
 
 /// Why an ask got no answer.
@@ -100,6 +104,7 @@ impl Cluster {
             pool,
             remotes: Remotes::default(),
             outbox,
+            http: OnceLock::new(),
         });
         tokio::spawn(publish(cluster.client.clone(), queued));
         tokio::spawn(remote::deliveries(cluster.clone()));
@@ -108,9 +113,24 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Serves asks from other nodes for the rooms this node is home to.
-    pub fn serve(self: &Arc<Self>, hub: crate::live::Hub) {
+    /// Serves asks from other nodes for the rooms this node is home to;
+    /// forwarded HTTP requests go to `http`, this node's own listener.
+    pub fn serve(self: &Arc<Self>, hub: crate::live::Hub, http: SocketAddr) {
+        let _ = self.http.set(http);
         tokio::spawn(serve::asks(self.clone(), hub));
+    }
+
+    fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.get().copied()
+    }
+
+    /// Has the room's home serve an HTTP request that came here (`None`
+    /// when the home is gone or silent).
+    pub async fn forward(&self, home: &str, room: i64, ask: HttpAsk) -> Option<HttpAnswer> {
+        match self.ask(home, room, Ask::Http(ask)).await {
+            Ok(Answer::Http(answer)) => Some(answer),
+            _ => None,
+        }
     }
 
     pub fn node(&self) -> &str {

@@ -69,5 +69,12 @@ async fn answer(hub: &Hub, ToHome { room, from, ask }: ToHome) -> Option<Answer>
             Ok(()) => Answer::Taken,
             Err(e) => refused(e),
         },
+        Ask::Http(ask) => {
+            let here = hub.cluster().and_then(|c| c.http_addr());
+            match here {
+                Some(addr) => super::forward::serve(addr, ask).await,
+                None => Answer::NotHome,
+            }
+        }
     })
 }

@@ -46,6 +46,26 @@ pub enum Ask {
     },
     /// The asking node's media engine changed the room's state.
     Media(MediaState),
+    /// A WHIP/WHEP request that reached the asking node: the home, which
+    /// runs the room's media, serves it as if it had come to it.
+    Http(HttpAsk),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HttpAsk {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// SDP, trickle fragments and JSON are text.
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,6 +83,7 @@ pub enum Answer {
     Refused(ErrorWire),
     /// This node is not the room's home (any more).
     NotHome,
+    Http(HttpAnswer),
 }
 
 /// From a room's home to one node, on `podium.room.{room}.to.{node}`:

@@ -8,6 +8,7 @@ pub mod context;
 pub mod cors;
 pub mod error;
 pub mod export;
+pub mod forward;
 pub mod guard;
 pub mod health;
 pub mod join;

@@ -549,8 +549,17 @@ pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
         for r in routes_of(first.path) {
             // The guard wraps the handler, so it must come after it.
             let handled = (r.handler)(web::route().method(r.method()));
-            resource = resource
-                .route(handled.wrap(actix_web::middleware::from_fn(super::guard::guard(r))));
+            let guarded = handled.wrap(actix_web::middleware::from_fn(super::guard::guard(r)));
+            // WHIP/WHEP and their session URLs are served by the room's
+            // home node (event streams, long-lived, are not forwarded).
+            let routed = if r.cross_origin == CrossOrigin::Media
+                && matches!(r.method, "POST" | "PATCH" | "DELETE")
+            {
+                guarded.wrap(actix_web::middleware::from_fn(super::forward::to_home))
+            } else {
+                guarded
+            };
+            resource = resource.route(routed);
         }
         match cors::policy(first.cross_origin, origins) {
             Some(policy) => cfg.service(

@@ -411,6 +411,15 @@ impl Hub {
         .await
     }
 
+    /// The node that runs the room's core when it is not this one (its
+    /// media sessions live there too).
+    pub async fn home_elsewhere(&self, room_id: i64) -> Result<Option<String>, RoomError> {
+        Ok(match self.route(room_id).await? {
+            Route::Here => None,
+            Route::At(home) => Some(home),
+        })
+    }
+
     /// Rooms whose core runs here now.
     pub fn running_rooms(&self) -> usize {
         let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());

@@ -452,3 +452,76 @@ async fn nats_restarting_mid_session_loses_nothing_and_the_nodes_resync() {
     // The home's own socket lived through it all.
     frames_until(&mut p_ws, "after nats").await;
 }
+
+#[actix_rt::test]
+async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others() {
+    use crate::kit::peer::{peer, run};
+    use crate::kit::sdp::{AV_RECV, AV_SEND};
+
+    let nodes = Nodes::start(3);
+    let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
+    let room = a.room().await;
+    // The first socket makes A the room's home.
+    let (_early, _) = room.attendee("Early").await.ws().await;
+    let watcher = room.on(&c).attendee("Watcher").await;
+    let (mut ws, _) = watcher.ws().await;
+    assert_eq!(home_count(&nodes, &room.slug, "node-a"), 1);
+
+    // WHIP through B: the home, A, serves it.
+    let presenter = room.on(&b).presenter().await;
+    let (mut publisher, offer, pending) = peer(&AV_SEND, false);
+    let (status, location, answer) = presenter.post_sdp("/whip?kind=camera", offer).await;
+    assert_eq!(status, 201, "{answer}");
+    let location = location.expect("Location header");
+    publisher.accept(pending, &answer);
+    let media_a = nodes.servers[0].log.lock().unwrap().iter().find_map(|l| {
+        let m = l.split(" media=").nth(1)?;
+        Some(m.split([' ', '\n']).next()?.to_owned())
+    });
+    let media_a = media_a.expect("A logged its media address");
+    let port_a = media_a.rsplit(':').next().unwrap();
+    assert!(
+        answer
+            .lines()
+            .any(|l| l.starts_with("a=candidate") && l.contains(port_a)),
+        "the answer names A's media port {port_a}: {answer}"
+    );
+
+    // Viewers through B and C.
+    let mut peers = vec![publisher];
+    for (i, api) in [&b, &c, &b].into_iter().enumerate() {
+        let viewer = room.on(api).attendee(&format!("V{i}")).await;
+        let (mut v, offer, pending) = peer(&AV_RECV, true);
+        let (status, _, answer) = viewer.post_sdp("/whep", offer).await;
+        assert_eq!(status, 201, "{answer}");
+        v.accept(pending, &answer);
+        peers.push(v);
+    }
+    let peers = run(peers, Duration::from_secs(4)).await;
+    assert!(peers[0].connected, "the publisher connected");
+    for (i, v) in peers[1..].iter().enumerate() {
+        assert!(
+            v.connected && v.packets > 100,
+            "viewer {i}: {} packets",
+            v.packets
+        );
+    }
+    // The room is live for a socket on C.
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = ws.recv_type("media.state").await;
+        if state["live"] == true {
+            break;
+        }
+        assert!(Instant::now() < until, "never live on C");
+    }
+    // The session URL works through any node: C ends it.
+    let r = c.delete(&location, Some(&presenter.token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    loop {
+        let state = ws.recv_type("media.state").await;
+        if state["live"] == false {
+            break;
+        }
+    }
+}
