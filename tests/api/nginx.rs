@@ -2,7 +2,9 @@
 //! the real server: HTTPS and HTTP/2, the redirect from HTTP, pages from
 //! web/ served by nginx, the API, the live room's WebSocket and WHIP/WHEP
 //! signalling proxied, and the client address Podium's limits see is the
-//! one nginx forwards. The certificate is made by the test.
+//! one nginx forwards. The certificate is made by the test. Then
+//! nginx/cluster.conf in front of three nodes: requests and sockets spread
+//! over them, and a chat reaches every node's socket.
 
 use std::net::{IpAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -43,8 +45,9 @@ fn free_port() -> u16 {
 }
 
 /// The repo's config with this test's ports, certificate, web root and
-/// upstream in place of the deployment's.
-fn start_nginx(upstream: &str, cert_pem: &str, key_pem: &str) -> Nginx {
+/// upstream in place of the deployment's: one node, or several through
+/// nginx/cluster.conf's upstream.
+fn start_nginx(upstreams: &[String], cert_pem: &str, key_pem: &str) -> Nginx {
     assert!(
         Path::new(NGINX).exists(),
         "nginx is required for this test: apt-get install -y nginx (tests/run does)"
@@ -59,8 +62,27 @@ fn start_nginx(upstream: &str, cert_pem: &str, key_pem: &str) -> Nginx {
     std::fs::write(dir.join("cert.pem"), cert_pem).unwrap();
     std::fs::write(dir.join("key.pem"), key_pem).unwrap();
     let (https, http) = (free_port(), free_port());
-    let site = std::fs::read_to_string(root.join("nginx/podium.conf"))
-        .unwrap()
+    let site = std::fs::read_to_string(root.join("nginx/podium.conf")).unwrap();
+    let site = match upstreams {
+        [one] => site.replace("server 127.0.0.1:8080;", &format!("server {one};")),
+        nodes => {
+            let mut cluster = std::fs::read_to_string(root.join("nginx/cluster.conf")).unwrap();
+            let placeholders = ["10.0.0.11:8080", "10.0.0.12:8080", "10.0.0.13:8080"];
+            assert_eq!(
+                nodes.len(),
+                placeholders.len(),
+                "cluster.conf names three nodes"
+            );
+            for (placeholder, node) in placeholders.iter().zip(nodes) {
+                cluster = cluster.replace(placeholder, node);
+            }
+            let start = site.find("upstream podium {").unwrap();
+            let end = start + site[start..].find('}').unwrap() + 1;
+            let upstream = cluster.find("upstream podium {").unwrap();
+            format!("{}{}{}", &site[..start], &cluster[upstream..], &site[end..])
+        }
+    };
+    let site = site
         .replace("listen [::]:80;", "")
         .replace("listen [::]:443 ssl http2;", "")
         .replace("listen 80;", &format!("listen 127.0.0.1:{http};"))
@@ -76,8 +98,7 @@ fn start_nginx(upstream: &str, cert_pem: &str, key_pem: &str) -> Nginx {
             "/etc/letsencrypt/live/podium.example.org/privkey.pem",
             dir.join("key.pem").to_str().unwrap(),
         )
-        .replace("/srv/podium/web", root.join("web").to_str().unwrap())
-        .replace("server 127.0.0.1:8080;", &format!("server {upstream};"));
+        .replace("/srv/podium/web", root.join("web").to_str().unwrap());
     std::fs::write(dir.join("podium.conf"), site).unwrap();
     let d = dir.display();
     let main = format!(
@@ -155,7 +176,7 @@ async fn podium_behind_the_repositorys_nginx_config() {
     let upstream = app.base.trim_start_matches("http://").to_owned();
     let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
     let nginx = start_nginx(
-        &upstream,
+        &[upstream],
         &made.cert.pem(),
         &made.signing_key.serialize_pem(),
     );
@@ -284,4 +305,120 @@ async fn podium_behind_the_repositorys_nginx_config() {
     assert_eq!(status, 201);
     let r = one.delete(&location, Some(&presenter.token)).await;
     assert_eq!(r.status, 200);
+}
+
+#[actix_rt::test]
+async fn three_nodes_behind_the_repositorys_cluster_config() {
+    let nodes = kit::nodes::Nodes::start(3);
+    let upstreams: Vec<String> = nodes.servers.iter().map(|s| s.addr.clone()).collect();
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let nginx = start_nginx(
+        &upstreams,
+        &made.cert.pem(),
+        &made.signing_key.serialize_pem(),
+    );
+    let cert = made.cert.der().clone();
+    let base = format!("https://127.0.0.1:{}", nginx.https);
+    let tls = client(&cert, "127.0.0.2");
+    let api = Api::with_client(base.clone(), tls.clone());
+
+    // Requests spread over every node.
+    let mut answered = std::collections::BTreeSet::new();
+    for _ in 0..9 {
+        let r = api.get("/api/health", None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        answered.insert(r.body["node"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        answered.into_iter().collect::<Vec<_>>(),
+        ["node-a", "node-b", "node-c"],
+        "round robin over the three"
+    );
+
+    // Three sockets through nginx land on the nodes in turn, and a chat
+    // message from one reaches all.
+    let room = api.room().await;
+    let mut sockets = Vec::new();
+    for i in 0..3 {
+        let who = room.attendee(&format!("P{i}")).await;
+        let (_, mut ws) = tls
+            .ws(format!(
+                "wss://127.0.0.1:{}/api/rooms/{}/ws",
+                nginx.https, room.slug
+            ))
+            .connect()
+            .await
+            .expect("WebSocket upgrade through nginx");
+        ws.send(Message::Text(
+            json!({"type": "hello", "token": who.token})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+        // Its welcome first: the chat below comes after it.
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Frame::Text(t)))) => {
+                    let v: Value = serde_json::from_slice(&t).unwrap();
+                    if v["type"] == "welcome" {
+                        break;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("socket {i} got no welcome: {other:?}"),
+            }
+        }
+        sockets.push(ws);
+    }
+    let (_, mut first) = (0, sockets.remove(0));
+    first
+        .send(Message::Text(
+            json!({"type": "chat.send", "body": "to every node"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    sockets.push(first);
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        let mut seen = Vec::new();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Frame::Text(t)))) => {
+                    let v: Value = serde_json::from_slice(&t).unwrap();
+                    seen.push(v.to_string().chars().take(160).collect::<String>());
+                    if v["type"] == "chat.message" {
+                        assert_eq!(v["message"]["body"], "to every node");
+                        break;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("socket {i} ended before the chat: {other:?} after {seen:#?}"),
+            }
+        }
+    }
+    // One node runs the room; each of the other two holds one socket for it.
+    let mut held = Vec::new();
+    for server in &nodes.servers {
+        let r = Api::new(server.base()).get("/metrics", None).await;
+        let Value::String(text) = r.body else {
+            panic!("metrics text")
+        };
+        let sample = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or(0.0)
+        };
+        held.push((
+            sample("podium_cluster_home_rooms"),
+            sample("podium_cluster_remote_members"),
+        ));
+    }
+    held.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    assert_eq!(
+        held,
+        [(1.0, 0.0), (0.0, 1.0), (0.0, 1.0)],
+        "(home rooms, members for other homes) per node"
+    );
 }
