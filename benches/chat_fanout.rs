@@ -9,6 +9,10 @@
 //! real client stays alive; at the end each must have every message.
 //!
 //! `cargo bench --bench chat_fanout -- --sockets 5000 --readers 500 --rate 20 --seconds 10`
+//! `--nodes 3` runs three nodes on one database and a nats-server of its
+//! own, the sockets spread over them in turn (the sender and the room's
+//! home on the first), and gives the latencies of the home's sockets and
+//! the other nodes' apart.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a small
 //! smoke run of the same path. Needs PostgreSQL as the tests do
 //! (PODIUM_TEST_DATABASE_URL or 127.0.0.1:5432, user postgres).
@@ -44,6 +48,7 @@ struct Args {
     readers: usize,
     rate: f64,
     seconds: f64,
+    nodes: usize,
 }
 
 fn args() -> Args {
@@ -63,6 +68,7 @@ fn args() -> Args {
         readers: get("--readers", if bench { 500.0 } else { 10.0 }) as usize,
         rate: get("--rate", 20.0),
         seconds: get("--seconds", secs),
+        nodes: get("--nodes", 1.0).max(1.0) as usize,
     }
 }
 
@@ -74,9 +80,20 @@ fn main() {
         support::pin_to(1);
     }
     let db = kit::TestDb::new();
-    let server = support::start_server(&db.url, &[], pinned.then_some(0));
-    let result = actix_rt::System::new().block_on(run(&a, &server));
-    drop(server);
+    let nats = (a.nodes > 1).then(kit::nodes::Nats::start);
+    let servers: Vec<Server> = (0..a.nodes)
+        .map(|i| {
+            let (url, name) = (nats.as_ref().map(|n| n.url()), kit::nodes::name(i));
+            let cluster: Vec<&str> = match &url {
+                Some(url) => vec!["--nats-url", url, "--node-id", &name],
+                None => Vec::new(),
+            };
+            support::start_server(&db.url, &cluster, pinned.then_some(0))
+        })
+        .collect();
+    let result = actix_rt::System::new().block_on(run(&a, &servers));
+    drop(servers);
+    drop(nats);
     drop(db);
     if let Err(e) = result {
         eprintln!("chat_fanout failed: {e}");
@@ -269,46 +286,62 @@ fn sent_at(frame: &[u8]) -> Option<u64> {
     std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
-async fn run(a: &Args, server: &Server) -> Result<(), String> {
-    let api = kit::Api::new(server.base());
-    let pid = server.child.id();
+async fn run(a: &Args, servers: &[Server]) -> Result<(), String> {
+    let apis: Vec<kit::Api> = servers.iter().map(|s| kit::Api::new(s.base())).collect();
+    let api = &apis[0];
     let room = api
         .create_room(json!({"title": "Bench", "presenter_name": "Ada", "max_participants": 100000}))
         .await;
-    let ws_url = format!(
-        "{}/api/rooms/{}/ws",
-        api.base.replace("http://", "ws://"),
-        room.slug
-    );
+    let ws_urls: Vec<String> = apis
+        .iter()
+        .map(|api| {
+            format!(
+                "{}/api/rooms/{}/ws",
+                api.base.replace("http://", "ws://"),
+                room.slug
+            )
+        })
+        .collect();
+    let ws_url = &ws_urls[0];
     let presenter = room.presenter().await.token;
 
     let start = Instant::now();
-    let latencies: Rc<RefCell<Vec<u64>>> = Rc::default();
+    // Each timed delivery's latency, with the node its socket is on.
+    let latencies: Rc<RefCell<Vec<(usize, u64)>>> = Rc::default();
     // Sockets that read as messages arrive and time them, and untimed
     // sockets that read in bursts and only count: one client core cannot
     // decode 100,000 frames a second as fast as the server sends them,
     // and a reader that falls behind would time itself, not the server.
     let readers = a.readers.min(a.sockets);
-    let addr = api.base.trim_start_matches("http://").to_owned();
+    let addrs: Vec<String> = apis
+        .iter()
+        .map(|api| api.base.trim_start_matches("http://").to_owned())
+        .collect();
     let path = format!("/api/rooms/{}/ws", room.slug);
     let mut idle: Vec<Rc<std::cell::Cell<usize>>> = Vec::new();
     let mut next = 0;
     while next < a.sockets {
         let batch = (next..a.sockets.min(next + CONNECTING)).map(|i| {
-            let (room, ws_url, addr, path) = (&room, &ws_url, &addr, &path);
+            // In turn over the nodes: the first socket makes the first
+            // node the room's home.
+            let node = i % servers.len();
+            let (room, ws_url, addr, path) = (&room, &ws_urls[node], &addrs[node], &path);
             async move {
                 let viewer = room.attendee(&format!("viewer {i}")).await;
                 if i < readers {
-                    connect(ws_url, &viewer.token).await.map(Conn::Timed)
+                    connect(ws_url, &viewer.token)
+                        .await
+                        .map(|s| (node, Conn::Timed(s)))
                 } else {
                     let got = Rc::new(std::cell::Cell::new(0));
                     connect_untimed(addr, path, &viewer.token, got.clone()).await?;
-                    Ok(Conn::Untimed(got))
+                    Ok((node, Conn::Untimed(got)))
                 }
             }
         });
         for conn in futures_util::future::join_all(batch).await {
-            let mut framed = match conn? {
+            let (node, conn) = conn?;
+            let mut framed = match conn {
                 Conn::Timed(framed) => framed,
                 Conn::Untimed(got) => {
                     idle.push(got);
@@ -322,7 +355,7 @@ async fn run(a: &Args, server: &Server) -> Result<(), String> {
                         Frame::Text(t) => {
                             if let Some(sent) = sent_at(&t) {
                                 let now = start.elapsed().as_micros() as u64;
-                                lat.borrow_mut().push(now.saturating_sub(sent));
+                                lat.borrow_mut().push((node, now.saturating_sub(sent)));
                             }
                         }
                         Frame::Ping(p) => {
@@ -342,10 +375,12 @@ async fn run(a: &Args, server: &Server) -> Result<(), String> {
         a.sockets as f64 / took.max(1e-9)
     );
 
-    let mut sender = connect(&ws_url, &presenter).await?;
+    let mut sender = connect(ws_url, &presenter).await?;
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let cpu_of = |pids: &[u32]| -> Duration { pids.iter().map(|p| support::cpu_time(*p)).sum() };
     let messages = (a.rate * a.seconds).round().max(1.0) as usize;
     let gap = Duration::from_secs_f64(1.0 / a.rate.max(0.1));
-    let cpu_before = support::cpu_time(pid);
+    let cpu_before = cpu_of(&pids);
     let sending = Instant::now();
     for i in 0..messages {
         tokio::time::sleep_until((sending + gap * i as u32).into()).await;
@@ -364,9 +399,10 @@ async fn run(a: &Args, server: &Server) -> Result<(), String> {
     while latencies.borrow().len() < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let cpu = (support::cpu_time(pid) - cpu_before).as_secs_f64();
+    let cpu = (cpu_of(&pids) - cpu_before).as_secs_f64();
     let elapsed = sending.elapsed().as_secs_f64();
-    let mut l = latencies.borrow().clone();
+    let timed = latencies.borrow().clone();
+    let mut l: Vec<u64> = timed.iter().map(|(_, l)| *l).collect();
     if l.len() < expected {
         return Err(format!("only {} of {expected} deliveries arrived", l.len()));
     }
@@ -383,18 +419,41 @@ async fn run(a: &Args, server: &Server) -> Result<(), String> {
     }
     let deliveries = a.sockets * messages;
     l.sort_unstable();
-    let pct = |p: f64| l[((l.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
+    let pct = |l: &[u64], p: f64| l[((l.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
     println!(
-        "chat_fanout: sockets={} rate={}/s messages={messages} deliveries={deliveries} (all checked) in {elapsed:.1} s; \
+        "chat_fanout: nodes={} sockets={} rate={}/s messages={messages} deliveries={deliveries} (all checked) in {elapsed:.1} s; \
          delivery latency over {readers} timing sockets p50={:.2} ms p99={:.2} ms max={:.2} ms; \
          server CPU {cpu:.2} s ({:.0}% of one core), {:.0} deliveries per server CPU-second",
+        servers.len(),
         a.sockets,
         a.rate,
-        pct(0.50),
-        pct(0.99),
-        pct(1.0),
+        pct(&l, 0.50),
+        pct(&l, 0.99),
+        pct(&l, 1.0),
         100.0 * cpu / elapsed,
         deliveries as f64 / cpu.max(1e-9),
     );
+    if servers.len() > 1 {
+        for (what, home) in [
+            ("the home node's sockets", true),
+            ("other nodes' sockets", false),
+        ] {
+            let mut part: Vec<u64> = timed
+                .iter()
+                .filter(|(node, _)| (*node == 0) == home)
+                .map(|(_, l)| *l)
+                .collect();
+            part.sort_unstable();
+            if !part.is_empty() {
+                println!(
+                    "chat_fanout: {what}: {} deliveries, p50={:.2} ms p99={:.2} ms max={:.2} ms",
+                    part.len(),
+                    pct(&part, 0.50),
+                    pct(&part, 0.99),
+                    pct(&part, 1.0),
+                );
+            }
+        }
+    }
     Ok(())
 }

@@ -38,6 +38,7 @@ pub const CLUSTER_FRAMES_IN: &str = "podium_cluster_frames_delivered_total";
 pub const CLUSTER_DROPPED: &str = "podium_cluster_deliveries_dropped_total";
 pub const CLUSTER_RESYNCS: &str = "podium_cluster_resynced_members_total";
 pub const CLUSTER_SLOW: &str = "podium_cluster_slow_consumer_total";
+pub const CLUSTER_UPSTREAMS: &str = "podium_cluster_upstreams";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -133,6 +134,14 @@ fn describe() {
         "Sockets closed for a fresh snapshot after a gap or a lost home"
     );
     describe_counter!(CLUSTER_SLOW, "NATS slow-consumer events on this node");
+    describe_gauge!(
+        CLUSTER_UPSTREAMS,
+        "Rooms whose media this node takes from their home node, once each, for its viewers"
+    );
+}
+
+pub fn cluster_upstreams(n: usize) {
+    gauge!(CLUSTER_UPSTREAMS).set(n as f64);
 }
 
 pub fn cluster_home_rooms(n: usize) {

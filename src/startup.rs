@@ -132,7 +132,7 @@ impl Application {
         if let Some(url) = &config.nats_url {
             let cluster = Cluster::start(url, node.clone(), pool.clone()).await?;
             hub = hub.with_cluster(cluster.clone());
-            cluster.serve(hub.clone(), http_addr);
+            cluster.serve(hub.clone(), http_addr, media.clone());
         }
         hub.follow_media(changes);
         let public_url = config

@@ -22,6 +22,7 @@
 mod forward;
 mod remote;
 mod serve;
+mod upstream;
 pub mod wire;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use tokio::sync::mpsc;
 
 use self::remote::Remotes;
 pub use self::remote::REMOTE_CONN;
+use self::upstream::Upstreams;
 use self::wire::{Answer, Ask, Delivery, HttpAnswer, HttpAsk, ToHome};
 use crate::live::RoomError;
 use crate::store::{self, PgPool, StoreError};
@@ -63,6 +65,10 @@ pub struct Cluster {
     outbox: mpsc::Sender<(String, Bytes)>,
     /// This node's own HTTP listener, where forwarded requests are served.
     http: OnceLock<SocketAddr>,
+    /// This node's media engine, and its sessions taking rooms' media
+    /// from their homes.
+    media: OnceLock<crate::media::driver::MediaHandle>,
+    upstreams: Upstreams,
 }
 
 /// Why an ask got no answer.
@@ -105,6 +111,8 @@ impl Cluster {
             remotes: Remotes::default(),
             outbox,
             http: OnceLock::new(),
+            media: OnceLock::new(),
+            upstreams: Upstreams::default(),
         });
         tokio::spawn(publish(cluster.client.clone(), queued));
         tokio::spawn(remote::deliveries(cluster.clone()));
@@ -115,9 +123,26 @@ impl Cluster {
 
     /// Serves asks from other nodes for the rooms this node is home to;
     /// forwarded HTTP requests go to `http`, this node's own listener.
-    pub fn serve(self: &Arc<Self>, hub: crate::live::Hub, http: SocketAddr) {
+    pub fn serve(
+        self: &Arc<Self>,
+        hub: crate::live::Hub,
+        http: SocketAddr,
+        media: crate::media::driver::MediaHandle,
+    ) {
         let _ = self.http.set(http);
+        let _ = self.media.set(media);
         tokio::spawn(serve::asks(self.clone(), hub));
+        tokio::spawn(upstream::tend(self.clone()));
+    }
+
+    /// Makes sure this node takes the room's media from its home, `home`,
+    /// for its own viewers.
+    pub async fn take_media(&self, home: &str, room: i64) -> Result<(), RoomError> {
+        let media = self
+            .media
+            .get()
+            .ok_or_else(|| RoomError::Internal("no media engine".into()))?;
+        self.upstreams.ensure(self, media, home, room).await
     }
 
     fn http_addr(&self) -> Option<SocketAddr> {
@@ -167,6 +192,11 @@ impl Cluster {
         })
         .await
         .map_err(RoomError::from)
+    }
+
+    /// The node holding the room now, if any (takes nothing).
+    pub async fn holder_of(&self, room: i64) -> Result<Option<String>, StoreError> {
+        store::blocking(&self.pool, move |c| Ok(store::homes::holder(c, room)?)).await
     }
 
     /// Extends this node's lease on the room; false when it lost it.

@@ -69,6 +69,10 @@ async fn answer(hub: &Hub, ToHome { room, from, ask }: ToHome) -> Option<Answer>
             Ok(()) => Answer::Taken,
             Err(e) => refused(e),
         },
+        Ask::Upstream { offer } => match hub.upstream_here(room, offer).await {
+            Ok(answer) => Answer::Sdp(answer),
+            Err(e) => refused(e),
+        },
         Ask::Http(ask) => {
             let here = hub.cluster().and_then(|c| c.http_addr());
             match here {

@@ -49,6 +49,11 @@ pub enum Ask {
     /// A WHIP/WHEP request that reached the asking node: the home, which
     /// runs the room's media, serves it as if it had come to it.
     Http(HttpAsk),
+    /// The asking node takes the room's media for its own viewers: its
+    /// offer, for a session of the home's like a viewer's.
+    Upstream {
+        offer: String,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,6 +89,8 @@ pub enum Answer {
     /// This node is not the room's home (any more).
     NotHome,
     Http(HttpAnswer),
+    /// The home's SDP answer to an upstream offer.
+    Sdp(String),
 }
 
 /// From a room's home to one node, on `podium.room.{room}.to.{node}`:

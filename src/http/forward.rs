@@ -1,9 +1,10 @@
-//! In a cluster, a WHIP/WHEP request for a room whose home is another
-//! node is served there (over NATS) and its answer comes back as it is:
-//! the home runs the room's media sessions, so the SDP answer names the
-//! home's media address and the media goes straight to it over UDP. The
-//! session URL in `Location` may then be used on any node: it is
-//! forwarded the same way.
+//! In a cluster, a WHIP request for a room whose home is another node is
+//! served there (over NATS) and its answer comes back as it is: the home
+//! runs the room's publishers, so the SDP answer names the home's media
+//! address and the media goes straight to it over UDP. The session URL in
+//! `Location` may then be used on any node: it is forwarded the same way.
+//! WHEP is served where it lands, from that node's own copy of the room's
+//! media (`cluster::upstream`), and so are its session URLs.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -47,7 +48,9 @@ pub async fn to_home(
     let Some(cluster) = ctx.hub.cluster().cloned() else {
         return here(req).await;
     };
-    if req.method() == Method::OPTIONS {
+    if req.method() == Method::OPTIONS || req.path().ends_with("/whep") {
+        // WHEP is served here, from this node's own copy of the room's
+        // media.
         return here(req).await;
     }
     // A bad slug or an unknown room is answered here, by the guard.
@@ -58,6 +61,20 @@ pub async fn to_home(
         Ok(Some(room)) => room,
         _ => return here(req).await,
     };
+    // A session of this node's in this room (a viewer here) is answered
+    // here too (session ids are a node's own).
+    let local = req
+        .match_info()
+        .get("id")
+        .and_then(|id| id.parse::<u64>().ok())
+        .map(crate::media::PeerId)
+        .is_some_and(|p| {
+            let mine = |o: Option<(i64, i64)>| o.is_some_and(|(r, _)| r == room.id);
+            mine(ctx.media.owner(p)) || mine(ctx.media.ended_owner(p))
+        });
+    if local {
+        return here(req).await;
+    }
     let home = match ctx.hub.home_elsewhere(room.id).await {
         Ok(None) => return here(req).await,
         Ok(Some(home)) => home,

@@ -168,6 +168,13 @@ pub async fn whep(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let offer = sdp_body(&req, body).await?;
+    // A room homed on another node: this node takes its media from there
+    // once, and serves its own viewers.
+    if let Some(cluster) = ctx.hub.cluster() {
+        if let Some(home) = ctx.hub.home_elsewhere(who.room.id).await? {
+            cluster.take_media(&home, who.room.id).await?;
+        }
+    }
     let (peer, answer) = ctx
         .media
         .view(who.room.id, who.participant_id(), offer)

@@ -29,6 +29,7 @@ pub async fn metrics(
     if let Some(cluster) = ctx.hub.cluster() {
         crate::metrics::cluster_home_rooms(ctx.hub.running_rooms());
         crate::metrics::cluster_members(cluster.members_here());
+        crate::metrics::cluster_upstreams(ctx.media.upstream_count());
     }
     Ok(HttpResponse::Ok()
         .insert_header((

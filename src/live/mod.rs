@@ -420,6 +420,23 @@ impl Hub {
         })
     }
 
+    /// Another node's session for the room's media (its viewers' source),
+    /// when the room is homed here: the SDP answer.
+    pub(crate) async fn upstream_here(
+        &self,
+        room_id: i64,
+        offer: String,
+    ) -> Result<String, RoomError> {
+        if let Route::At(_) = self.route(room_id).await? {
+            return Err(RoomError::Moved);
+        }
+        self.media
+            .view(room_id, crate::media::NODE, offer)
+            .await
+            .map(|(_, answer)| answer)
+            .map_err(|e| RoomError::InvalidInput(e.to_string()))
+    }
+
     /// Rooms whose core runs here now.
     pub fn running_rooms(&self) -> usize {
         let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());

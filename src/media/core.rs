@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use str0m::bwe::{Bitrate, BweKind};
-use str0m::change::SdpOffer;
+use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
 use str0m::format::{Codec, CodecSpec, FormatParams};
 use str0m::media::{Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
@@ -29,6 +29,7 @@ use super::layers::{self, Choice, LayerMeter, Selector, Want};
 use super::rewrite::Rewriter;
 use super::speaking::Speaking;
 use super::tap::{Tap, TapEvent};
+use super::upstream::Upstream;
 use super::{shard_of, MediaError, MediaState, PeerId, Source, SEATS};
 
 /// A peer we have not heard from for this long is gone (ICE-lite has no
@@ -143,6 +144,8 @@ struct Viewer {
 enum Kind {
     Publisher(Publisher),
     Viewer(Viewer),
+    /// The room's media from its home node (several nodes).
+    Upstream(Box<Upstream>),
 }
 
 struct Peer {
@@ -185,6 +188,10 @@ struct RoomMedia {
     /// Each video publisher's layers as they arrive here (every shard meters
     /// the packets it fans out, relayed ones too).
     layers: HashMap<PeerId, Vec<LayerMeter>>,
+    /// The session that takes the room's media from its home node, when
+    /// the room is homed elsewhere: its sources stand for the publishers,
+    /// and the room's state is the home's to tell, not this core's.
+    upstream: Option<PeerId>,
 }
 
 /// Who publishes in a room and what is live, as the home shard tells the
@@ -267,6 +274,8 @@ pub struct SfuCore {
     /// waiting for it.
     recording: HashSet<i64>,
     taps: Vec<TapEvent>,
+    /// Each source an upstream session carries, and that session.
+    upstream_of: HashMap<PeerId, PeerId>,
 }
 
 /// What a core has done since it started; monotonic.
@@ -293,6 +302,12 @@ pub struct Gone {
 }
 
 fn new_rtc(now: Instant, cert: Option<&DtlsCert>, viewer: bool) -> Rtc {
+    new_rtc_as(now, cert, viewer, true)
+}
+
+/// `lite`: ICE-lite, as the server side of every session is; the upstream
+/// session is the one where this core makes the offer and the checks.
+fn new_rtc_as(now: Instant, cert: Option<&DtlsCert>, viewer: bool, lite: bool) -> Rtc {
     let mut config = Rtc::builder();
     if let Some(cert) = cert {
         config = config.set_dtls_cert(cert.clone());
@@ -302,7 +317,7 @@ fn new_rtc(now: Instant, cert: Option<&DtlsCert>, viewer: bool) -> Rtc {
         config = config.enable_bwe(Some(INITIAL_ESTIMATE));
     }
     let mut config = config
-        .set_ice_lite(true)
+        .set_ice_lite(lite)
         .set_rtp_mode(true)
         .clear_codecs()
         .enable_vp8(true)
@@ -358,6 +373,7 @@ impl SfuCore {
                 .generate_certificate(),
             recording: HashSet::new(),
             taps: Vec::new(),
+            upstream_of: HashMap::new(),
         }
     }
 
@@ -511,6 +527,11 @@ impl SfuCore {
             last_pli: Vec::new(),
         });
         let (id, answer) = self.add_peer(now, room, kind, offer, sink)?;
+        // Published here: the room is homed here now, and no longer taken
+        // from another node.
+        if let Some(up) = self.rooms.get(&room).and_then(|m| m.upstream) {
+            self.remove(up, now);
+        }
         // A new publish of the same source replaces the old one: the
         // presenter reconnected, and viewers carry on from the new one.
         let media = self.rooms.entry(room).or_default();
@@ -568,6 +589,84 @@ impl SfuCore {
         Ok((id, answer))
     }
 
+    /// A session that takes the room's media from its home node: gives
+    /// its id and the offer for the home (answered through
+    /// [`upstream_answer`](Self::upstream_answer)). Local viewers of the
+    /// room are fed from it.
+    pub fn add_upstream(
+        &mut self,
+        now: Instant,
+        room: i64,
+    ) -> Result<(PeerId, String), MediaError> {
+        let mut rtc = new_rtc_as(now, self.cert.as_ref(), false, false);
+        let candidate = Candidate::host(self.local, "udp")
+            .map_err(|e| MediaError::Unsupported(e.to_string()))?;
+        rtc.add_local_candidate(candidate);
+        let id = self.new_id();
+        let (up, offer) = Upstream::offer(&mut rtc, || self.new_id())
+            .ok_or_else(|| MediaError::Unsupported("no upstream offer".into()))?;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let media = self.rooms.entry(room).or_default();
+        if let Some(old) = media.upstream.replace(id) {
+            self.remove(old, now);
+        }
+        let media = self.rooms.entry(room).or_default();
+        media.upstream = Some(id);
+        media.home = true;
+        media.camera = Some(up.camera);
+        media.screen = Some(up.screen);
+        media.seats = up.seats.map(Some);
+        for source in up.sources() {
+            self.upstream_of.insert(source, id);
+        }
+        self.peers.insert(
+            id,
+            Peer {
+                room,
+                kind: Kind::Upstream(Box::new(up)),
+                rtc,
+                deadline: now,
+                last_heard: now,
+                connected: false,
+                dead: false,
+                addr: None,
+                ufrag,
+            },
+        );
+        self.timers.insert((now, id));
+        self.announce(room);
+        Ok((id, offer))
+    }
+
+    /// The home's answer to an upstream session's offer.
+    pub fn upstream_answer(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        answer: &str,
+        sink: &mut Sink,
+    ) -> Result<(), MediaError> {
+        let answer =
+            SdpAnswer::from_sdp_string(answer).map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        let peer = self.peers.get_mut(&id).ok_or(MediaError::NoSuchPeer)?;
+        let Kind::Upstream(up) = &mut peer.kind else {
+            return Err(MediaError::NoSuchPeer);
+        };
+        let pending = up.pending.take().ok_or(MediaError::NoSuchPeer)?;
+        peer.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| MediaError::BadOffer(e.to_string()))?;
+        self.drive(id, now, sink);
+        Ok(())
+    }
+
+    fn new_id(&mut self) -> PeerId {
+        let id = PeerId(self.next_id * self.shards as u64 + self.shard as u64);
+        self.next_id += 1;
+        id
+    }
+
     fn add_peer(
         &mut self,
         now: Instant,
@@ -620,8 +719,7 @@ impl SfuCore {
                 "no audio or video with Opus, VP8 or H.264".into(),
             ));
         }
-        let id = PeerId(self.next_id * self.shards as u64 + self.shard as u64);
-        self.next_id += 1;
+        let id = self.new_id();
         let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         self.peers.insert(
             id,
@@ -664,6 +762,31 @@ impl SfuCore {
         }
         if matches!(peer.kind, Kind::Publisher(_)) && self.recording.contains(&peer.room) {
             self.taps.push(TapEvent::Ended(id));
+        }
+        if let Kind::Upstream(up) = &peer.kind {
+            let ours: Vec<PeerId> = up.sources().collect();
+            for source in &ours {
+                self.upstream_of.remove(source);
+            }
+            if let Some(media) = self.rooms.get_mut(&peer.room) {
+                if media.upstream == Some(id) {
+                    media.upstream = None;
+                    // A publisher here now (the room moved here) keeps its
+                    // place; the home's sources go.
+                    let theirs = |s: &mut Option<PeerId>| {
+                        if s.is_some_and(|p| ours.contains(&p)) {
+                            *s = None;
+                        }
+                    };
+                    theirs(&mut media.camera);
+                    theirs(&mut media.screen);
+                    media.seats.iter_mut().for_each(theirs);
+                    if media.publishers().is_empty() {
+                        media.home = false;
+                        media.state = (false, false);
+                    }
+                }
+            }
         }
         if let Some(media) = self.rooms.get_mut(&peer.room) {
             if media.camera == Some(id) {
@@ -862,47 +985,58 @@ impl SfuCore {
                                     p.video_mid = Some(m.mid);
                                 }
                             }
+                            Kind::Upstream(_) => {}
                         },
-                        Event::RtpPacket(pkt) => {
-                            if let Kind::Publisher(_) = &peer.kind {
-                                let (mid, rid) = peer
-                                    .rtc
-                                    .direct_api()
-                                    .stream_rx(&pkt.header.ssrc)
-                                    .map_or((None, None), |s| (Some(s.mid()), s.rid()));
-                                let kind = mid.and_then(|m| peer.rtc.media(m)).map(|m| m.kind());
-                                let spec = peer
-                                    .rtc
-                                    .codec_config()
-                                    .find(|c| c.pt() == pkt.header.payload_type)
-                                    .map(|c| c.spec());
-                                if let (Some(kind), Some(spec)) = (kind, spec) {
-                                    let keyframe = kind == MediaKind::Video
-                                        && layers::starts_keyframe(spec.codec, &pkt.payload);
-                                    incoming.push(Forward {
-                                        from: id,
-                                        room: peer.room,
-                                        kind,
-                                        rid,
-                                        keyframe,
-                                        pt: pkt.header.payload_type,
-                                        spec,
-                                        ssrc: *pkt.header.ssrc,
-                                        seq: *pkt.seq_no,
-                                        ts: pkt.header.timestamp,
-                                        marker: pkt.header.marker,
-                                        arrival: pkt.timestamp,
-                                        audio_level: pkt
-                                            .header
-                                            .ext_vals
-                                            .audio_level
-                                            .map(|l| l.unsigned_abs().min(127)),
-                                        sender: pkt
-                                            .last_sender_info
-                                            .map(|i| (i.ntp_time, i.rtp_time.numer() as u32)),
-                                        payload: pkt.payload.clone(),
-                                    });
+                        Event::RtpPacket(pkt) if !matches!(peer.kind, Kind::Viewer(_)) => {
+                            let (mid, rid) = peer
+                                .rtc
+                                .direct_api()
+                                .stream_rx(&pkt.header.ssrc)
+                                .map_or((None, None), |s| (Some(s.mid()), s.rid()));
+                            // An upstream section carries one of the
+                            // room's sources.
+                            let from = match &mut peer.kind {
+                                Kind::Upstream(up) => {
+                                    let source = mid.and_then(|m| up.source(m));
+                                    if source.is_some() && source == Some(up.screen) {
+                                        up.last_screen = Some(now);
+                                    }
+                                    source
                                 }
+                                _ => Some(id),
+                            };
+                            let kind = mid.and_then(|m| peer.rtc.media(m)).map(|m| m.kind());
+                            let spec = peer
+                                .rtc
+                                .codec_config()
+                                .find(|c| c.pt() == pkt.header.payload_type)
+                                .map(|c| c.spec());
+                            if let (Some(kind), Some(spec), Some(from)) = (kind, spec, from) {
+                                let keyframe = kind == MediaKind::Video
+                                    && layers::starts_keyframe(spec.codec, &pkt.payload);
+                                incoming.push(Forward {
+                                    from,
+                                    room: peer.room,
+                                    kind,
+                                    rid,
+                                    keyframe,
+                                    pt: pkt.header.payload_type,
+                                    spec,
+                                    ssrc: *pkt.header.ssrc,
+                                    seq: *pkt.seq_no,
+                                    ts: pkt.header.timestamp,
+                                    marker: pkt.header.marker,
+                                    arrival: pkt.timestamp,
+                                    audio_level: pkt
+                                        .header
+                                        .ext_vals
+                                        .audio_level
+                                        .map(|l| l.unsigned_abs().min(127)),
+                                    sender: pkt
+                                        .last_sender_info
+                                        .map(|i| (i.ntp_time, i.rtp_time.numer() as u32)),
+                                    payload: pkt.payload.clone(),
+                                });
                             }
                         }
                         Event::KeyframeRequest(req) => keyframe_for.push(req.mid),
@@ -953,6 +1087,7 @@ impl SfuCore {
         if became_connected && !is_viewer {
             self.update_state(room, now);
         }
+        self.follow_upstream(id, now);
         // A new viewer's layers are chosen at once, and their keyframes
         // asked for: it needs one to start decoding.
         if is_viewer {
@@ -971,12 +1106,35 @@ impl SfuCore {
         }
     }
 
+    /// A room taken from its home node shows a screen while its packets
+    /// come (the home tells the room itself what is live).
+    fn follow_upstream(&mut self, id: PeerId, now: Instant) {
+        let Some(peer) = self.peers.get(&id) else {
+            return;
+        };
+        let Kind::Upstream(up) = &peer.kind else {
+            return;
+        };
+        let sharing = up.sharing(now);
+        let room = peer.room;
+        if let Some(media) = self.rooms.get_mut(&room) {
+            if media.state != (true, sharing) {
+                media.state = (true, sharing);
+                self.announce(room);
+            }
+        }
+    }
+
     fn update_state(&mut self, room: i64, _now: Instant) {
         let Some(media) = self.rooms.get_mut(&room) else {
             return;
         };
         // Only the home shard sees the publishers; the others are told.
         if !media.home {
+            return;
+        }
+        if media.upstream.is_some() {
+            self.announce(room);
             return;
         }
         let connected = |id: Option<PeerId>| {
@@ -1480,7 +1638,7 @@ impl SfuCore {
                 .iter()
                 .find(|s| s.mid == mid)
                 .and_then(|s| Some((s.current?, s.sending?))),
-            Kind::Publisher(_) => None,
+            Kind::Publisher(_) | Kind::Upstream(_) => None,
         });
         // Only the layer this viewer receives: viewers of the other layers
         // are not made to decode extra keyframes.
@@ -1499,6 +1657,9 @@ impl SfuCore {
         now: Instant,
         sink: &mut Sink,
     ) {
+        if let Some(up) = self.upstream_of.get(&publisher).copied() {
+            return self.keyframe_upstream(up, publisher, now, sink);
+        }
         let Some(peer) = self.peers.get_mut(&publisher) else {
             if self.shards > 1 && shard_of(publisher, self.shards) != self.shard {
                 self.relays.push(Relay::Keyframe(publisher, rid));
@@ -1545,6 +1706,39 @@ impl SfuCore {
             let next = drain_transmits(&mut peer.rtc, sink);
             sooner(&mut self.timers, publisher, &mut peer.deadline, next);
         }
+    }
+}
+
+impl SfuCore {
+    /// A keyframe of an upstream source, asked of the home node (which
+    /// asks its publisher): at most once per `PLI_EVERY` per source, however
+    /// many viewers here want one.
+    fn keyframe_upstream(&mut self, id: PeerId, source: PeerId, now: Instant, sink: &mut Sink) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Kind::Upstream(up) = &mut peer.kind else {
+            return;
+        };
+        let recent = up
+            .last_pli
+            .iter()
+            .any(|(s, t)| *s == source && now.saturating_duration_since(*t) < PLI_EVERY);
+        if recent {
+            return;
+        }
+        let mids: Vec<Mid> = up.video_of(source).collect();
+        up.last_pli.retain(|(s, _)| *s != source);
+        up.last_pli.push((source, now));
+        let mut api = peer.rtc.direct_api();
+        for mid in mids {
+            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                self.counters.keyframe_requests += 1;
+            }
+        }
+        let next = drain_transmits(&mut peer.rtc, sink);
+        sooner(&mut self.timers, id, &mut peer.deadline, next);
     }
 }
 
@@ -1643,7 +1837,7 @@ fn source_of(role: Role, media: &RoomMedia) -> Option<PeerId> {
 fn publisher_owner(p: &Peer) -> Option<i64> {
     match &p.kind {
         Kind::Publisher(p) => Some(p.owner),
-        Kind::Viewer(_) => None,
+        Kind::Viewer(_) | Kind::Upstream(_) => None,
     }
 }
 

@@ -83,6 +83,16 @@ enum Command {
     Keyframe {
         peer: PeerId,
     },
+    /// A session taking the room's media from its home node.
+    Upstream {
+        room: i64,
+        reply: oneshot::Sender<Result<(PeerId, String), MediaError>>,
+    },
+    UpstreamAnswer {
+        peer: PeerId,
+        answer: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
     /// End every session and stop the shard.
     Stop {
         done: oneshot::Sender<()>,
@@ -118,6 +128,8 @@ struct Shared {
     /// (and their crypto state) after it acknowledges, and that must be
     /// over before the process exits.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Live upstream sessions (rooms homed on another node) and their rooms.
+    upstreams: Mutex<HashMap<PeerId, i64>>,
 }
 
 /// Recently ended sessions' rooms and owners, oldest first.
@@ -243,6 +255,7 @@ impl MediaHandle {
             ended: Mutex::default(),
             tcp: Arc::default(),
             threads: Mutex::default(),
+            upstreams: Mutex::default(),
         });
         for (index, rx) in receivers.into_iter().enumerate() {
             let mut core = SfuCore::shard(announce, index, shards);
@@ -367,6 +380,46 @@ impl MediaHandle {
         })
         .await
         .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// A session that takes the room's media from its home node (on the
+    /// room's home shard, which then has its sources): its id and the offer
+    /// for the home.
+    pub async fn upstream(&self, room: i64) -> Result<(PeerId, String), MediaError> {
+        self.ask(self.home(room), |reply| Command::Upstream { room, reply })
+            .await
+            .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// The home's answer for an upstream session.
+    pub async fn upstream_answer(&self, peer: PeerId, answer: String) -> Result<(), MediaError> {
+        self.ask(shard_of(peer, self.shards()), |reply| {
+            Command::UpstreamAnswer {
+                peer,
+                answer,
+                reply,
+            }
+        })
+        .await
+        .unwrap_or_else(|| Err(stopped()))
+    }
+
+    /// Whether an upstream session is still live.
+    pub fn upstream_alive(&self, peer: PeerId) -> bool {
+        self.shared
+            .upstreams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&peer)
+    }
+
+    /// Upstream sessions now.
+    pub fn upstream_count(&self) -> usize {
+        self.shared
+            .upstreams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
     }
 
     /// Ends a session if it belongs to `room`; whether it did.
@@ -719,6 +772,11 @@ impl Shard {
         let mut gone = 0;
         self.core.drain_gone(|peer| {
             shared.end_session(peer.id);
+            shared
+                .upstreams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&peer.id);
             let mut routes = shared.routes();
             routes.ufrags.remove(&peer.ufrag);
             if let Some(addr) = peer.addr {
@@ -811,6 +869,32 @@ fn command(
         Command::Record { room, on } => core.set_recording(room, on, now, send),
         Command::Keyframe { peer } => core.ask_keyframe(peer, now, send),
         Command::Stop { done } => drop(done.send(())),
+        Command::Upstream { room, reply } => {
+            let r = core.add_upstream(now, room);
+            if let Ok((id, _)) = &r {
+                shared.load[index].fetch_add(1, Ordering::Relaxed);
+                shared
+                    .upstreams
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(*id, room);
+            }
+            let _ = reply.send(r);
+        }
+        Command::UpstreamAnswer {
+            peer,
+            answer,
+            reply,
+        } => {
+            // The home's media answers this node's checks from the
+            // addresses in its answer: they are this shard's.
+            let mut routes = shared.routes();
+            for addr in super::upstream::candidates(&answer) {
+                routes.addrs.insert(addr, index);
+            }
+            drop(routes);
+            let _ = reply.send(core.upstream_answer(now, peer, &answer, send));
+        }
         Command::State { room, reply } => {
             let _ = reply.send(core.media_state(room));
         }

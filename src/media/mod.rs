@@ -11,6 +11,7 @@ pub mod rewrite;
 pub mod speaking;
 pub mod tap;
 pub mod tcp;
+pub mod upstream;
 
 /// How a datagram travels: UDP, or framed on a TCP connection.
 pub use str0m::net::Protocol;
@@ -25,6 +26,10 @@ pub enum Source {
     Screen,
     Speaker,
 }
+
+/// The owner of a session another node opened for its own viewers (never
+/// a participant's id).
+pub const NODE: i64 = -1;
 
 /// Speakers a room's media carries at once besides the presenter (the
 /// most `max_speakers` allows).

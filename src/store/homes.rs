@@ -42,6 +42,17 @@ pub fn acquire(
     Ok(holder.node_id)
 }
 
+/// The node holding a live lease on the room, if any (takes nothing).
+pub fn holder(conn: &mut PgConnection, room: i64) -> QueryResult<Option<String>> {
+    let holder: Option<Holder> = diesel::sql_query(
+        "SELECT node_id FROM room_homes WHERE room_id = $1 AND expires_at > now()",
+    )
+    .bind::<BigInt, _>(room)
+    .get_result(conn)
+    .optional()?;
+    Ok(holder.map(|h| h.node_id))
+}
+
 /// Extends `node`'s lease; false when it no longer holds the room.
 pub fn renew(conn: &mut PgConnection, room: i64, node: &str, ttl_secs: f64) -> QueryResult<bool> {
     let n = diesel::sql_query(

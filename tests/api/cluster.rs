@@ -487,25 +487,56 @@ async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others()
         "the answer names A's media port {port_a}: {answer}"
     );
 
-    // Viewers through B and C.
+    // Viewers through B and C, and one on A: B and C each take the camera
+    // from A once, however many viewers they have.
     let mut peers = vec![publisher];
-    for (i, api) in [&b, &c, &b].into_iter().enumerate() {
+    for (i, api) in [&b, &c, &b, &b, &a].into_iter().enumerate() {
         let viewer = room.on(api).attendee(&format!("V{i}")).await;
-        let (mut v, offer, pending) = peer(&AV_RECV, true);
+        // Whole frames: a viewer decodes from a keyframe the relay asked for.
+        let (mut v, offer, pending) = peer(&AV_RECV, false);
         let (status, _, answer) = viewer.post_sdp("/whep", offer).await;
         assert_eq!(status, 201, "{answer}");
         v.accept(pending, &answer);
         peers.push(v);
     }
-    let peers = run(peers, Duration::from_secs(4)).await;
+    let peers = run(peers, Duration::from_secs(6)).await;
     assert!(peers[0].connected, "the publisher connected");
+    // The last viewer is on A itself: the ones on B and C get as much
+    // video through their node's copy.
+    let direct = peers.last().unwrap().frames.len();
+    assert!(direct > 30, "the viewer on A: {direct} video frames");
     for (i, v) in peers[1..].iter().enumerate() {
         assert!(
             v.connected && v.packets > 100,
-            "viewer {i}: {} packets",
+            "viewer {i}: {} frames",
             v.packets
         );
+        assert!(
+            v.frames.len() * 10 >= direct * 8,
+            "viewer {i}: {} video frames, {direct} on A",
+            v.frames.len()
+        );
     }
+    let media = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let mut seen = Vec::new();
+    for api in [&a, &b, &c] {
+        let Value::String(text) = api.get("/metrics", None).await.body else {
+            panic!("metrics text")
+        };
+        seen.push((
+            media(&text, "podium_media_peers{kind=\"viewer\"}"),
+            media(&text, "podium_cluster_upstreams"),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [(3.0, 0.0), (3.0, 1.0), (1.0, 1.0)],
+        "(viewer sessions, upstreams) on A, B, C: A serves its own viewer and one session to each node"
+    );
     // The room is live for a socket on C.
     let until = Instant::now() + Duration::from_secs(5);
     loop {
@@ -523,5 +554,89 @@ async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others()
         if state["live"] == false {
             break;
         }
+    }
+}
+
+#[actix_rt::test]
+async fn viewers_on_the_other_nodes_resume_when_the_presenter_republishes_after_the_home_dies() {
+    use crate::kit::peer::{peer, run, Peer};
+    use crate::kit::sdp::{AV_RECV, AV_SEND};
+
+    let nodes = Nodes::start(3);
+    let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
+    let room = a.room().await;
+    let (_early, _) = room.attendee("Early").await.ws().await;
+    assert_eq!(home_count(&nodes, &room.slug, "node-a"), 1);
+    let presenter = room.on(&b).presenter().await;
+    let publish = || async {
+        let started = Instant::now();
+        loop {
+            let (mut publisher, offer, pending) = peer(&AV_SEND, false);
+            let (status, _, answer) = presenter.post_sdp("/whip?kind=camera", offer).await;
+            if status == 201 {
+                publisher.accept(pending, &answer);
+                return publisher;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{status}: {answer}"
+            );
+            actix_rt::time::sleep(Duration::from_millis(300)).await;
+        }
+    };
+    let publisher = publish().await;
+    let mut viewers: Vec<Peer> = Vec::new();
+    for (i, api) in [&b, &c].into_iter().enumerate() {
+        let viewer = room.on(api).attendee(&format!("V{i}")).await;
+        let (mut v, offer, pending) = peer(&AV_RECV, false);
+        let (status, _, answer) = viewer.post_sdp("/whep", offer).await;
+        assert_eq!(status, 201, "{answer}");
+        v.accept(pending, &answer);
+        viewers.push(v);
+    }
+    viewers.insert(0, publisher);
+    let mut peers = run(viewers, Duration::from_secs(3)).await;
+    let _gone_with_a = peers.remove(0);
+    for v in &peers {
+        assert!(
+            v.frames.len() > 30,
+            "{} video frames before",
+            v.frames.len()
+        );
+    }
+
+    nodes.servers[0].signal(nix::sys::signal::Signal::SIGKILL);
+    let killed = Instant::now();
+    // The viewers' sessions are on B and C: they go on running while the
+    // studio publishes again (through B, to the room's new home).
+    let watching = actix_rt::spawn(run(peers, Duration::from_secs(20)));
+    let publisher = publish().await;
+    let republished = Instant::now();
+    eprintln!("republished {:?} after the kill", republished - killed);
+    let left = Duration::from_secs(20).saturating_sub(killed.elapsed());
+    let publishing = actix_rt::spawn(run(vec![publisher], left));
+    let viewers = watching.await.unwrap();
+    let _ = publishing.await.unwrap();
+    for (i, v) in viewers.iter().enumerate() {
+        let after: Vec<Instant> = v
+            .frames
+            .iter()
+            .map(|f| f.at)
+            .filter(|at| *at > republished)
+            .collect();
+        let first = after.first().map(|at| *at - republished);
+        eprintln!(
+            "viewer {i}: first frame {first:?} after the republish, {} since",
+            after.len()
+        );
+        assert!(
+            after.len() > 30,
+            "viewer {i} resumed: {} frames",
+            after.len()
+        );
+        assert!(
+            first.is_some_and(|f| f < Duration::from_secs(5)),
+            "viewer {i} resumed within 5 s: {first:?}"
+        );
     }
 }

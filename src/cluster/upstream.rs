@@ -1,0 +1,120 @@
+//! This node's viewers of rooms homed elsewhere: each such room's media is
+//! taken from its home once (one upstream session, str0m to str0m) and
+//! fanned out here, so a node's forwarding work grows with its own
+//! viewers. Made with the first viewer, remade when it dies (the home
+//! moved, or restarted) while viewers remain, ended when none are left.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::sync::Mutex;
+
+use super::wire::{Answer, Ask};
+use super::{AskFailed, Cluster};
+use crate::live::RoomError;
+use crate::media::driver::MediaHandle;
+use crate::media::PeerId;
+
+/// How often the upstream sessions are looked after.
+const TEND_EVERY: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+pub(crate) struct Upstreams {
+    /// Room -> its home and the upstream session from it. The lock is held
+    /// while one is made, so a room gets one.
+    rooms: Mutex<HashMap<i64, (String, PeerId)>>,
+}
+
+impl Upstreams {
+    /// Makes sure this node takes the room's media from `home`.
+    pub(crate) async fn ensure(
+        &self,
+        cluster: &Cluster,
+        media: &MediaHandle,
+        home: &str,
+        room: i64,
+    ) -> Result<(), RoomError> {
+        let mut rooms = self.rooms.lock().await;
+        if let Some((from, peer)) = rooms.get(&room) {
+            if from == home && media.upstream_alive(*peer) {
+                return Ok(());
+            }
+            media.remove(*peer, room).await;
+        }
+        rooms.remove(&room);
+        let (peer, offer) = media
+            .upstream(room)
+            .await
+            .map_err(|e| RoomError::Internal(e.to_string()))?;
+        let answer = match cluster.ask(home, room, Ask::Upstream { offer }).await {
+            Ok(Answer::Sdp(answer)) => answer,
+            other => {
+                media.remove(peer, room).await;
+                return Err(match other {
+                    Ok(Answer::Refused(e)) => e.into(),
+                    Ok(Answer::NotHome) | Err(AskFailed::Gone) => RoomError::Moved,
+                    _ => RoomError::Unavailable,
+                });
+            }
+        };
+        if let Err(e) = media.upstream_answer(peer, answer).await {
+            media.remove(peer, room).await;
+            return Err(RoomError::Internal(e.to_string()));
+        }
+        tracing::info!(room, home, %peer, "cluster: taking the room's media from its home");
+        rooms.insert(room, (home.to_owned(), peer));
+        Ok(())
+    }
+
+    /// Ends the sessions no viewer here needs, and remakes the dead ones
+    /// that viewers still wait on (from the room's home now).
+    async fn tend(&self, cluster: &Cluster, media: &MediaHandle) {
+        let held: Vec<(i64, String, PeerId)> = self
+            .rooms
+            .lock()
+            .await
+            .iter()
+            .map(|(room, (home, peer))| (*room, home.clone(), *peer))
+            .collect();
+        for (room, home, peer) in held {
+            let watched = media.viewers(room) > 0;
+            let alive = media.upstream_alive(peer);
+            // A room that moved: its media comes from the new home (the
+            // old session would only end by its silence).
+            let moved = matches!(cluster.holder_of(room).await, Ok(Some(h)) if h != home);
+            if alive && watched && !moved {
+                continue;
+            }
+            if !watched || moved {
+                media.remove(peer, room).await;
+                self.rooms.lock().await.remove(&room);
+                if !watched {
+                    continue;
+                }
+            }
+            let now_home = match cluster.home_of(room).await {
+                Ok(h) if h != cluster.node() => h,
+                // This node took the room: its viewers wait for a publish
+                // here.
+                _ => {
+                    self.rooms.lock().await.remove(&room);
+                    continue;
+                }
+            };
+            if let Err(e) = self.ensure(cluster, media, &now_home, room).await {
+                tracing::info!(room, old = home, error = %e, "cluster: upstream not remade yet");
+            }
+        }
+    }
+}
+
+pub(super) async fn tend(cluster: std::sync::Arc<Cluster>) {
+    let mut every = tokio::time::interval(TEND_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Some(media) = cluster.media.get() {
+            cluster.upstreams.tend(&cluster, media).await;
+        }
+    }
+}
