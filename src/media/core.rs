@@ -117,6 +117,72 @@ struct Slot {
     /// came; the old layer goes on until then).
     selector: Selector,
     sending: Option<Option<Rid>>,
+    /// A section of another node's upstream session (it offered to
+    /// receive simulcast): every layer of the source goes out, each on the
+    /// section's rid of the same rank, and that node chooses per viewer.
+    relay: Option<RelayOut>,
+}
+
+/// What a relay section sends: its rids, lowest first; which of the
+/// source's layers goes on which (by rate, the top on the top); and each
+/// rid's continuity.
+struct RelayOut {
+    rids: Vec<Rid>,
+    map: Vec<((PeerId, Option<Rid>), Rid)>,
+    rewriters: Vec<(Rid, Rewriter)>,
+}
+
+impl RelayOut {
+    /// The rid a layer of `from` goes out on, mapping the source's layers
+    /// again when one appears that was not mapped.
+    fn rid_for(
+        &mut self,
+        from: PeerId,
+        rid: Option<Rid>,
+        media: &RoomMedia,
+        now: Instant,
+    ) -> Option<Rid> {
+        if let Some((_, out)) = self.map.iter().find(|(k, _)| *k == (from, rid)) {
+            return Some(*out);
+        }
+        let mut layers: Vec<Option<Rid>> = media
+            .layers
+            .get(&from)
+            .map_or_else(Vec::new, |m| layers::by_rate(m, now))
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect();
+        if !layers.contains(&rid) {
+            layers.push(rid);
+        }
+        self.map.retain(|((f, _), _)| *f != from);
+        let skip = self.rids.len().saturating_sub(layers.len());
+        for (i, layer) in layers.iter().enumerate() {
+            if let Some(out) = self.rids.get(skip + i).or(self.rids.last()) {
+                self.map.push(((from, *layer), *out));
+            }
+        }
+        self.map
+            .iter()
+            .find(|(k, _)| *k == (from, rid))
+            .map(|(_, out)| *out)
+    }
+
+    /// The source's layer that goes out on `out` now.
+    fn layer_on(&self, from: PeerId, out: Rid) -> Option<Option<Rid>> {
+        self.map
+            .iter()
+            .find(|((f, _), o)| *f == from && *o == out)
+            .map(|((_, layer), _)| *layer)
+    }
+
+    fn rewriter(&mut self, out: Rid) -> &mut Rewriter {
+        if let Some(i) = self.rewriters.iter().position(|(r, _)| *r == out) {
+            return &mut self.rewriters[i].1;
+        }
+        self.rewriters.push((out, Rewriter::default()));
+        &mut self.rewriters.last_mut().expect("just pushed").1
+    }
 }
 
 struct Viewer {
@@ -947,7 +1013,7 @@ impl SfuCore {
     /// said: forwards media, asks for keyframes, notes state changes.
     fn drive(&mut self, id: PeerId, now: Instant, sink: &mut Sink) {
         let mut incoming = Vec::new();
-        let mut keyframe_for: Vec<Mid> = Vec::new();
+        let mut keyframe_for: Vec<(Mid, Option<Rid>)> = Vec::new();
         let mut became_connected = false;
         let mut nacks = 0;
         {
@@ -967,6 +1033,15 @@ impl SfuCore {
                         | Event::Closed => peer.dead = true,
                         Event::MediaAdded(m) => match &mut peer.kind {
                             Kind::Viewer(v) => {
+                                let relay = m
+                                    .simulcast
+                                    .as_ref()
+                                    .filter(|s| m.kind == MediaKind::Video && !s.send.is_empty())
+                                    .map(|s| RelayOut {
+                                        rids: s.send.iter().map(|l| l.rid).collect(),
+                                        map: Vec::new(),
+                                        rewriters: Vec::new(),
+                                    });
                                 v.slots.push(Slot {
                                     mid: m.mid,
                                     kind: m.kind,
@@ -977,6 +1052,7 @@ impl SfuCore {
                                     nacks_seen: 0,
                                     selector: Selector::wanting(v.want),
                                     sending: None,
+                                    relay,
                                 });
                                 assign_roles(&mut v.slots);
                             }
@@ -1039,7 +1115,7 @@ impl SfuCore {
                                 });
                             }
                         }
-                        Event::KeyframeRequest(req) => keyframe_for.push(req.mid),
+                        Event::KeyframeRequest(req) => keyframe_for.push((req.mid, req.rid)),
                         Event::EgressBitrateEstimate(
                             BweKind::Twcc { estimate, .. } | BweKind::Remb { estimate, .. },
                         ) => {
@@ -1093,8 +1169,8 @@ impl SfuCore {
         if is_viewer {
             self.choose_layers(id, now, became_connected, sink);
         }
-        for mid in keyframe_for {
-            self.viewer_wants_keyframe(id, mid, now, sink);
+        for (mid, rid) in keyframe_for {
+            self.viewer_wants_keyframe(id, mid, rid, now, sink);
         }
         for pkt in incoming {
             self.hear(&pkt, now);
@@ -1256,7 +1332,18 @@ impl SfuCore {
                     slot.selector = Selector::wanting(slot.selector.want);
                     slot.sending = None;
                 }
-                if pkt.kind == MediaKind::Video
+                // A relay section takes every layer, each on its own rid.
+                let out_rid = match &mut slot.relay {
+                    Some(relay) if pkt.kind == MediaKind::Video => {
+                        match relay.rid_for(pkt.from, pkt.rid, media, pkt.arrival) {
+                            Some(rid) => Some(rid),
+                            None => continue,
+                        }
+                    }
+                    _ => None,
+                };
+                if out_rid.is_none()
+                    && pkt.kind == MediaKind::Video
                     && !forwards(slot, pkt, media, estimate, &mut wanted)
                 {
                     continue;
@@ -1271,7 +1358,11 @@ impl SfuCore {
                     }
                 };
                 let Some(pt) = pt else { continue };
-                let Some(out) = slot.rewriter.rewrite(
+                let rewriter = match (out_rid, &mut slot.relay) {
+                    (Some(rid), Some(relay)) => relay.rewriter(rid),
+                    _ => &mut slot.rewriter,
+                };
+                let Some(out) = rewriter.rewrite(
                     pkt.ssrc,
                     pkt.seq,
                     pkt.ts,
@@ -1281,7 +1372,7 @@ impl SfuCore {
                     continue;
                 };
                 let mut api = viewer.rtc.direct_api();
-                let Some(tx) = api.stream_tx_by_mid(slot.mid, None) else {
+                let Some(tx) = api.stream_tx_by_mid(slot.mid, out_rid) else {
                     continue;
                 };
                 tx.write_rtp(
@@ -1407,8 +1498,9 @@ impl SfuCore {
         // The rate of the first layer above the chosen ones (what a probe
         // has to find room for).
         let mut next_layer = 0.0;
+        // A relay section sends every layer: the node it goes to chooses.
         let mut order: Vec<usize> = (0..v.slots.len())
-            .filter(|i| v.slots[*i].kind == MediaKind::Video)
+            .filter(|i| v.slots[*i].kind == MediaKind::Video && v.slots[*i].relay.is_none())
             .collect();
         order.sort_by_key(|i| !matches!(v.slots[*i].role, Role::Screen | Role::Stage));
         // What the chosen layers need, and one step up from them.
@@ -1631,13 +1723,24 @@ impl SfuCore {
         Some(sections)
     }
 
-    fn viewer_wants_keyframe(&mut self, viewer: PeerId, mid: Mid, now: Instant, sink: &mut Sink) {
+    fn viewer_wants_keyframe(
+        &mut self,
+        viewer: PeerId,
+        mid: Mid,
+        rid: Option<Rid>,
+        now: Instant,
+        sink: &mut Sink,
+    ) {
         let source = self.peers.get(&viewer).and_then(|p| match &p.kind {
-            Kind::Viewer(v) => v
-                .slots
-                .iter()
-                .find(|s| s.mid == mid)
-                .and_then(|s| Some((s.current?, s.sending?))),
+            Kind::Viewer(v) => v.slots.iter().find(|s| s.mid == mid).and_then(|s| {
+                let from = s.current?;
+                match (&s.relay, rid) {
+                    // A relay section's rid: the layer that goes out on it.
+                    (Some(relay), Some(out)) => Some((from, relay.layer_on(from, out)?)),
+                    (Some(_), None) => Some((from, None)),
+                    (None, _) => Some((from, s.sending?)),
+                }
+            }),
             Kind::Publisher(_) | Kind::Upstream(_) => None,
         });
         // Only the layer this viewer receives: viewers of the other layers
@@ -1658,7 +1761,7 @@ impl SfuCore {
         sink: &mut Sink,
     ) {
         if let Some(up) = self.upstream_of.get(&publisher).copied() {
-            return self.keyframe_upstream(up, publisher, now, sink);
+            return self.keyframe_upstream(up, publisher, rid, now, sink);
         }
         let Some(peer) = self.peers.get_mut(&publisher) else {
             if self.shards > 1 && shard_of(publisher, self.shards) != self.shard {
@@ -1713,28 +1816,43 @@ impl SfuCore {
     /// A keyframe of an upstream source, asked of the home node (which
     /// asks its publisher): at most once per `PLI_EVERY` per source, however
     /// many viewers here want one.
-    fn keyframe_upstream(&mut self, id: PeerId, source: PeerId, now: Instant, sink: &mut Sink) {
+    fn keyframe_upstream(
+        &mut self,
+        id: PeerId,
+        source: PeerId,
+        rid: Option<Rid>,
+        now: Instant,
+        sink: &mut Sink,
+    ) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         let Kind::Upstream(up) = &mut peer.kind else {
             return;
         };
-        let recent = up
-            .last_pli
-            .iter()
-            .any(|(s, t)| *s == source && now.saturating_duration_since(*t) < PLI_EVERY);
+        let recent = up.last_pli.iter().any(|(s, r, t)| {
+            *s == source && *r == rid && now.saturating_duration_since(*t) < PLI_EVERY
+        });
         if recent {
             return;
         }
         let mids: Vec<Mid> = up.video_of(source).collect();
-        up.last_pli.retain(|(s, _)| *s != source);
-        up.last_pli.push((source, now));
+        up.last_pli.retain(|(s, r, _)| (*s, *r) != (source, rid));
+        up.last_pli.push((source, rid, now));
+        let rids: Vec<Option<Rid>> = match rid {
+            Some(r) => vec![Some(r)],
+            None => super::upstream::RIDS
+                .iter()
+                .map(|r| Some(Rid::from(*r)))
+                .collect(),
+        };
         let mut api = peer.rtc.direct_api();
         for mid in mids {
-            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
-                rx.request_keyframe(KeyframeRequestKind::Pli);
-                self.counters.keyframe_requests += 1;
+            for rid in &rids {
+                if let Some(rx) = api.stream_rx_by_mid(mid, *rid) {
+                    rx.request_keyframe(KeyframeRequestKind::Pli);
+                    self.counters.keyframe_requests += 1;
+                }
             }
         }
         let next = drain_transmits(&mut peer.rtc, sink);

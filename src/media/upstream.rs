@@ -9,10 +9,15 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::Rtc;
 
 use super::{PeerId, SEATS};
+
+/// The rids of each upstream video section, lowest first: the home sends
+/// every layer of a source, each on the rid of its rank (a source with
+/// fewer layers fills the top ones), so this node chooses per viewer.
+pub const RIDS: [&str; 3] = ["l0", "l1", "l2"];
 
 /// A screen is taken as shared while its packets keep coming.
 const SHARING_FOR: Duration = Duration::from_millis(1500);
@@ -27,8 +32,8 @@ pub(super) struct Upstream {
     pub seats: [PeerId; SEATS],
     /// Each section, in the offer's order, and the source it carries.
     pub sections: Vec<(Mid, MediaKind, PeerId)>,
-    /// The last keyframe request sent up for each source.
-    pub last_pli: Vec<(PeerId, Instant)>,
+    /// The last keyframe request sent up for each source and layer.
+    pub last_pli: Vec<(PeerId, Option<Rid>, Instant)>,
     pub last_screen: Option<Instant>,
 }
 
@@ -41,7 +46,14 @@ impl Upstream {
         let mut api = rtc.sdp_api();
         let mut sections = Vec::new();
         let mut add = |kind, source| {
-            let mid = api.add_media(kind, Direction::RecvOnly, None, None, None);
+            let simulcast = (kind == MediaKind::Video).then(|| {
+                let mut s = Simulcast::new();
+                for rid in RIDS {
+                    s.add_recv_layer(SimulcastLayer::new(rid));
+                }
+                s
+            });
+            let mid = api.add_media(kind, Direction::RecvOnly, None, None, simulcast);
             sections.push((mid, kind, source));
         };
         add(MediaKind::Audio, camera);
