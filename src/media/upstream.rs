@@ -1,9 +1,10 @@
 //! A room's media taken from its home node (several nodes): this node's
 //! end of a WHEP session with the home, made by this node's core. Its
 //! sections are the ones a full viewer asks for (the microphone and
-//! camera, the screen, each seat's audio and video), so the home sends each
-//! source once; here each section stands for a source of the room, as a
-//! publisher would, and local viewers are fed from it.
+//! camera, the screen, each seat's audio and video), each video offered as
+//! simulcast (`RIDS`), so the home sends each source once with every layer;
+//! here each section stands for a source of the room, as a publisher
+//! would, and local viewers are fed from it and choose their layers.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
