@@ -36,7 +36,7 @@ use tokio::sync::mpsc;
 use self::remote::Remotes;
 pub use self::remote::REMOTE_CONN;
 use self::upstream::Upstreams;
-use self::wire::{Answer, Ask, Delivery, HttpAnswer, HttpAsk, ToHome};
+use self::wire::{Answer, Ask, Delivery, HttpAnswer, HttpAsk, MediaEffect, ToAll, ToHome};
 use crate::live::RoomError;
 use crate::store::{self, PgPool, StoreError};
 
@@ -52,6 +52,8 @@ pub const KEEP_EVERY: Duration = Duration::from_secs(1);
 pub const SILENCE: Duration = Duration::from_secs(5);
 /// How long an ask waits for the home's answer.
 const ASK_WITHIN: Duration = Duration::from_secs(3);
+/// Where every node hears what actions did to rooms' media.
+const MEDIA_EFFECTS: &str = "podium.media";
 /// Deliveries queued for NATS before the newest are dropped (the nodes
 /// they were for see the gap and resync).
 const OUTBOX: usize = 65_536;
@@ -133,6 +135,18 @@ impl Cluster {
         let _ = self.media.set(media);
         tokio::spawn(serve::asks(self.clone(), hub));
         tokio::spawn(upstream::tend(self.clone()));
+        tokio::spawn(serve::media_effects(self.clone()));
+    }
+
+    /// Tells every other node what an action did to the room's media (this
+    /// node applied it to its own sessions already).
+    pub fn tell_all(&self, room: i64, effect: MediaEffect) {
+        let body = encode(&ToAll {
+            room,
+            from: self.node.clone(),
+            effect,
+        });
+        self.queue(MEDIA_EFFECTS.to_owned(), body);
     }
 
     /// Makes sure this node takes the room's media from its home, `home`,

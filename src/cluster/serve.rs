@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use super::wire::{Answer, Ask, ToHome};
-use super::{encode, Cluster};
+use super::wire::{Answer, Ask, MediaEffect, ToAll, ToHome};
+use super::{encode, Cluster, MEDIA_EFFECTS};
 use crate::live::{Hub, RoomError};
 
 pub(super) async fn asks(cluster: Arc<Cluster>, hub: Hub) {
@@ -36,6 +36,41 @@ pub(super) async fn asks(cluster: Arc<Cluster>, hub: Hub) {
                 }
             }
         });
+    }
+}
+
+/// Applies to this node's sessions what another node's action did to a
+/// room's media.
+pub(super) async fn media_effects(cluster: Arc<Cluster>) {
+    let mut sub = match cluster.client.subscribe(MEDIA_EFFECTS).await {
+        Ok(sub) => sub,
+        Err(e) => {
+            tracing::error!(error = %e, "cluster: cannot subscribe to media effects");
+            return;
+        }
+    };
+    while let Some(msg) = sub.next().await {
+        let Ok(ToAll { room, from, effect }) = serde_json::from_slice(&msg.payload) else {
+            tracing::warn!("cluster: unreadable media effect");
+            continue;
+        };
+        let Some(media) = cluster.media.get().filter(|_| from != cluster.node) else {
+            continue;
+        };
+        match effect {
+            MediaEffect::EndRoom => media.end_room(room).await,
+            MediaEffect::EndSessionsOf(p) => {
+                for peer in media.sessions_of(room, p) {
+                    media.remove(peer, room).await;
+                }
+            }
+            MediaEffect::EndPublishingOf(p) => {
+                for peer in media.publishing_sessions_of(room, p) {
+                    media.remove(peer, room).await;
+                }
+            }
+            MediaEffect::Record(on) => media.set_recording(room, on),
+        }
     }
 }
 

@@ -76,6 +76,20 @@ impl Upstreams {
             .iter()
             .map(|(room, (home, peer))| (*room, home.clone(), *peer))
             .collect();
+        // Viewers here of a room this node takes nothing for (it was the
+        // room's home when they came, and is no longer): from its home now.
+        for room in media.rooms_viewed() {
+            if held.iter().any(|(r, _, _)| *r == room) {
+                continue;
+            }
+            if let Ok(Some(home)) = cluster.holder_of(room).await {
+                if home != cluster.node() {
+                    if let Err(e) = self.ensure(cluster, media, &home, room).await {
+                        tracing::info!(room, error = %e, "cluster: upstream not made yet");
+                    }
+                }
+            }
+        }
         for (room, home, peer) in held {
             let watched = media.viewers(room) > 0;
             let alive = media.upstream_alive(peer);

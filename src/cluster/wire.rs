@@ -93,6 +93,28 @@ pub enum Answer {
     Sdp(String),
 }
 
+/// What an action does to a room's media, told to every node on
+/// `podium.media` (each has sessions of the room: the home its publishers,
+/// the others their viewers).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub enum MediaEffect {
+    /// The room ended: every session of it ends.
+    EndRoom,
+    /// Removed: every session this participant opened ends.
+    EndSessionsOf(i64),
+    /// Off stage: what this participant publishes ends.
+    EndPublishingOf(i64),
+    /// The room's recording setting.
+    Record(bool),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ToAll {
+    pub room: i64,
+    pub from: String,
+    pub effect: MediaEffect,
+}
+
 /// From a room's home to one node, on `podium.room.{room}.to.{node}`:
 /// numbered from 1 per room core (`epoch`), so a gap shows.
 #[derive(Debug, Serialize, Deserialize)]

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::rate_limit::RateLimits;
+use crate::cluster::wire::MediaEffect;
 use crate::config::Config;
 use crate::http::error::ApiError;
 use crate::live::{Act, Done, Hub, Member};
@@ -85,9 +86,24 @@ impl AppContext {
         };
         let settings = matches!(act, Act::Settings(_) | Act::RecordingStopped { .. });
         let result = self.hub.act(room, member, act).await?;
+        // Every node's media sessions of the room hear it too.
+        let tell = |effect| {
+            if let Some(cluster) = self.hub.cluster() {
+                cluster.tell_all(room, effect);
+            }
+        };
         // The media engine records what the room's setting says.
         if let (true, Done::Room(view)) = (settings, &result) {
             self.media.set_recording(room, view.settings.recording);
+            tell(MediaEffect::Record(view.settings.recording));
+        }
+        match &ends {
+            Some(Ends::Room) => tell(MediaEffect::EndRoom),
+            Some(Ends::SessionsOf(p)) => tell(MediaEffect::EndSessionsOf(*p)),
+            Some(Ends::PublishingOf(p)) if result == Done::Unstaged => {
+                tell(MediaEffect::EndPublishingOf(*p))
+            }
+            _ => {}
         }
         match ends {
             Some(Ends::Room) => self.media.end_room(room).await,

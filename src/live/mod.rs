@@ -415,7 +415,14 @@ impl Hub {
     /// media sessions live there too).
     pub async fn home_elsewhere(&self, room_id: i64) -> Result<Option<String>, RoomError> {
         Ok(match self.route(room_id).await? {
-            Route::Here => None,
+            Route::Here => {
+                // This node may have just taken the room: its task keeps
+                // the lease (and lets it go when the room is idle).
+                if self.cluster.is_some() {
+                    let _ = self.sender(room_id);
+                }
+                None
+            }
             Route::At(home) => Some(home),
         })
     }

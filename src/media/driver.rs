@@ -476,6 +476,19 @@ impl MediaHandle {
         (sessions.len() - viewers, viewers)
     }
 
+    /// Rooms with viewers here now (other nodes' sessions aside).
+    pub fn rooms_viewed(&self) -> Vec<i64> {
+        let sessions = self.shared.sessions();
+        let mut rooms: Vec<i64> = sessions
+            .values()
+            .filter(|s| s.viewer && s.owner != super::NODE)
+            .map(|s| s.room)
+            .collect();
+        rooms.sort_unstable();
+        rooms.dedup();
+        rooms
+    }
+
     /// Viewers of a room right now, over all shards.
     pub fn viewers(&self, room: i64) -> usize {
         let sessions = self.shared.sessions();

@@ -557,6 +557,28 @@ async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others()
             break;
         }
     }
+    // Ending the room through B ends every node's sessions of it.
+    let r = presenter.delete("").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut left = 0.0;
+        for api in [&a, &b, &c] {
+            let Value::String(text) = api.get("/metrics", None).await.body else {
+                panic!("metrics text")
+            };
+            left += media(&text, "podium_media_peers{kind=\"viewer\"}")
+                + media(&text, "podium_cluster_upstreams");
+        }
+        if left == 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "{left} media sessions left after the end"
+        );
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[actix_rt::test]

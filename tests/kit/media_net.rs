@@ -17,6 +17,8 @@ use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
 const SERVER: &str = "10.9.0.1:7100";
+/// The second node, when there is one.
+const REMOTE: &str = "10.9.0.2:7100";
 const LATENCY: Duration = Duration::from_millis(10);
 
 pub struct Client {
@@ -145,6 +147,15 @@ pub struct Net {
     pub blackhole: Option<(UdpSocket, SocketAddr, UdpSocket)>,
     /// Time spent inside the core (and its sends): the server's work.
     pub core_time: Duration,
+    /// A second node (several nodes): its core, its address, and the loss
+    /// on the link between it and the server, each way.
+    pub remote: Option<Remote>,
+}
+
+pub struct Remote {
+    pub addr: SocketAddr,
+    pub core: SfuCore,
+    pub loss_percent: u64,
 }
 
 impl Net {
@@ -170,7 +181,64 @@ impl Net {
             video_codec: Codec::Vp8,
             blackhole: None,
             core_time: Duration::ZERO,
+            remote: None,
         }
+    }
+
+    /// Adds a second node whose core takes room 1's media from this one
+    /// (an upstream session), over a link losing `loss_percent` each way.
+    pub fn with_remote(&mut self, loss_percent: u64) {
+        let addr: SocketAddr = REMOTE.parse().unwrap();
+        let mut core = SfuCore::new(addr);
+        let (up, offer) = core.add_upstream(self.now, 1).expect("an upstream offer");
+        let mut answer = None;
+        self.on_core(0, |core, now, sink| {
+            answer = Some(core.add_viewer(now, 1, &offer, sink));
+        });
+        let (_, answer) = answer
+            .unwrap()
+            .expect("the home answers the upstream offer");
+        let mut out = Vec::new();
+        core.upstream_answer(self.now, up, &answer, &mut |_, to, d| {
+            out.push((to, d.to_vec()))
+        })
+        .expect("the upstream takes the answer");
+        self.remote = Some(Remote {
+            addr,
+            core,
+            loss_percent,
+        });
+        self.emit_from(addr, out);
+        self.pump();
+    }
+
+    /// A viewer on the second node.
+    pub fn join_remote(&mut self, media: &[(MediaKind, Direction)]) -> usize {
+        let idx = self.clients.len();
+        let addr = SocketAddr::from(([10, 9, 1 + (idx / 250) as u8, 1 + (idx % 250) as u8], 5000));
+        let mut rtc = self.client_rtc(true);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        for (kind, dir) in media {
+            api.add_media(*kind, *dir, None, None, None);
+        }
+        let (offer, pending) = api.apply().unwrap();
+        let now = self.now;
+        let remote = self.remote.as_mut().expect("with_remote first");
+        let mut out = Vec::new();
+        let (_, answer) = remote
+            .core
+            .add_viewer(now, 1, &offer.to_sdp_string(), &mut |_, to, d| {
+                out.push((to, d.to_vec()))
+            })
+            .expect("the second node takes a viewer");
+        let from = remote.addr;
+        self.emit_from(from, out);
+        rtc.sdp_api()
+            .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+            .unwrap();
+        self.clients.push(Client::new(addr, 0, rtc, self.now));
+        idx
     }
 
     /// Packets written to viewers, over all shards.
@@ -193,6 +261,11 @@ impl Net {
     /// Where the server's datagrams go: the wire (through a client's
     /// bottleneck, if it has one), or the bench's socket.
     fn emit(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) {
+        let server = self.server;
+        self.emit_from(server, out);
+    }
+
+    fn emit_from(&mut self, from: SocketAddr, out: Vec<(SocketAddr, Vec<u8>)>) {
         for (to, d) in out {
             let now = self.now;
             let link = self
@@ -209,7 +282,7 @@ impl Net {
             };
             // Each destination's packets keep their order: a link is a
             // queue, and delivery takes each packet once it is due.
-            self.wire.push_back((at, self.server, to, d));
+            self.wire.push_back((at, from, to, d));
         }
     }
 
@@ -310,11 +383,15 @@ impl Net {
     }
 
     fn lose(&mut self) -> bool {
+        self.lose_percent(self.loss_percent)
+    }
+
+    fn lose_percent(&mut self, percent: u64) -> bool {
         // xorshift: deterministic loss pattern for a repeatable test.
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        self.rng % 100 < self.loss_percent
+        self.rng % 100 < percent
     }
 
     fn client_rtc(&self, rtp_mode: bool) -> Rtc {
@@ -398,7 +475,12 @@ impl Net {
                     if !c.silent {
                         let at = self.now + LATENCY;
                         let from = c.addr;
-                        self.wire.push_back((at, from, server, t.contents.to_vec()));
+                        // The server, or the second node for its viewers.
+                        let to = match &self.remote {
+                            Some(r) if t.destination == r.addr => r.addr,
+                            _ => server,
+                        };
+                        self.wire.push_back((at, from, to, t.contents.to_vec()));
                     }
                 }
                 Output::Event(e) => match e {
@@ -537,6 +619,27 @@ impl Net {
             if self.lose() {
                 continue;
             }
+            let remote = self.remote.as_ref().map(|r| (r.addr, r.loss_percent));
+            if let Some((addr, loss)) = remote {
+                // The link between the nodes loses on its own.
+                let between =
+                    (from == addr && to == self.server) || (to == addr && from == self.server);
+                if between && self.lose_percent(loss) {
+                    continue;
+                }
+                if to == addr {
+                    let wire = std::mem::replace(&mut self.wire, later);
+                    let mut out = Vec::new();
+                    if let Some(r) = self.remote.as_mut() {
+                        r.core.handle_datagram(now, from, &data, &mut |_, to, d| {
+                            out.push((to, d.to_vec()))
+                        });
+                    }
+                    self.emit_from(addr, out);
+                    later = std::mem::replace(&mut self.wire, wire);
+                    continue;
+                }
+            }
             if to == self.server {
                 let shard = self
                     .clients
@@ -570,6 +673,13 @@ impl Net {
         self.wire = later;
         for shard in 0..self.cores.len() {
             self.on_core(shard, |core, now, sink| core.handle_timeout(now, sink));
+        }
+        if let Some(r) = self.remote.as_mut() {
+            let mut out = Vec::new();
+            r.core
+                .handle_timeout(now, &mut |_, to, d| out.push((to, d.to_vec())));
+            let addr = r.addr;
+            self.emit_from(addr, out);
         }
         self.pump();
         for i in 0..self.clients.len() {
