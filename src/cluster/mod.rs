@@ -213,6 +213,16 @@ impl Cluster {
         store::blocking(&self.pool, move |c| Ok(store::homes::holder(c, room)?)).await
     }
 
+    /// This node's viewers of the room now (the room's peak is over all
+    /// nodes).
+    pub async fn note_viewers(&self, room: i64, viewers: i32) -> Result<(), StoreError> {
+        let node = self.node.clone();
+        store::blocking(&self.pool, move |c| {
+            Ok(store::rooms::note_node_viewers(c, room, &node, viewers)?)
+        })
+        .await
+    }
+
     /// Extends this node's lease on the room; false when it lost it.
     pub async fn renew(&self, room: i64) -> Result<bool, StoreError> {
         let node = self.node.clone();

@@ -23,6 +23,8 @@ pub(crate) struct Upstreams {
     /// Room -> its home and the upstream session from it. The lock is held
     /// while one is made, so a room gets one.
     rooms: Mutex<HashMap<i64, (String, PeerId)>>,
+    /// Rooms whose viewers here were last noted.
+    noted: Mutex<Vec<i64>>,
 }
 
 impl Upstreams {
@@ -68,7 +70,31 @@ impl Upstreams {
 
     /// Ends the sessions no viewer here needs, and remakes the dead ones
     /// that viewers still wait on (from the room's home now).
+    /// This node's viewers of each room it has viewers of (and 0 for those
+    /// it had), towards the rooms' peaks over all nodes.
+    async fn note_viewers(&self, cluster: &Cluster, media: &MediaHandle) {
+        let now: Vec<(i64, usize)> = media
+            .rooms_viewed()
+            .into_iter()
+            .map(|room| (room, media.viewers(room)))
+            .collect();
+        let mut noted = self.noted.lock().await;
+        let gone: Vec<i64> = noted
+            .iter()
+            .filter(|r| !now.iter().any(|(room, _)| room == *r))
+            .copied()
+            .collect();
+        for (room, viewers) in now.iter().copied().chain(gone.iter().map(|r| (*r, 0))) {
+            let n = i32::try_from(viewers).unwrap_or(i32::MAX);
+            if let Err(e) = cluster.note_viewers(room, n).await {
+                tracing::debug!(room, error = %e, "viewers not noted");
+            }
+        }
+        *noted = now.into_iter().map(|(room, _)| room).collect();
+    }
+
     async fn tend(&self, cluster: &Cluster, media: &MediaHandle) {
+        self.note_viewers(cluster, media).await;
         let held: Vec<(i64, String, PeerId)> = self
             .rooms
             .lock()

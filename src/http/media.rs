@@ -183,7 +183,16 @@ pub async fn whep(
     // The peak only rises when a viewer arrives. Failing to note it must
     // not cost the viewer its session.
     let viewers = i32::try_from(ctx.media.viewers(who.room.id)).unwrap_or(i32::MAX);
-    if let Err(e) = ctx.store.raise_peak_viewers(who.room.id, viewers).await {
+    // With several nodes the peak is over all of them.
+    let noted = match ctx.hub.cluster() {
+        Some(_) => {
+            ctx.store
+                .note_node_viewers(who.room.id, &ctx.node, viewers)
+                .await
+        }
+        None => ctx.store.raise_peak_viewers(who.room.id, viewers).await,
+    };
+    if let Err(e) = noted {
         tracing::warn!(error = %e, "peak viewers not recorded");
     }
     Ok(created(&ctx, &who, peer, answer, true))

@@ -489,12 +489,13 @@ impl MediaHandle {
         rooms
     }
 
-    /// Viewers of a room right now, over all shards.
+    /// Viewers of a room right now, over all shards (another node's
+    /// session for its own viewers is not one).
     pub fn viewers(&self, room: i64) -> usize {
         let sessions = self.shared.sessions();
         sessions
             .values()
-            .filter(|s| s.viewer && s.room == room)
+            .filter(|s| s.viewer && s.room == room && s.owner != super::NODE)
             .count()
     }
 

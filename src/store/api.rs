@@ -91,6 +91,19 @@ impl Store {
             .await
     }
 
+    /// With several nodes: this node's viewers of the room now, towards
+    /// the room's peak over all nodes.
+    pub async fn note_node_viewers(
+        &self,
+        room: i64,
+        node: &str,
+        viewers: i32,
+    ) -> Result<(), StoreError> {
+        let node = node.to_owned();
+        self.run(move |c| Ok(rooms::note_node_viewers(c, room, &node, viewers)?))
+            .await
+    }
+
     /// The participant a token hash was issued to, with its room.
     pub async fn by_token(
         &self,

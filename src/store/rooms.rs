@@ -92,6 +92,33 @@ pub fn raise_peak_viewers(conn: &mut PgConnection, room_id: i64, viewers: i32) -
     Ok(())
 }
 
+/// With several nodes: `node` has `viewers` of the room now; the room's
+/// peak rises to the sum over its nodes if that is higher.
+pub fn note_node_viewers(
+    conn: &mut PgConnection,
+    room_id: i64,
+    node: &str,
+    viewers: i32,
+) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Integer, Text};
+    diesel::sql_query(
+        "INSERT INTO room_node_viewers (room_id, node_id, viewers) VALUES ($1, $2, $3) \
+         ON CONFLICT (room_id, node_id) DO UPDATE SET viewers = EXCLUDED.viewers",
+    )
+    .bind::<BigInt, _>(room_id)
+    .bind::<Text, _>(node)
+    .bind::<Integer, _>(viewers)
+    .execute(conn)?;
+    diesel::sql_query(
+        "UPDATE room_stats SET peak_viewers = t.total FROM \
+         (SELECT sum(viewers)::int AS total FROM room_node_viewers WHERE room_id = $1) t \
+         WHERE room_stats.room_id = $1 AND room_stats.peak_viewers < t.total",
+    )
+    .bind::<BigInt, _>(room_id)
+    .execute(conn)?;
+    Ok(())
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq, AsChangeset)]
 #[diesel(table_name = rooms)]
 pub struct SettingsChange {

@@ -118,6 +118,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    room_node_viewers (room_id, node_id) {
+        room_id -> Int8,
+        node_id -> Text,
+        viewers -> Int4,
+    }
+}
+
+diesel::table! {
     room_homes (room_id) {
         room_id -> Int8,
         node_id -> Text,
@@ -186,6 +194,7 @@ diesel::joinable!(questions -> rooms (room_id));
 diesel::joinable!(reaction_counts -> rooms (room_id));
 diesel::joinable!(recordings -> rooms (room_id));
 diesel::joinable!(room_homes -> rooms (room_id));
+diesel::joinable!(room_node_viewers -> rooms (room_id));
 diesel::joinable!(room_stats -> rooms (room_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -200,6 +209,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reaction_counts,
     recordings,
     room_homes,
+    room_node_viewers,
     room_stats,
     rooms,
 );

@@ -579,6 +579,10 @@ async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others()
         );
         actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
+    // The room's peak counts every node's viewers, not the nodes' sessions.
+    let r = presenter.on(&c).get("/stats").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["media"]["peak_viewers"], 5, "{}", r.body);
 }
 
 #[actix_rt::test]
