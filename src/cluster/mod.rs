@@ -274,6 +274,17 @@ impl Cluster {
         }
     }
 
+    /// A subscription, or `None` (logged) when NATS refuses it.
+    async fn subscribe(&self, subject: String) -> Option<async_nats::Subscriber> {
+        match self.client.subscribe(subject.clone()).await {
+            Ok(sub) => Some(sub),
+            Err(e) => {
+                tracing::error!(error = %e, subject, "cluster: cannot subscribe");
+                None
+            }
+        }
+    }
+
     /// Tells the room's home something that needs no answer.
     pub(crate) fn tell(&self, home: &str, room: i64, ask: Ask) {
         let body = encode(&ToHome {

@@ -365,12 +365,8 @@ fn refusal(answer: Result<Answer, AskFailed>) -> RoomError {
 /// order (NATS keeps one publisher's order).
 pub(super) async fn deliveries(cluster: Arc<Cluster>) {
     let subject = format!("podium.room.*.to.{}", cluster.token);
-    let mut sub = match cluster.client.subscribe(subject).await {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!(error = %e, "cluster: cannot subscribe to deliveries");
-            return;
-        }
+    let Some(mut sub) = cluster.subscribe(subject).await else {
+        return;
     };
     while let Some(msg) = sub.next().await {
         let Some(room) = msg

@@ -11,12 +11,8 @@ use crate::live::{Hub, RoomError};
 
 pub(super) async fn asks(cluster: Arc<Cluster>, hub: Hub) {
     let subject = cluster.asks_subject(&cluster.node);
-    let mut sub = match cluster.client.subscribe(subject).await {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!(error = %e, "cluster: cannot subscribe to asks");
-            return;
-        }
+    let Some(mut sub) = cluster.subscribe(subject).await else {
+        return;
     };
     while let Some(msg) = sub.next().await {
         let ask: ToHome = match serde_json::from_slice(&msg.payload) {
@@ -42,12 +38,8 @@ pub(super) async fn asks(cluster: Arc<Cluster>, hub: Hub) {
 /// Applies to this node's sessions what another node's action did to a
 /// room's media.
 pub(super) async fn media_effects(cluster: Arc<Cluster>) {
-    let mut sub = match cluster.client.subscribe(MEDIA_EFFECTS).await {
-        Ok(sub) => sub,
-        Err(e) => {
-            tracing::error!(error = %e, "cluster: cannot subscribe to media effects");
-            return;
-        }
+    let Some(mut sub) = cluster.subscribe(MEDIA_EFFECTS.to_owned()).await else {
+        return;
     };
     while let Some(msg) = sub.next().await {
         let Ok(ToAll { room, from, effect }) = serde_json::from_slice(&msg.payload) else {

@@ -68,18 +68,7 @@ impl PollOptions {
     }
 }
 
-impl TryFrom<String> for PollQuestion {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<PollQuestion> for String {
-    fn from(v: PollQuestion) -> String {
-        v.0
-    }
-}
+super::text::read_back!(PollQuestion);
 
 impl TryFrom<Vec<String>> for PollOptions {
     type Error = PollError;

@@ -64,57 +64,7 @@ impl ClientId {
     }
 }
 
-impl TryFrom<String> for ChatBody {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<ChatBody> for String {
-    fn from(v: ChatBody) -> String {
-        v.0
-    }
-}
-
-impl TryFrom<String> for QuestionBody {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<QuestionBody> for String {
-    fn from(v: QuestionBody) -> String {
-        v.0
-    }
-}
-
-impl TryFrom<String> for AnswerText {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<AnswerText> for String {
-    fn from(v: AnswerText) -> String {
-        v.0
-    }
-}
-
-impl TryFrom<String> for ClientId {
-    type Error = TextError;
-    fn try_from(s: String) -> Result<Self, TextError> {
-        Self::parse(&s)
-    }
-}
-
-impl From<ClientId> for String {
-    fn from(v: ClientId) -> String {
-        v.0
-    }
-}
+super::text::read_back!(ChatBody, QuestionBody, AnswerText, ClientId);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuestionStatus {

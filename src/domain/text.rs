@@ -81,6 +81,26 @@ pub fn bounded(
     Ok(text.to_owned())
 }
 
+/// Serde for text newtypes, through their `parse` (what crosses between
+/// nodes is checked again) and back to their text.
+macro_rules! read_back {
+    ($($t:ident),+) => {$(
+        impl TryFrom<String> for $t {
+            type Error = super::text::TextError;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+    )+};
+}
+pub(crate) use read_back;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -532,16 +532,8 @@ impl RoomTask {
     /// Sessions that ended on their side since the last tick, and the
     /// members of nodes not heard from for a while.
     async fn closed_sockets(&mut self) {
-        let closed: Vec<ConnId> = self
-            .sockets
-            .iter()
-            .filter(|(_, s)| matches!(s, Socket::Local { tx, .. } if tx.is_closed()))
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in closed {
-            self.remove_socket(conn);
-            self.input(Input::Disconnect { conn }).await;
-        }
+        self.leave_where(|s| matches!(s, Socket::Local { tx, .. } if tx.is_closed()))
+            .await;
         let Some(peers) = &mut self.peers else {
             return;
         };
@@ -556,20 +548,26 @@ impl RoomTask {
         }
         for node in silent {
             tracing::info!(room = self.room_id, %node, "cluster: node silent, its members leave");
-            let theirs: Vec<ConnId> = self
-                .sockets
-                .iter()
-                .filter(|(_, s)| matches!(s, Socket::Remote { node: n } if *n == node))
-                .map(|(id, _)| *id)
-                .collect();
-            for conn in theirs {
-                self.remove_socket(conn);
-                self.input(Input::Disconnect { conn }).await;
-            }
+            self.leave_where(|s| matches!(s, Socket::Remote { node: n } if *n == node))
+                .await;
             let Some(peers) = &mut self.peers else {
                 return;
             };
             peers.members.remove(&node);
+        }
+    }
+
+    /// The sockets `gone` picks leave the room.
+    async fn leave_where(&mut self, gone: impl Fn(&Socket) -> bool) {
+        let conns: Vec<ConnId> = self
+            .sockets
+            .iter()
+            .filter(|(_, s)| gone(s))
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in conns {
+            self.remove_socket(conn);
+            self.input(Input::Disconnect { conn }).await;
         }
     }
 

@@ -671,7 +671,6 @@ impl SfuCore {
         let id = self.new_id();
         let (up, offer) = Upstream::offer(&mut rtc, || self.new_id())
             .ok_or_else(|| MediaError::Unsupported("no upstream offer".into()))?;
-        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
         let media = self.rooms.entry(room).or_default();
         if let Some(old) = media.upstream.replace(id) {
             self.remove(old, now);
@@ -685,21 +684,7 @@ impl SfuCore {
         for source in up.sources() {
             self.upstream_of.insert(source, id);
         }
-        self.peers.insert(
-            id,
-            Peer {
-                room,
-                kind: Kind::Upstream(Box::new(up)),
-                rtc,
-                deadline: now,
-                last_heard: now,
-                connected: false,
-                dead: false,
-                addr: None,
-                ufrag,
-            },
-        );
-        self.timers.insert((now, id));
+        self.insert_peer(id, room, Kind::Upstream(Box::new(up)), rtc, now);
         self.announce(room);
         Ok((id, offer))
     }
@@ -725,6 +710,24 @@ impl SfuCore {
             .map_err(|e| MediaError::BadOffer(e.to_string()))?;
         self.drive(id, now, sink);
         Ok(())
+    }
+
+    /// A new session, due at once.
+    fn insert_peer(&mut self, id: PeerId, room: i64, kind: Kind, mut rtc: Rtc, now: Instant) {
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        let peer = Peer {
+            room,
+            kind,
+            rtc,
+            deadline: now,
+            last_heard: now,
+            connected: false,
+            dead: false,
+            addr: None,
+            ufrag,
+        };
+        self.peers.insert(id, peer);
+        self.timers.insert((now, id));
     }
 
     fn new_id(&mut self) -> PeerId {
@@ -786,22 +789,7 @@ impl SfuCore {
             ));
         }
         let id = self.new_id();
-        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
-        self.peers.insert(
-            id,
-            Peer {
-                room,
-                kind,
-                rtc,
-                deadline: now,
-                last_heard: now,
-                connected: false,
-                dead: false,
-                addr: None,
-                ufrag,
-            },
-        );
-        self.timers.insert((now, id));
+        self.insert_peer(id, room, kind, rtc, now);
         self.drive(id, now, sink);
         Ok((id, answer))
     }

@@ -295,6 +295,30 @@ async fn chatter(
     (acked, refused)
 }
 
+/// Stops the chatter and checks that every message the server
+/// acknowledged is stored (read through `reader`).
+async fn every_acknowledged_one_is_stored(
+    stop: &std::rc::Rc<std::cell::Cell<bool>>,
+    chatter: [actix_rt::task::JoinHandle<(Vec<String>, usize)>; 2],
+    reader: &Participant,
+    when: &str,
+) {
+    stop.set(true);
+    let mut acked = Vec::new();
+    for (node, c) in ["B", "C"].into_iter().zip(chatter) {
+        let (bodies, refused) = c.await.unwrap();
+        eprintln!(
+            "{when}: {node} {} acknowledged, {refused} refused",
+            bodies.len()
+        );
+        acked.extend(bodies);
+    }
+    let held = stored(reader).await;
+    for body in &acked {
+        assert!(held.contains(body), "acknowledged {body:?} is stored");
+    }
+}
+
 /// Every message body the room holds, read through `who`.
 async fn stored(who: &Participant) -> std::collections::HashSet<String> {
     let r = who.get("/messages?limit=200").await;
@@ -358,18 +382,7 @@ async fn when_the_home_node_is_killed_the_room_moves_and_nothing_acknowledged_is
     assert!(moved < Duration::from_secs(10), "moved in {moved:?}");
 
     actix_rt::time::sleep(Duration::from_millis(500)).await;
-    stop.set(true);
-    let (acked_b, refused_b) = from_b.await.unwrap();
-    let (acked_c, refused_c) = from_c.await.unwrap();
-    eprintln!(
-        "during the move: B {} acked {refused_b} refused, C {} acked {refused_c} refused",
-        acked_b.len(),
-        acked_c.len()
-    );
-    let held = stored(&ben).await;
-    for body in acked_b.iter().chain(&acked_c) {
-        assert!(held.contains(body), "acknowledged {body:?} is stored");
-    }
+    every_acknowledged_one_is_stored(&stop, [from_b, from_c], &ben, "during the move").await;
 
     // Everyone goes on together on the new home.
     let r = cat
@@ -437,18 +450,8 @@ async fn nats_restarting_mid_session_loses_nothing_and_the_nodes_resync() {
         "nodes deliver again {:?} after NATS is back",
         back.elapsed()
     );
-    stop.set(true);
-    let (acked_b, refused_b) = from_b.await.unwrap();
-    let (acked_c, refused_c) = from_c.await.unwrap();
-    eprintln!(
-        "around the restart: B {} acked {refused_b} refused, C {} acked {refused_c} refused",
-        acked_b.len(),
-        acked_c.len()
-    );
-    let held = stored(&presenter).await;
-    for body in acked_b.iter().chain(&acked_c) {
-        assert!(held.contains(body), "acknowledged {body:?} is stored");
-    }
+    every_acknowledged_one_is_stored(&stop, [from_b, from_c], &presenter, "around the restart")
+        .await;
     // The home's own socket lived through it all.
     frames_until(&mut p_ws, "after nats").await;
 }

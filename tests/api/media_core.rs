@@ -348,6 +348,19 @@ fn an_offer_without_a_codec_we_serve_is_refused() {
     assert_eq!(net.peer_count(), 0, "nothing is kept of a refused offer");
 }
 
+/// Of the video sequence numbers a viewer should have had (the last few
+/// left out: their repairs may still be in flight), how many it got, and
+/// how many there were.
+fn video_coverage(c: &Client) -> (usize, usize) {
+    let mut seqs: Vec<u16> = video(c).iter().map(|r| r.2).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert!(seqs.len() > 100, "{} video packets", seqs.len());
+    let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
+    let expected = usize::from(last - first) + 1;
+    (seqs.iter().filter(|s| **s <= last).count(), expected)
+}
+
 #[test]
 fn lost_video_packets_are_repaired_by_nack() {
     // 5 % loss each way: without retransmission a viewer would miss about
@@ -358,14 +371,7 @@ fn lost_video_packets_are_repaired_by_nack() {
         net.join(&AV_SEND, Some(Source::Camera), 0x77);
         let (v, _) = net.join(&AV_RECV, None, 0);
         net.run(Duration::from_secs(6));
-        let mut seqs: Vec<u16> = video(&net.clients[v]).iter().map(|r| r.2).collect();
-        seqs.sort_unstable();
-        seqs.dedup();
-        assert!(seqs.len() > 100);
-        // Leave out the last few, whose repairs may still be in flight.
-        let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
-        let expected = usize::from(last - first) + 1;
-        let got = seqs.iter().filter(|s| **s <= last).count();
+        let (got, expected) = video_coverage(&net.clients[v]);
         let coverage = got as f64 / expected as f64;
         assert!(
             coverage > 0.99,
@@ -679,13 +685,7 @@ fn a_relay_between_nodes_repairs_its_losses_as_a_viewer_does() {
     let c = &net.clients[v];
     assert!(c.connected, "the viewer on the second node connected");
     assert!(c.rtp.iter().all(|r| r.3 == 0x55), "the presenter's media");
-    let mut seqs: Vec<u16> = video(c).iter().map(|r| r.2).collect();
-    seqs.sort_unstable();
-    seqs.dedup();
-    assert!(seqs.len() > 100, "{} video packets", seqs.len());
-    let (first, last) = (seqs[0], seqs[seqs.len() - 1].saturating_sub(20));
-    let expected = usize::from(last - first) + 1;
-    let got = seqs.iter().filter(|s| **s <= last).count();
+    let (got, expected) = video_coverage(c);
     let coverage = got as f64 / expected as f64;
     assert!(
         coverage > 0.99,
