@@ -48,6 +48,15 @@ fn shared(frames: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// A room made on A, and the socket on A that made A its home (the first
+/// node asked for a room takes it).
+async fn homed_on_a(nodes: &Nodes) -> (crate::kit::Room, Ws) {
+    let room = nodes.apis[0].room().await;
+    let (ws, _) = room.attendee("Early").await.ws().await;
+    assert_eq!(home_count(nodes, &room.slug, "node-a"), 1);
+    (room, ws)
+}
+
 /// Whether `node` is the room's home in the database (1) or not (0).
 fn home_count(nodes: &Nodes, slug: &str, node: &str) -> i64 {
     crate::kit::db::count(
@@ -463,9 +472,7 @@ async fn a_presenter_publishing_through_one_node_reaches_viewers_on_the_others()
 
     let nodes = Nodes::start(3);
     let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
-    let room = a.room().await;
-    // The first socket makes A the room's home.
-    let (_early, _) = room.attendee("Early").await.ws().await;
+    let (room, _early) = homed_on_a(&nodes).await;
     let watcher = room.on(&c).attendee("Watcher").await;
     let (mut ws, _) = watcher.ws().await;
     assert_eq!(home_count(&nodes, &room.slug, "node-a"), 1);
@@ -594,10 +601,8 @@ async fn viewers_on_the_other_nodes_resume_when_the_presenter_republishes_after_
     use crate::kit::sdp::{AV_RECV, AV_SEND};
 
     let nodes = Nodes::start(3);
-    let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
-    let room = a.room().await;
-    let (_early, _) = room.attendee("Early").await.ws().await;
-    assert_eq!(home_count(&nodes, &room.slug, "node-a"), 1);
+    let [b, c] = [1, 2].map(|i| nodes.apis[i].clone());
+    let (room, _early) = homed_on_a(&nodes).await;
     let presenter = room.on(&b).presenter().await;
     let publish = || async {
         let started = Instant::now();
@@ -677,9 +682,8 @@ async fn viewers_on_another_node_choose_among_every_layer_of_the_home() {
     use crate::kit::peer::{run, simulcast_publisher, viewer, Via, THREE_LAYERS};
 
     let nodes = Nodes::start(3);
-    let [a, b] = [0, 1].map(|i| nodes.apis[i].clone());
-    let room = a.room().await;
-    let (_early, _) = room.attendee("Early").await.ws().await;
+    let b = nodes.apis[1].clone();
+    let (room, _early) = homed_on_a(&nodes).await;
     let presenter = room.presenter().await;
     let (mut publisher, offer, pending) = simulcast_publisher(&THREE_LAYERS);
     let (status, _, answer) = presenter.post_sdp("/whip?kind=camera", offer).await;
