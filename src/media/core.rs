@@ -22,7 +22,7 @@ use str0m::format::{Codec, CodecSpec, FormatParams};
 use str0m::media::{Frequency, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::TcpType;
 use str0m::net::{Protocol, Receive};
-use str0m::rtp::{RtpWrite, SeqNo};
+use str0m::rtp::{ExtensionValues, RtpWrite, SeqNo};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
 use super::layers::{self, Choice, LayerMeter, Selector, Want};
@@ -1363,17 +1363,26 @@ impl SfuCore {
                 let Some(tx) = api.stream_tx_by_mid(slot.mid, out_rid) else {
                     continue;
                 };
-                tx.write_rtp(
-                    RtpWrite::new(
-                        pt,
-                        SeqNo::from(out.seq),
-                        out.ts,
-                        pkt.arrival,
-                        pkt.payload.clone(),
-                    )
-                    .marker(pkt.marker)
-                    .nackable(pkt.kind == MediaKind::Video),
-                );
+                let mut write = RtpWrite::new(
+                    pt,
+                    SeqNo::from(out.seq),
+                    out.ts,
+                    pkt.arrival,
+                    pkt.payload.clone(),
+                )
+                .marker(pkt.marker)
+                .nackable(pkt.kind == MediaKind::Video);
+                // The speaker's level goes on (RFC 6464): another node's
+                // copy of the room follows who speaks from it. (The voice
+                // flag is not kept: set for any level above silence.)
+                if let Some(level) = pkt.audio_level {
+                    write = write.ext_vals(ExtensionValues {
+                        audio_level: Some(-(level.min(127) as i8)),
+                        voice_activity: Some(level < 127),
+                        ..ExtensionValues::default()
+                    });
+                }
+                tx.write_rtp(write);
                 counters.packets += 1;
                 counters.bytes += pkt.payload.len() as u64;
                 // One mutation, then drain: str0m's contract.

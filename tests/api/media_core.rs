@@ -190,6 +190,44 @@ fn a_speaker_on_stage_reaches_every_viewer_and_the_programme_follows_who_speaks(
 }
 
 #[test]
+fn a_single_section_player_on_another_node_follows_who_speaks() {
+    const PRESENTER: u8 = 0xCA;
+    const SPEAKER: u8 = 0x5E;
+    let mut net = Net::new(0);
+    let (presenter, _) = net.join(&AV_SEND, Some(Source::Camera), PRESENTER);
+    let (speaker, _) = net.join(&AV_SEND, Some(Source::Speaker), SPEAKER);
+    for p in [presenter, speaker] {
+        net.clients[p].audio_level = Some(-127);
+    }
+    // The second node takes the room from the home; its player has one
+    // audio and one video section: the programme.
+    net.with_remote(0);
+    let single = net.join_remote(&AV_RECV);
+    net.run(Duration::from_secs(2));
+    let got = last_by_mid(&net.clients[single]);
+    assert_eq!(
+        got.len(),
+        2,
+        "audio and video on the second node: {got:02x?}"
+    );
+    assert!(got.values().all(|f| *f == PRESENTER), "{got:02x?}");
+    // The speaker talks: the levels cross with the audio, and the second
+    // node's programme becomes theirs.
+    net.clients[speaker].audio_level = Some(-25);
+    let mut switched = None;
+    for step in 0..60 {
+        net.run(Duration::from_millis(50));
+        let got = last_by_mid(&net.clients[single]);
+        if got.values().all(|f| *f == SPEAKER) {
+            switched = Some(step * 50);
+            break;
+        }
+    }
+    let ms = switched.expect("the player on the second node gets the speaker");
+    assert!(ms <= 3000, "after {ms} ms");
+}
+
+#[test]
 fn single_video_viewers_see_the_screen_while_it_is_shared() {
     // One shard, then two: viewers also on a shard without the presenter.
     for shards in [1, 2] {
