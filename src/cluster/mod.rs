@@ -176,10 +176,6 @@ impl Cluster {
         &self.node
     }
 
-    pub fn nats_connected(&self) -> bool {
-        self.client.connection_state() == async_nats::connection::State::Connected
-    }
-
     /// Sockets here in rooms homed on other nodes.
     pub fn members_here(&self) -> usize {
         self.remotes.members()
@@ -193,7 +189,8 @@ impl Cluster {
         format!("podium.node.{}.rooms", subject_token(node))
     }
 
-    fn delivery_subject(&self, room: i64, node: &str) -> String {
+    /// Where a room's home sends one node its deliveries.
+    pub(crate) fn delivery_subject(&self, room: i64, node: &str) -> String {
         format!("podium.room.{room}.to.{}", subject_token(node))
     }
 
@@ -296,8 +293,8 @@ impl Cluster {
     }
 
     /// Queues a delivery for a node, behind everything queued before it.
-    pub(crate) fn deliver(&self, room: i64, node: &str, delivery: &Delivery<'_>) {
-        self.queue(self.delivery_subject(room, node), encode(delivery));
+    pub(crate) fn deliver(&self, subject: &str, delivery: &Delivery<'_>) {
+        self.queue(subject.to_owned(), encode(delivery));
     }
 
     fn queue(&self, subject: String, body: Bytes) {

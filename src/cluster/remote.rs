@@ -215,26 +215,29 @@ impl Remotes {
         match d.item {
             Item::Frames { conns, text } => {
                 let text: Arc<str> = Arc::from(text.as_ref());
-                let targets: Vec<u64> = match conns {
-                    Some(list) => list,
-                    None => p.sockets.keys().copied().collect(),
-                };
                 let mut sent = 0;
-                for conn in targets {
-                    let Some(s) = p.sockets.get(&conn) else {
-                        continue;
-                    };
-                    match s.tx.try_send(text.clone()) {
-                        Ok(()) => sent += 1,
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            p.drop_socket(conn, Some(Close::TooSlow));
-                            gone.push(conn);
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            p.drop_socket(conn, None);
-                            gone.push(conn);
+                // Sockets that could not take it: stuck (4008) or gone.
+                let mut failed: Vec<(u64, Option<Close>)> = Vec::new();
+                let mut offer = |conn: u64, s: &Socket| match s.tx.try_send(text.clone()) {
+                    Ok(()) => sent += 1,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        failed.push((conn, Some(Close::TooSlow)))
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => failed.push((conn, None)),
+                };
+                match &conns {
+                    Some(list) => {
+                        for conn in list {
+                            if let Some(s) = p.sockets.get(conn) {
+                                offer(*conn, s);
+                            }
                         }
                     }
+                    None => p.sockets.iter().for_each(|(conn, s)| offer(*conn, s)),
+                }
+                for (conn, code) in failed {
+                    p.drop_socket(conn, code);
+                    gone.push(conn);
                 }
                 crate::metrics::cluster_frames_in(sent);
             }
@@ -336,6 +339,11 @@ impl Remotes {
         }
     }
 
+    /// The home this node's members of the room are with, if it has any.
+    pub(crate) fn home(&self, room: i64) -> Option<String> {
+        self.rooms().get(&room).map(|p| p.home.clone())
+    }
+
     /// Members here, for the metrics.
     pub(crate) fn members(&self) -> usize {
         self.rooms().values().map(|p| p.sockets.len()).sum()
@@ -351,7 +359,7 @@ fn tell_gone(cluster: &Cluster, home: &str, room: i64, epoch: Option<u64>, conns
 }
 
 /// What an answer other than the one hoped for means to the caller.
-fn refusal(answer: Result<Answer, AskFailed>) -> RoomError {
+pub(super) fn refusal(answer: Result<Answer, AskFailed>) -> RoomError {
     match answer {
         Ok(Answer::Refused(e)) => e.into(),
         // Ask again where the room is now.
@@ -391,6 +399,5 @@ pub(super) async fn keep_alive(cluster: Arc<Cluster>) {
     loop {
         every.tick().await;
         cluster.remotes.keep(&cluster).await;
-        crate::metrics::cluster_members(cluster.remotes.members());
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::wire::{Answer, Ask};
-use super::{AskFailed, Cluster};
+use super::Cluster;
 use crate::live::RoomError;
 use crate::media::driver::MediaHandle;
 use crate::media::PeerId;
@@ -23,8 +23,8 @@ pub(crate) struct Upstreams {
     /// Room -> its home and the upstream session from it. The lock is held
     /// while one is made, so a room gets one.
     rooms: Mutex<HashMap<i64, (String, PeerId)>>,
-    /// Rooms whose viewers here were last noted.
-    noted: Mutex<Vec<i64>>,
+    /// This node's viewers of each room, as last noted.
+    noted: Mutex<HashMap<i64, usize>>,
 }
 
 impl Upstreams {
@@ -52,11 +52,7 @@ impl Upstreams {
             Ok(Answer::Sdp(answer)) => answer,
             other => {
                 media.remove(peer, room).await;
-                return Err(match other {
-                    Ok(Answer::Refused(e)) => e.into(),
-                    Ok(Answer::NotHome) | Err(AskFailed::Gone) => RoomError::Moved,
-                    _ => RoomError::Unavailable,
-                });
+                return Err(super::remote::refusal(other));
             }
         };
         if let Err(e) = media.upstream_answer(peer, answer).await {
@@ -72,29 +68,30 @@ impl Upstreams {
     /// that viewers still wait on (from the room's home now).
     /// This node's viewers of each room it has viewers of (and 0 for those
     /// it had), towards the rooms' peaks over all nodes.
-    async fn note_viewers(&self, cluster: &Cluster, media: &MediaHandle) {
-        let now: Vec<(i64, usize)> = media
-            .rooms_viewed()
-            .into_iter()
-            .map(|room| (room, media.viewers(room)))
-            .collect();
+    /// Writes only what changed since the last time.
+    async fn note_viewers(&self, cluster: &Cluster, now: &HashMap<i64, usize>) {
         let mut noted = self.noted.lock().await;
-        let gone: Vec<i64> = noted
+        let gone = noted
+            .keys()
+            .filter(|r| !now.contains_key(r))
+            .map(|r| (*r, 0));
+        let changed = now
             .iter()
-            .filter(|r| !now.iter().any(|(room, _)| room == *r))
-            .copied()
-            .collect();
-        for (room, viewers) in now.iter().copied().chain(gone.iter().map(|r| (*r, 0))) {
+            .filter(|(r, n)| noted.get(r) != Some(n))
+            .map(|(r, n)| (*r, *n));
+        let writes: Vec<(i64, usize)> = changed.chain(gone).collect();
+        for (room, viewers) in writes {
             let n = i32::try_from(viewers).unwrap_or(i32::MAX);
             if let Err(e) = cluster.note_viewers(room, n).await {
                 tracing::debug!(room, error = %e, "viewers not noted");
             }
         }
-        *noted = now.into_iter().map(|(room, _)| room).collect();
+        noted.clone_from(now);
     }
 
     async fn tend(&self, cluster: &Cluster, media: &MediaHandle) {
-        self.note_viewers(cluster, media).await;
+        let viewed = media.viewers_by_room();
+        self.note_viewers(cluster, &viewed).await;
         let held: Vec<(i64, String, PeerId)> = self
             .rooms
             .lock()
@@ -104,7 +101,7 @@ impl Upstreams {
             .collect();
         // Viewers here of a room this node takes nothing for (it was the
         // room's home when they came, and is no longer): from its home now.
-        for room in media.rooms_viewed() {
+        for &room in viewed.keys() {
             if held.iter().any(|(r, _, _)| *r == room) {
                 continue;
             }
@@ -117,7 +114,7 @@ impl Upstreams {
             }
         }
         for (room, home, peer) in held {
-            let watched = media.viewers(room) > 0;
+            let watched = viewed.contains_key(&room);
             let alive = media.upstream_alive(peer);
             // A room that moved: its media comes from the new home (the
             // old session would only end by its silence).

@@ -8,7 +8,7 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpResponse};
 use futures_util::StreamExt;
@@ -48,11 +48,6 @@ pub async fn to_home(
     let Some(cluster) = ctx.hub.cluster().cloned() else {
         return here(req).await;
     };
-    if req.method() == Method::OPTIONS || req.path().ends_with("/whep") {
-        // WHEP is served here, from this node's own copy of the room's
-        // media.
-        return here(req).await;
-    }
     // A bad slug or an unknown room is answered here, by the guard.
     let Ok(slug) = Slug::parse(req.match_info().get("slug").unwrap_or_default()) else {
         return here(req).await;

@@ -550,10 +550,12 @@ pub fn register(cfg: &mut web::ServiceConfig, origins: &CorsOrigins) {
             // The guard wraps the handler, so it must come after it.
             let handled = (r.handler)(web::route().method(r.method()));
             let guarded = handled.wrap(actix_web::middleware::from_fn(super::guard::guard(r)));
-            // WHIP/WHEP and their session URLs are served by the room's
-            // home node (event streams, long-lived, are not forwarded).
+            // WHIP and the session URLs are served by the room's home
+            // node (WHEP by the node it reached, from its own copy of the
+            // room's media; event streams, long-lived, are not forwarded).
             let routed = if r.cross_origin == CrossOrigin::Media
                 && matches!(r.method, "POST" | "PATCH" | "DELETE")
+                && !r.path.ends_with("/whep")
             {
                 guarded.wrap(actix_web::middleware::from_fn(super::forward::to_home))
             } else {

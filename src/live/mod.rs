@@ -11,6 +11,7 @@ mod task;
 pub mod views;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -150,20 +151,54 @@ impl Hub {
     }
 
     /// Where the room's core runs: here without a cluster, or when this
-    /// node runs it or may take it.
-    async fn route(&self, room_id: i64) -> Result<Route, RoomError> {
+    /// node runs it or takes it (then its task starts, which keeps the
+    /// lease). `known`: the home this node's members of the room are with
+    /// is taken as it is, without asking the database (a retry after
+    /// `Moved` asks).
+    async fn route(&self, room_id: i64, known: bool) -> Result<Route, RoomError> {
         let Some(cluster) = &self.cluster else {
             return Ok(Route::Here);
         };
         if self.running(room_id).is_some() {
             return Ok(Route::Here);
         }
+        if let Some(home) = known.then(|| cluster.remotes().home(room_id)).flatten() {
+            return Ok(Route::At(home));
+        }
         let home = cluster.home_of(room_id).await?;
-        Ok(if home == cluster.node() {
-            Route::Here
-        } else {
-            Route::At(home)
-        })
+        if home == cluster.node() {
+            let _ = self.sender(room_id);
+            return Ok(Route::Here);
+        }
+        Ok(Route::At(home))
+    }
+
+    /// `here` when the room's core runs on this node, else `there` with
+    /// the node it runs on; again where the room is now when it moved.
+    async fn routed<T, H, A>(
+        &self,
+        room_id: i64,
+        here: impl Fn() -> H,
+        there: impl Fn(Arc<Cluster>, String) -> A,
+    ) -> Result<T, RoomError>
+    where
+        H: Future<Output = Result<T, RoomError>>,
+        A: Future<Output = Result<T, RoomError>>,
+    {
+        for attempt in 0..ATTEMPTS {
+            let result = match self.route(room_id, attempt == 0).await? {
+                Route::Here => here().await,
+                Route::At(home) => {
+                    let cluster = self.cluster.clone().expect("routed by the cluster");
+                    there(cluster, home).await
+                }
+            };
+            match result {
+                Err(RoomError::Moved) => continue,
+                other => return other,
+            }
+        }
+        Err(RoomError::Unavailable)
     }
 
     /// Hands the media engine's state changes to their rooms, one at a
@@ -191,20 +226,12 @@ impl Hub {
 
     /// Hands a media state change to the room's core, wherever it runs.
     async fn media(&self, state: MediaState) -> Result<(), RoomError> {
-        for _ in 0..ATTEMPTS {
-            let result = match self.route(state.room_id).await? {
-                Route::Here => self.media_here(state).await,
-                Route::At(home) => {
-                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
-                    cluster.remotes().media(cluster, &home, state).await
-                }
-            };
-            match result {
-                Err(RoomError::Moved) => continue,
-                other => return other,
-            }
-        }
-        Err(RoomError::Unavailable)
+        self.routed(
+            state.room_id,
+            || self.media_here(state),
+            |cluster, home| async move { cluster.remotes().media(&cluster, &home, state).await },
+        )
+        .await
     }
 
     /// A media state change for a room whose core runs here.
@@ -299,29 +326,23 @@ impl Hub {
     }
 
     pub async fn connect(&self, room_id: i64, member: Member) -> Result<Connected, RoomError> {
-        for _ in 0..ATTEMPTS {
-            let result = match self.route(room_id).await? {
-                Route::Here => {
-                    self.ask(room_id, |reply| Command::Connect {
-                        member: member.clone(),
-                        joiner: Joiner::Local(reply),
-                    })
-                    .await
-                }
-                Route::At(home) => {
-                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
+        self.routed(
+            room_id,
+            || {
+                self.ask(room_id, |reply| Command::Connect {
+                    member: member.clone(),
+                    joiner: Joiner::Local(reply),
+                })
+            },
+            |cluster, home| {
+                let member = member.clone();
+                async move {
                     let remotes = cluster.remotes();
-                    remotes
-                        .connect(cluster, &home, room_id, member.clone())
-                        .await
+                    remotes.connect(&cluster, &home, room_id, member).await
                 }
-            };
-            match result {
-                Err(RoomError::Moved) => continue,
-                other => return other,
-            }
-        }
-        Err(RoomError::Unavailable)
+            },
+        )
+        .await
     }
 
     /// A member on another node joins a room whose core runs here.
@@ -377,23 +398,18 @@ impl Hub {
     }
 
     pub async fn act(&self, room_id: i64, member: Member, act: Act) -> Result<Done, RoomError> {
-        for _ in 0..ATTEMPTS {
-            let result = match self.route(room_id).await? {
-                Route::Here => self.act_here(room_id, member.clone(), act.clone()).await,
-                Route::At(home) => {
-                    let cluster = self.cluster.as_ref().expect("routed by the cluster");
+        self.routed(
+            room_id,
+            || self.act_here(room_id, member.clone(), act.clone()),
+            |cluster, home| {
+                let (member, act) = (member.clone(), act.clone());
+                async move {
                     let remotes = cluster.remotes();
-                    remotes
-                        .act(cluster, &home, room_id, member.clone(), act.clone())
-                        .await
+                    remotes.act(&cluster, &home, room_id, member, act).await
                 }
-            };
-            match result {
-                Err(RoomError::Moved) => continue,
-                other => return other,
-            }
-        }
-        Err(RoomError::Unavailable)
+            },
+        )
+        .await
     }
 
     /// An action in a room whose core runs here.
@@ -414,15 +430,8 @@ impl Hub {
     /// The node that runs the room's core when it is not this one (its
     /// media sessions live there too).
     pub async fn home_elsewhere(&self, room_id: i64) -> Result<Option<String>, RoomError> {
-        Ok(match self.route(room_id).await? {
-            Route::Here => {
-                // This node may have just taken the room: its task keeps
-                // the lease (and lets it go when the room is idle).
-                if self.cluster.is_some() {
-                    let _ = self.sender(room_id);
-                }
-                None
-            }
+        Ok(match self.route(room_id, true).await? {
+            Route::Here => None,
             Route::At(home) => Some(home),
         })
     }
@@ -434,7 +443,7 @@ impl Hub {
         room_id: i64,
         offer: String,
     ) -> Result<String, RoomError> {
-        if let Route::At(_) = self.route(room_id).await? {
+        if let Route::At(_) = self.route(room_id, false).await? {
             return Err(RoomError::Moved);
         }
         self.media

@@ -62,26 +62,31 @@ enum Joining {
 }
 
 /// What this core sends the other nodes: its number among the room's
-/// cores, and per node the last delivery's number, its members here and
-/// when it last said they are there.
+/// cores, and per node its stream (the subject, made once, and the last
+/// delivery's number), its members here and when it last said they are
+/// there.
 struct Peers {
     cluster: Arc<Cluster>,
     epoch: u64,
-    seq: HashMap<Arc<str>, u64>,
+    streams: HashMap<Arc<str>, (String, u64)>,
     members: HashMap<Arc<str>, usize>,
     heard: HashMap<Arc<str>, Instant>,
 }
 
 impl Peers {
     fn send(&mut self, room: i64, node: &Arc<str>, item: Item<'_>) {
-        let seq = self.seq.entry(node.clone()).or_insert(0);
+        let cluster = &self.cluster;
+        let (subject, seq) = self
+            .streams
+            .entry(node.clone())
+            .or_insert_with(|| (cluster.delivery_subject(room, node), 0));
         *seq += 1;
         let delivery = Delivery {
             epoch: self.epoch,
             seq: *seq,
             item,
         };
-        self.cluster.deliver(room, node, &delivery);
+        cluster.deliver(subject, &delivery);
     }
 }
 
@@ -126,7 +131,7 @@ pub(super) fn spawn(
                     let peers = cluster.clone().map(|cluster| Peers {
                         cluster,
                         epoch: epoch(),
-                        seq: HashMap::new(),
+                        streams: HashMap::new(),
                         members: HashMap::new(),
                         heard: HashMap::new(),
                     });
@@ -481,7 +486,7 @@ impl RoomTask {
         peers.heard.insert(node.clone(), Instant::now());
         Kept {
             epoch: peers.epoch,
-            seq: peers.seq.get(&node).copied().unwrap_or(0),
+            seq: peers.streams.get(&node).map_or(0, |(_, seq)| *seq),
             unknown,
         }
     }

@@ -1136,22 +1136,30 @@ impl SfuCore {
             self.timers.insert((peer.deadline, id));
         }
         self.counters.nacks += nacks;
-        let (room, dead) = match self.peers.get(&id) {
-            Some(p) => (p.room, p.dead || !p.rtc.is_alive()),
+        // What the rest needs of the peer, read once: an upstream session
+        // also says whether the room's screen is being shared.
+        let (room, dead, is_viewer, sharing) = match self.peers.get(&id) {
+            Some(p) => (
+                p.room,
+                p.dead || !p.rtc.is_alive(),
+                matches!(p.kind, Kind::Viewer(_)),
+                match &p.kind {
+                    Kind::Upstream(up) => Some(up.sharing(now)),
+                    _ => None,
+                },
+            ),
             None => return,
         };
         if dead {
             self.lose(id, now);
             return;
         }
-        let is_viewer = self
-            .peers
-            .get(&id)
-            .is_some_and(|p| matches!(p.kind, Kind::Viewer(_)));
         if became_connected && !is_viewer {
             self.update_state(room, now);
         }
-        self.follow_upstream(id, now);
+        if let Some(sharing) = sharing {
+            self.follow_upstream(room, sharing);
+        }
         // A new viewer's layers are chosen at once, and their keyframes
         // asked for: it needs one to start decoding.
         if is_viewer {
@@ -1172,15 +1180,7 @@ impl SfuCore {
 
     /// A room taken from its home node shows a screen while its packets
     /// come (the home tells the room itself what is live).
-    fn follow_upstream(&mut self, id: PeerId, now: Instant) {
-        let Some(peer) = self.peers.get(&id) else {
-            return;
-        };
-        let Kind::Upstream(up) = &peer.kind else {
-            return;
-        };
-        let sharing = up.sharing(now);
-        let room = peer.room;
+    fn follow_upstream(&mut self, room: i64, sharing: bool) {
         if let Some(media) = self.rooms.get_mut(&room) {
             if media.state != (true, sharing) {
                 media.state = (true, sharing);

@@ -476,16 +476,17 @@ impl MediaHandle {
         (sessions.len() - viewers, viewers)
     }
 
-    /// Rooms with viewers here now (other nodes' sessions aside).
-    pub fn rooms_viewed(&self) -> Vec<i64> {
+    /// Rooms with viewers here now (other nodes' sessions aside), and how
+    /// many each, in one pass.
+    pub fn viewers_by_room(&self) -> HashMap<i64, usize> {
         let sessions = self.shared.sessions();
-        let mut rooms: Vec<i64> = sessions
+        let mut rooms = HashMap::new();
+        for s in sessions
             .values()
             .filter(|s| s.viewer && s.owner != super::NODE)
-            .map(|s| s.room)
-            .collect();
-        rooms.sort_unstable();
-        rooms.dedup();
+        {
+            *rooms.entry(s.room).or_insert(0) += 1;
+        }
         rooms
     }
 
