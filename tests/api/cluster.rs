@@ -304,27 +304,47 @@ async fn chatter(
     (acked, refused)
 }
 
-/// Stops the chatter and checks that every message the server
-/// acknowledged is stored (read through `reader`).
-async fn every_acknowledged_one_is_stored(
-    stop: &std::rc::Rc<std::cell::Cell<bool>>,
-    chatter: [actix_rt::task::JoinHandle<(Vec<String>, usize)>; 2],
-    reader: &Participant,
-    when: &str,
-) {
-    stop.set(true);
-    let mut acked = Vec::new();
-    for (node, c) in ["B", "C"].into_iter().zip(chatter) {
-        let (bodies, refused) = c.await.unwrap();
-        eprintln!(
-            "{when}: {node} {} acknowledged, {refused} refused",
-            bodies.len()
-        );
-        acked.extend(bodies);
+/// A room made on A with its presenter, Ben joined through B and Cat
+/// through C.
+async fn three_people(nodes: &Nodes) -> (crate::kit::Room, Participant, Participant, Participant) {
+    let room = nodes.apis[0].room().await;
+    let presenter = room.presenter().await;
+    let ben = room.on(&nodes.apis[1]).attendee("Ben").await;
+    let cat = room.on(&nodes.apis[2]).attendee("Cat").await;
+    (room, presenter, ben, cat)
+}
+
+/// Ben and Cat chatting through their nodes meanwhile.
+struct Chatter {
+    stop: std::rc::Rc<std::cell::Cell<bool>>,
+    running: [actix_rt::task::JoinHandle<(Vec<String>, usize)>; 2],
+}
+
+impl Chatter {
+    fn start(ben: &Participant, cat: &Participant) -> Chatter {
+        let stop = std::rc::Rc::new(std::cell::Cell::new(false));
+        let running = [(ben, "B"), (cat, "C")]
+            .map(|(who, tag)| actix_rt::spawn(chatter(who.clone(), tag, stop.clone())));
+        Chatter { stop, running }
     }
-    let held = stored(reader).await;
-    for body in &acked {
-        assert!(held.contains(body), "acknowledged {body:?} is stored");
+
+    /// Stops, and checks that every message the server acknowledged is
+    /// stored (read through `reader`).
+    async fn all_stored(self, reader: &Participant, when: &str) {
+        self.stop.set(true);
+        let mut acked = Vec::new();
+        for (node, c) in ["B", "C"].into_iter().zip(self.running) {
+            let (bodies, refused) = c.await.unwrap();
+            eprintln!(
+                "{when}: {node} {} acknowledged, {refused} refused",
+                bodies.len()
+            );
+            acked.extend(bodies);
+        }
+        let held = stored(reader).await;
+        for body in &acked {
+            assert!(held.contains(body), "acknowledged {body:?} is stored");
+        }
     }
 }
 
@@ -356,20 +376,14 @@ async fn closes_for_resync(ws: &mut Ws) {
 #[actix_rt::test]
 async fn when_the_home_node_is_killed_the_room_moves_and_nothing_acknowledged_is_lost() {
     let mut nodes = Nodes::start(3);
-    let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
-    let room = a.room().await;
-    let presenter = room.presenter().await;
-    let ben = room.on(&b).attendee("Ben").await;
-    let cat = room.on(&c).attendee("Cat").await;
+    let (room, presenter, ben, cat) = three_people(&nodes).await;
     let (mut p_ws, _) = presenter.ws().await;
     let (mut ben_ws, _) = ben.ws().await;
     let (mut cat_ws, _) = cat.ws().await;
     assert_eq!(home_count(&nodes, &room.slug, "node-a"), 1);
 
     // Chat keeps coming from B and C while A dies.
-    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
-    let from_b = actix_rt::spawn(chatter(ben.clone(), "B", stop.clone()));
-    let from_c = actix_rt::spawn(chatter(cat.clone(), "C", stop.clone()));
+    let chatter = Chatter::start(&ben, &cat);
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     nodes.servers[0].signal(nix::sys::signal::Signal::SIGKILL);
     let killed = Instant::now();
@@ -383,7 +397,7 @@ async fn when_the_home_node_is_killed_the_room_moves_and_nothing_acknowledged_is
     let moved = killed.elapsed();
     let (mut cat_ws, _) = cat.reconnect(Duration::from_secs(20)).await;
     // A's client reconnects through another node.
-    let presenter = presenter.on(&b);
+    let presenter = presenter.on(&nodes.apis[1]);
     let (mut p_ws, _) = presenter.reconnect(Duration::from_secs(20)).await;
     let homes = [1, 2].map(|i| home_count(&nodes, &room.slug, &name(i)));
     assert_eq!(homes.iter().sum::<i64>(), 1, "one new home: {homes:?}");
@@ -391,7 +405,7 @@ async fn when_the_home_node_is_killed_the_room_moves_and_nothing_acknowledged_is
     assert!(moved < Duration::from_secs(10), "moved in {moved:?}");
 
     actix_rt::time::sleep(Duration::from_millis(500)).await;
-    every_acknowledged_one_is_stored(&stop, [from_b, from_c], &ben, "during the move").await;
+    chatter.all_stored(&ben, "during the move").await;
 
     // Everyone goes on together on the new home.
     let r = cat
@@ -415,16 +429,10 @@ async fn when_the_home_node_is_killed_the_room_moves_and_nothing_acknowledged_is
 #[actix_rt::test]
 async fn nats_restarting_mid_session_loses_nothing_and_the_nodes_resync() {
     let mut nodes = Nodes::start(3);
-    let [a, b, c] = [0, 1, 2].map(|i| nodes.apis[i].clone());
-    let room = a.room().await;
-    let presenter = room.presenter().await;
-    let ben = room.on(&b).attendee("Ben").await;
-    let cat = room.on(&c).attendee("Cat").await;
+    let (_, presenter, ben, cat) = three_people(&nodes).await;
     let (mut p_ws, _) = presenter.ws().await;
 
-    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
-    let from_b = actix_rt::spawn(chatter(ben.clone(), "B", stop.clone()));
-    let from_c = actix_rt::spawn(chatter(cat.clone(), "C", stop.clone()));
+    let chatter = Chatter::start(&ben, &cat);
     actix_rt::time::sleep(Duration::from_millis(500)).await;
     nodes.nats.stop();
     actix_rt::time::sleep(Duration::from_secs(2)).await;
@@ -459,8 +467,7 @@ async fn nats_restarting_mid_session_loses_nothing_and_the_nodes_resync() {
         "nodes deliver again {:?} after NATS is back",
         back.elapsed()
     );
-    every_acknowledged_one_is_stored(&stop, [from_b, from_c], &presenter, "around the restart")
-        .await;
+    chatter.all_stored(&presenter, "around the restart").await;
     // The home's own socket lived through it all.
     frames_until(&mut p_ws, "after nats").await;
 }
@@ -745,15 +752,7 @@ async fn viewers_on_another_node_choose_among_every_layer_of_the_home() {
     assert_eq!(r.status, 200, "{}", r.body);
     let from = peers[2].frames.len();
     let peers = run(peers, Duration::from_secs(3)).await;
-    let pinned = peers[2].widths_since(from);
-    let switch = pinned
-        .iter()
-        .position(|w| *w == 320)
-        .expect("a low keyframe came");
-    assert!(
-        pinned[switch..].iter().all(|w| *w == 320),
-        "only the low layer after the switch: {pinned:?}"
-    );
+    peers[2].settled_on_width(from, 320);
     let still = peers[1].widths_since(from);
     assert!(
         still.iter().any(|w| *w > 320),

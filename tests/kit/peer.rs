@@ -226,6 +226,20 @@ impl Peer {
             .collect()
     }
 
+    /// Checks that since frame `from` a keyframe `width` wide came and
+    /// every keyframe after it is that wide (a switch to one layer).
+    pub fn settled_on_width(&self, from: usize, width: u16) {
+        let widths = self.widths_since(from);
+        let switch = widths
+            .iter()
+            .position(|w| *w == width)
+            .unwrap_or_else(|| panic!("no keyframe {width} wide came: {widths:?}"));
+        assert!(
+            widths[switch..].iter().all(|w| *w == width),
+            "only {width} wide after the switch: {widths:?}"
+        );
+    }
+
     /// Video frames received within `d` before the last one.
     pub fn frames_in_last(&self, d: Duration) -> usize {
         let Some(last) = self.frames.last() else {
