@@ -430,7 +430,7 @@ impl Hub {
     /// The node that runs the room's core when it is not this one (its
     /// media sessions live there too).
     pub async fn home_elsewhere(&self, room_id: i64) -> Result<Option<String>, RoomError> {
-        Ok(match self.route(room_id, true).await? {
+        Ok(match self.route(room_id, false).await? {
             Route::Here => None,
             Route::At(home) => Some(home),
         })
